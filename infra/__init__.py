@@ -1,0 +1,1 @@
+"""Local infrastructure: real Apache Kafka (KRaft) and FerretDB as processes, no Docker."""

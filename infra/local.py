@@ -1,0 +1,298 @@
+"""Start and stop a local Apache Kafka (KRaft, from Maven Central jars) and FerretDB (built from
+the Go module proxy) as plain processes.
+
+- Idempotent: `up` leaves running components alone and starts only what is missing.
+- Readiness is checked; a component that dies while starting is reported with its log's tail.
+- Logs, data and pid files live under `.local/<profile>/` (git-ignored); jars and the FerretDB
+  binary are cached under `~/.cache/joblog-platform` so a second start needs no network.
+- `down` ends only the processes whose pid files this launcher wrote.
+- With KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL set, that component is external: nothing is started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+KAFKA_VERSION = "4.1.1"
+FERRETDB_VERSION = "v1.24.2"
+
+
+class InfraError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of ports and a run folder: `dev` for the platform, `test` for the suite."""
+
+    name: str
+    kafka_port: int
+    controller_port: int
+    mongo_port: int
+
+    @property
+    def run_dir(self) -> Path:
+        return ROOT / ".local" / self.name
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def mongodb_url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.mongo_port}/"
+
+
+PROFILES = {
+    "dev": Profile("dev", 9092, 9093, 27017),
+    "test": Profile("test", 19092, 19093, 27117),
+}
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("JOBLOG_CACHE_DIR", Path.home() / ".cache" / "joblog-platform"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def say(text: str) -> None:
+    print(f"[infra] {text}", file=sys.stderr, flush=True)
+
+
+def _run(cmd: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
+        raise InfraError(f"{what} failed ({' '.join(cmd[:3])} …):\n{tail}")
+
+
+def kafka_libs() -> Path:
+    """The Kafka broker's jars, fetched once with Maven (needs `mvn` and Java 17+)."""
+    target = cache_dir() / f"kafka-{KAFKA_VERSION}-libs"
+    if (target / ".complete").exists():
+        return target
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise InfraError("Kafka needs `java` (17+) and `mvn` on PATH to fetch its jars")
+    say(f"fetching Apache Kafka {KAFKA_VERSION} jars from Maven Central …")
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    _run(
+        [
+            "mvn", "-q", "-B", "-f", str(INFRA / "kafka" / "pom.xml"),
+            "dependency:copy-dependencies", f"-DoutputDirectory={staging}",
+            "-DincludeScope=runtime",
+        ],
+        ROOT,
+        "fetching the Kafka jars",
+    )  # fmt: skip
+    (staging / ".complete").touch()
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def ferretdb_binary() -> Path:
+    """FerretDB built from the Go module proxy through our small wrapper module."""
+    binary = cache_dir() / f"ferretdb-local-{FERRETDB_VERSION}"
+    if binary.exists():
+        return binary
+    if shutil.which("go") is None:
+        raise InfraError("FerretDB is built with Go: `go` (1.24+) must be on PATH")
+    say(f"building FerretDB {FERRETDB_VERSION} (about a minute, once) …")
+    staging = binary.with_name(binary.name + ".partial")
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+    _run(["go", "build", "-trimpath", "-o", str(staging), "."], INFRA / "ferretdb", "go build", env)
+    staging.rename(binary)
+    return binary
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_pid(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _log_tail(log: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def _start(
+    name: str,
+    cmd: list[str],
+    profile: Profile,
+    port: int,
+    ready: Callable[[], bool],
+    timeout: float,
+) -> None:
+    pidfile = profile.run_dir / f"{name}.pid"
+    log = profile.run_dir / "logs" / f"{name}.out"
+    if _read_pid(pidfile) is not None and ready():
+        say(f"{name} already running on 127.0.0.1:{port}")
+        return
+    if _port_open(port):
+        raise InfraError(
+            f"port {port} for {name} is taken by a process this launcher did not start; "
+            f"stop it, or point the platform at it with the matching environment variable"
+        )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=profile.run_dir, start_new_session=True
+        )
+    pidfile.write_text(str(process.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pidfile.unlink(missing_ok=True)
+            raise InfraError(f"{name} exited with {process.returncode}; {log}:\n{_log_tail(log)}")
+        if _port_open(port) and ready():
+            say(f"{name} ready on 127.0.0.1:{port} (log: {log})")
+            return
+        time.sleep(0.3)
+    _stop_pid(process.pid)
+    pidfile.unlink(missing_ok=True)
+    raise InfraError(f"{name} not ready after {timeout:.0f}s; {log}:\n{_log_tail(log)}")
+
+
+def _kafka_ready(profile: Profile) -> Callable[[], bool]:
+    def ready() -> bool:
+        log = profile.run_dir / "kafka" / "logs" / "server.log"
+        return _port_open(profile.kafka_port) and "Kafka Server started" in _log_tail(log, 400)
+
+    return ready
+
+
+def start_kafka(profile: Profile) -> None:
+    libs = kafka_libs()
+    java = shutil.which("java")
+    assert java is not None
+    home = profile.run_dir / "kafka"
+    data = home / "data"
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    config = home / "server.properties"
+    template = (INFRA / "kafka" / "server.properties").read_text()
+    config.write_text(
+        template.replace("${CONTROLLER_PORT}", str(profile.controller_port))
+        .replace("${KAFKA_PORT}", str(profile.kafka_port))
+        .replace("${LOG_DIRS}", str(data))
+    )
+    classpath = f"{libs}/*"
+    jvm = [
+        java, "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={INFRA / 'kafka' / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={home / 'logs'}", "-cp", classpath,
+    ]  # fmt: skip
+    if not (data / "meta.properties").exists():
+        _run(
+            [*jvm, "kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(config)],
+            home,
+            "formatting Kafka's storage",
+        )
+    _start("kafka", [*jvm, "kafka.Kafka", str(config)], profile, profile.kafka_port,
+           _kafka_ready(profile), timeout=90)  # fmt: skip
+
+
+def start_ferretdb(profile: Profile) -> None:
+    binary = ferretdb_binary()
+    cmd = [
+        str(binary),
+        "-listen", f"127.0.0.1:{profile.mongo_port}",
+        "-dir", str(profile.run_dir / "ferretdb"),
+    ]  # fmt: skip
+    _start("ferretdb", cmd, profile, profile.mongo_port,
+           lambda: _port_open(profile.mongo_port), timeout=30)  # fmt: skip
+
+
+def external_kafka() -> str | None:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None
+
+
+def external_mongodb() -> str | None:
+    return os.environ.get("MONGODB_URL") or None
+
+
+def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
+    """Bring Kafka and the database up (or use the external ones); return their addresses as the
+    environment variables the services read."""
+    if fresh:
+        down(profile)
+        shutil.rmtree(profile.run_dir, ignore_errors=True)
+    profile.run_dir.mkdir(parents=True, exist_ok=True)
+    env: dict[str, str] = {}
+    if kafka := external_kafka():
+        say(f"using external Kafka at {kafka}")
+        env["KAFKA_BOOTSTRAP_SERVERS"] = kafka
+    else:
+        start_kafka(profile)
+        env["KAFKA_BOOTSTRAP_SERVERS"] = profile.kafka_bootstrap
+    if mongo := external_mongodb():
+        say("using the external MongoDB of MONGODB_URL")
+        env["MONGODB_URL"] = mongo
+    else:
+        start_ferretdb(profile)
+        env["MONGODB_URL"] = profile.mongodb_url
+    return env
+
+
+def _stop_pid(pid: int, grace: float = 15.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def down(profile: Profile) -> None:
+    """Stop what this launcher started for the profile, nothing else."""
+    for name in ("kafka", "ferretdb"):
+        pidfile = profile.run_dir / f"{name}.pid"
+        pid = _read_pid(pidfile)
+        if pid is not None:
+            say(f"stopping {name} (pid {pid})")
+            _stop_pid(pid)
+        pidfile.unlink(missing_ok=True)
+
+
+def status(profile: Profile) -> dict[str, str]:
+    result = {}
+    for name, port in (("kafka", profile.kafka_port), ("ferretdb", profile.mongo_port)):
+        pid = _read_pid(profile.run_dir / f"{name}.pid")
+        result[name] = f"running, pid {pid}, port {port}" if pid else "stopped"
+    return result

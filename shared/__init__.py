@@ -1,0 +1,1 @@
+"""Contracts every service shares: topics, settings, validation, the canonical events."""

@@ -1,0 +1,54 @@
+"""The platform's clock.
+
+Normally the wall clock. With JOBLOG_CLOCK=simulated the latest tick on dfdg.timers is the clock
+everywhere: the notifier stores each tick it processes in the `clock` document, services with a
+database read it from there, and the adapters (which have none) follow the timer topic.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.db import Document
+from shared.settings import ClockMode
+from shared.tid import as_utc, day_of
+
+CLOCK_ID = "platform"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class PlatformClock:
+    def __init__(self, mode: ClockMode, db: AsyncDatabase[Document] | None = None) -> None:
+        self.mode = mode
+        self._db = db
+        self._latest_tick = EPOCH
+
+    @property
+    def simulated(self) -> bool:
+        return self.mode is ClockMode.SIMULATED
+
+    def observe_tick(self, now: datetime) -> None:
+        """A tick was seen on dfdg.timers; the simulated clock never goes backwards."""
+        self._latest_tick = max(self._latest_tick, as_utc(now))
+
+    async def now(self) -> datetime:
+        if not self.simulated:
+            return datetime.now(UTC)
+        if self._db is not None:
+            doc = await self._db.clock.find_one({"_id": CLOCK_ID})
+            if doc is not None:
+                self.observe_tick(doc["now"])
+        return self._latest_tick
+
+    async def today(self) -> date:
+        return day_of(await self.now())
+
+    async def store_tick(self, now: datetime) -> None:
+        """Record a processed tick (notifier only): later readers see at least this time."""
+        self.observe_tick(now)
+        if self._db is not None:
+            await self._db.clock.update_one(
+                {"_id": CLOCK_ID}, {"$max": {"now": as_utc(now)}}, upsert=True
+            )

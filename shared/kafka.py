@@ -1,0 +1,130 @@
+"""Kafka plumbing every service shares: the broker, topic creation, publishing, and the
+delivery policy of every handler (at-least-once, nothing lost, nothing blocking)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.exceptions import NackMessage
+from faststream.kafka import KafkaBroker
+from faststream.kafka.message import KafkaMessage
+from faststream.message import StreamMessage
+from pydantic import BaseModel
+from pymongo.errors import ConnectionFailure
+
+from shared import topics
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Handlers commit the offset only after their effect is durable; a transient failure seeks back
+# so the message is delivered again (FastStream's own default would ack first: at-most-once).
+DURABLE_ACK = AckPolicy.NACK_ON_ERROR
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaError,
+    TimeoutError,
+    ConnectionError,
+)
+RETRY_PAUSE_SECONDS = 1.0
+
+
+def make_broker(settings: Settings, client_id: str) -> KafkaBroker:
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        max_request_size=8 * 1024 * 1024,
+        graceful_timeout=15.0,
+    )
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Create the contract's topics if missing (the register is compacted). Idempotent."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name,
+                num_partitions=settings.topic_partitions,
+                replication_factor=1,
+                topic_configs=(
+                    {"cleanup.policy": "compact"}
+                    if name in topics.COMPACTED
+                    else {"max.message.bytes": str(8 * 1024 * 1024)}
+                ),
+            )
+            for name in topics.ALL
+            if name not in existing
+        ]
+        if wanted:
+            # another service may create them at the same moment
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+async def raw_decoder(message: StreamMessage[Any]) -> bytes:
+    """Hand the handler the bytes as received: a malformed body must reach our own validation
+    rather than fail in a framework decoder."""
+    return bytes(message.body)
+
+
+async def publish(broker: KafkaBroker, topic: str, key: str, payload: BaseModel | bytes) -> None:
+    body = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
+    await broker.publish(
+        body, topic, key=key.encode(), headers={"content-type": "application/json"}
+    )
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One record as received: enough to process it, and to point back at it when rejecting."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    key: str | None
+    body: bytes
+
+    @classmethod
+    def of(cls, body: bytes, message: KafkaMessage) -> Inbound:
+        record = message.raw_message
+        if isinstance(record, tuple):  # batch: not used by our subscribers
+            record = record[0]
+        key = record.key.decode(errors="replace") if record.key is not None else None
+        return cls(record.topic, record.partition, record.offset, key, body)
+
+
+async def deliver(
+    inbound: Inbound,
+    handle: Callable[[Inbound], Awaitable[None]],
+    on_unexpected: Callable[[Inbound, Exception], Awaitable[None]],
+) -> None:
+    """Run one handler under the delivery policy.
+
+    - transient infrastructure failures: pause and nack, so the same message comes again;
+    - any other exception is a bug or a poison message: hand it to `on_unexpected` (which writes
+      a rejection record) and move on, so one message never blocks the ones behind it.
+    """
+    try:
+        await handle(inbound)
+    except TRANSIENT_ERRORS as error:
+        log.warning("transient failure on %s, will retry: %r", inbound.topic, error)
+        await asyncio.sleep(RETRY_PAUSE_SECONDS)
+        raise NackMessage() from error
+    except Exception as error:
+        log.exception("unexpected failure on %s@%s", inbound.topic, inbound.offset)
+        await on_unexpected(inbound, error)

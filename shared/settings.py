@@ -1,0 +1,50 @@
+"""Every knob of the platform, read from the environment (prefix-free names as in the contract)."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ClockMode(StrEnum):
+    REAL = "real"
+    SIMULATED = "simulated"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    mongodb_url: str = Field("mongodb://127.0.0.1:27017/", alias="MONGODB_URL")
+    mongodb_database: str = Field("dfdg", alias="MONGODB_DATABASE")
+
+    clock: ClockMode = Field(ClockMode.REAL, alias="JOBLOG_CLOCK")
+    api_tokens: dict[str, str] = Field(default_factory=dict, alias="JOBLOG_API_TOKENS")
+    api_host: str = Field("127.0.0.1", alias="JOBLOG_API_HOST")
+    api_port: int = Field(8080, alias="JOBLOG_API_PORT")
+
+    topic_partitions: int = Field(4, alias="JOBLOG_TOPIC_PARTITIONS")
+    consumer_workers: int = Field(4, alias="JOBLOG_CONSUMER_WORKERS")
+    max_message_bytes: int = Field(1_048_576, alias="JOBLOG_MAX_MESSAGE_BYTES")
+    rejected_raw_max_bytes: int = Field(65_536, alias="JOBLOG_REJECTED_RAW_MAX_BYTES")
+
+    advisering_days: int = Field(30, alias="JOBLOG_ADVISERING_DAYS")
+    tick_interval_seconds: float = Field(60.0, alias="JOBLOG_TICK_INTERVAL_SECONDS")
+    udsoegning_max_days: int = Field(400, alias="JOBLOG_UDSOEGNING_MAX_DAYS")
+
+    metrics_port_base: int = Field(9400, alias="JOBLOG_METRICS_PORT_BASE")
+    log_level: str = Field("INFO", alias="JOBLOG_LOG_LEVEL")
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _tokens_from_json(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
