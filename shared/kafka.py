@@ -37,17 +37,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 RETRY_PAUSE_SECONDS = 1.0
 
 
-def make_broker(settings: Settings, client_id: str) -> KafkaBroker:
-    return KafkaBroker(
-        settings.kafka_bootstrap_servers,
-        client_id=client_id,
-        acks="all",
-        enable_idempotence=True,
-        max_request_size=8 * 1024 * 1024,
-        graceful_timeout=15.0,
-    )
-
-
 async def ensure_topics(settings: Settings) -> None:
     """Create the contract's topics if missing (the register is compacted). Idempotent."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)

@@ -1,0 +1,96 @@
+"""What the two front-end adapters share: inbound validation to the canonical command stream,
+and outbound translation of accepted changes. Each adapter supplies its format's functions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from faststream.kafka.annotations import KafkaMessage
+
+from shared import topics
+from shared.events import JoblogChange, JoblogCommand
+from shared.kafka import Inbound, deliver, publish
+from shared.rejections import Refusal
+from shared.service import Service, subscriber_options
+from shared.settings import Settings
+
+Parse = Callable[[bytes, str | None, datetime, int], JoblogCommand]
+Outbound = Callable[[JoblogChange], dict[str, Any]]
+
+
+class FrontendAdapter(Service):
+    """One front end's adapter. Subclasses set the topics and format functions, and may add
+    checks on the parsed command (`check`) and a routing rule for outbound (`wants`)."""
+
+    uses_database = False
+    inbound_topic: str
+    outbound_topic: str
+    rejected_topic: str
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+
+        @self.broker.subscriber(self.inbound_topic, **subscriber_options(self))
+        async def on_inbound(body: bytes, message: KafkaMessage) -> None:
+            await deliver(
+                Inbound.of(body, message), self.handle_inbound, self.on_unexpected(self.message_id)
+            )
+
+        @self.broker.subscriber(topics.JOBLOG_CHANGES, **subscriber_options(self))
+        async def on_change(body: bytes, message: KafkaMessage) -> None:
+            await deliver(Inbound.of(body, message), self.handle_change, self._skip_change)
+
+    # format hooks ---------------------------------------------------------------------------
+
+    def parse(self, raw: bytes, key: str | None, received: datetime, max_bytes: int) -> JoblogCommand:
+        raise NotImplementedError
+
+    def to_outbound(self, change: JoblogChange) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def message_id(self, raw: bytes) -> str | None:
+        raise NotImplementedError
+
+    def check(self, command: JoblogCommand) -> None:
+        """Further refusals that depend on the adapter's own state (e.g. the a-kasse register)."""
+
+    def wants(self, change: JoblogChange) -> bool:
+        """Does this front end receive the change?"""
+        return True
+
+    # handlers -------------------------------------------------------------------------------
+
+    async def handle_inbound(self, inbound: Inbound) -> None:
+        received = await self.clock.now()
+        try:
+            command = self.parse(
+                inbound.body, inbound.key, received, self.settings.max_message_bytes
+            )
+            self.check(command)
+        except Refusal as refusal:
+            await self.reject(inbound, refusal, self.message_id(inbound.body))
+            return
+        command = command.model_copy(
+            update={"raaPartition": inbound.partition, "raaOffset": inbound.offset}
+        )
+        await self.publish(topics.JOBLOG_COMMANDS, command.cpr, command)
+
+    async def handle_change(self, inbound: Inbound) -> None:
+        change = JoblogChange.model_validate_json(inbound.body)
+        if self.wants(change):
+            payload = self.to_outbound(change)
+            await publish(self.broker, self.outbound_topic, change.entry.cpr, _json(payload))
+
+    async def _skip_change(self, inbound: Inbound, error: Exception) -> None:
+        # An internal change we cannot translate is a bug in the platform, not the producer's
+        # fault: it stays in dfdg.joblog.changes at this offset for replay after the fix.
+        self.log.error(
+            "could not send change at %s@%s outbound: %r", inbound.topic, inbound.offset, error
+        )
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode()

@@ -1,0 +1,247 @@
+"""Storage: the single shared record (DFDG).
+
+Consumes the canonical commands of both adapters, the citizens' status and exemption messages;
+stores them idempotently; publishes every accepted change on dfdg.joblog.changes (the adapters
+turn it into their outbound formats) and a note on dfdg.citizen.changes for the notifier.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from faststream import FastStream
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel, ValidationError
+from pymongo.errors import DuplicateKeyError
+
+from services.storage import merge
+from services.storage.repository import (
+    Repository,
+    history_doc,
+    joblog_of,
+    stored_from,
+)
+from shared import topics
+from shared.citizen import ExemptionMessage, StatusMessage, status_on
+from shared.cpr import mask
+from shared.db import Document
+from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
+from shared.kafka import Inbound, deliver
+from shared.rejections import Reason, Refusal
+from shared.service import Service, subscriber_options
+from shared.settings import Settings, get_settings
+from shared.tid import day_of
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class VersionTaken(ConnectionError):
+    """Another writer took the version we computed: retry the message (a transient error)."""
+
+
+class StorageService(Service):
+    name = "storage"
+    follows_register = True
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.repo: Repository
+
+        @self.broker.subscriber(topics.JOBLOG_COMMANDS, **subscriber_options(self))
+        async def on_command(body: bytes, message: KafkaMessage) -> None:
+            await deliver(Inbound.of(body, message), self.handle_command, self._keep_command)
+
+        @self.broker.subscriber(topics.CITIZEN_STATUS, **subscriber_options(self))
+        async def on_status(body: bytes, message: KafkaMessage) -> None:
+            await deliver(Inbound.of(body, message), self.handle_status, self._keep_citizen)
+
+        @self.broker.subscriber(topics.CITIZEN_EXEMPTION, **subscriber_options(self))
+        async def on_exemption(body: bytes, message: KafkaMessage) -> None:
+            await deliver(Inbound.of(body, message), self.handle_exemption, self._keep_citizen)
+
+    async def prepare_database(self) -> None:
+        self.repo = Repository(self.db)
+        await self.repo.create_indexes()
+
+    # -- joblogs ---------------------------------------------------------------------------
+
+    async def handle_command(self, inbound: Inbound) -> None:
+        command = JoblogCommand.model_validate_json(inbound.body)
+        try:
+            doc = await self.accept(command)
+        except Refusal as refusal:
+            await self.reject(_original(command), refusal, str(command.beskedId))
+            return
+        await self.finish(doc)
+
+    async def accept(self, command: JoblogCommand) -> Document:
+        """The history entry for this command: the one already stored for its message id, or a
+        new version decided by the merge rule."""
+        if (seen := await self.repo.history_by_message(command.beskedId)) is not None:
+            return seen
+        if command.akasse_nr is not None:
+            await self.check_member(command)
+        current = await self.repo.current(command.joblogId)
+        stored = stored_from(current) if current else None
+        base = None
+        current_tidspunkt = None
+        if stored is not None:
+            latest = await self.repo.history_entry(command.joblogId, stored.version)
+            current_tidspunkt = latest["tidspunkt"] if latest else stored.senestAendret
+            if command.grundversion is not None and command.grundversion < stored.version:
+                base_doc = await self.repo.history_entry(command.joblogId, command.grundversion)
+                base = joblog_of(base_doc) if base_doc else None
+        accepted = await self.clock.now()
+        outcome = merge.decide(command, stored, base, current_tidspunkt, accepted)
+        doc = history_doc(
+            outcome.entry, command.handling, command.beskedId, command.tidspunkt, accepted,
+            outcome.merge.as_document() if outcome.merge else None,
+        )  # fmt: skip
+        try:
+            if await self.repo.add_version(doc) is None:
+                raise VersionTaken(f"version {outcome.entry.version} was taken concurrently")
+        except DuplicateKeyError:  # the same message, stored by a concurrent delivery
+            seen = await self.repo.history_by_message(command.beskedId)
+            assert seen is not None
+            return seen
+        self.log.info(
+            "joblog %s v%d %s from %s for %s", command.joblogId, outcome.entry.version,
+            command.handling, command.kilde, mask(command.cpr),
+        )  # fmt: skip
+        return doc
+
+    async def check_member(self, command: JoblogCommand) -> None:
+        today = day_of(await self.clock.now())
+        status = status_on(await self.repo.timeline(command.cpr), today)
+        if status is None or status.akasseNr != command.akasse_nr:
+            raise Refusal(
+                Reason.NOT_MEMBER,
+                f"the citizen is not a member of a-kasse {command.akasse_nr} on {today}",
+                "memberCpr",
+            )
+
+    async def finish(self, doc: Document) -> None:
+        """Project the version and send it on; idempotent, so a redelivery completes what a
+        crash interrupted and a completed message sends nothing again."""
+        await self.repo.project(doc)
+        if doc.get("published"):
+            return
+        entry = stored_from(doc)
+        change = JoblogChange(
+            handling=Handling(doc["handling"]),
+            entry=entry,
+            akasseNr=await self.receiving_akasse(entry.cpr),
+        )
+        await self.publish(topics.JOBLOG_CHANGES, entry.cpr, change)
+        await self.publish(
+            topics.CITIZEN_CHANGES,
+            entry.cpr,
+            CitizenChange(cpr=entry.cpr, aarsag="joblog", tidspunkt=doc["accepteret"]),
+        )
+        await self.repo.mark_published(doc)
+
+    async def receiving_akasse(self, cpr: str) -> str | None:
+        """The citizen's a-kasse today, if it offers a joblog."""
+        status = status_on(await self.repo.timeline(cpr), day_of(await self.clock.now()))
+        if status is not None and self.register.offers_joblog(status.akasseNr):
+            return status.akasseNr
+        return None
+
+    # -- status and exemptions -------------------------------------------------------------
+
+    async def handle_status(self, inbound: Inbound) -> None:
+        message = await self.parse_citizen(inbound, StatusMessage)
+        if message is None:
+            return
+        if await self.repo.status_done(message.messageId):
+            return
+        await self.repo.add_status(message, await self.clock.now())
+        today = day_of(await self.clock.now())
+        before = status_on(await self.repo.timeline(message.cpr, without=message.messageId), today)
+        after = status_on(await self.repo.timeline(message.cpr), today)
+        joined = after.akasseNr if after else None
+        if (
+            joined is not None
+            and joined != (before.akasseNr if before else None)
+            and self.register.offers_joblog(joined)
+        ):
+            await self.send_snapshot(message.cpr, joined)
+        await self.note_change(message.cpr, "status")
+        await self.repo.mark_status_done(message.messageId)
+
+    async def send_snapshot(self, cpr: str, akasse_nr: str) -> None:
+        """A new a-kasse offering joblog receives all the citizen's current joblogs."""
+        docs = await self.repo.current_joblogs(cpr)
+        for doc in docs:
+            change = JoblogChange(
+                handling=Handling.OPRET, entry=stored_from(doc), akasseNr=akasse_nr, snapshot=True
+            )
+            await self.publish(topics.JOBLOG_CHANGES, cpr, change)
+        self.log.info("snapshot of %d joblogs for %s to a-kasse %s", len(docs), mask(cpr), akasse_nr)
+
+    async def handle_exemption(self, inbound: Inbound) -> None:
+        message = await self.parse_citizen(inbound, ExemptionMessage)
+        if message is None:
+            return
+        await self.repo.add_exemption(message, await self.clock.now())
+        await self.note_change(message.cpr, "exemption")
+
+    async def note_change(self, cpr: str, why: str) -> None:
+        change = CitizenChange.model_validate(
+            {"cpr": cpr, "aarsag": why, "tidspunkt": await self.clock.now()}
+        )
+        await self.publish(topics.CITIZEN_CHANGES, cpr, change)
+
+    async def parse_citizen(self, inbound: Inbound, model: type[M]) -> M | None:
+        """Validate a status or exemption message; a bad one goes to dfdg.citizen.rejected."""
+        try:
+            return model.model_validate_json(inbound.body)
+        except ValidationError as error:
+            refusal = citizen_refusal(error)
+        except ValueError:
+            refusal = Refusal(Reason.MALFORMED, "the message is not a JSON object")
+        await self.reject(inbound, refusal, _message_id(inbound.body))
+        return None
+
+    async def _keep_command(self, inbound: Inbound, error: Exception) -> None:
+        try:
+            command = JoblogCommand.model_validate_json(inbound.body)
+        except ValidationError:
+            self.log.error("unreadable internal command at offset %s", inbound.offset)
+            return
+        refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+        await self.reject(_original(command), refusal, str(command.beskedId))
+
+    async def _keep_citizen(self, inbound: Inbound, error: Exception) -> None:
+        await self.on_unexpected(_message_id)(inbound, error)
+
+
+def citizen_refusal(error: ValidationError) -> Refusal:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    if first["type"] == "json_invalid":
+        return Refusal(Reason.MALFORMED, f"not valid JSON: {first['msg']}")
+    if field == "cpr":
+        return Refusal(Reason.INVALID_CPR, f"cpr: {first['msg']}", "cpr")
+    return Refusal(Reason.FIELD_INVALID, f"{field}: {first['msg']}", field)
+
+
+def _message_id(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("messageId")
+    except (ValueError, AttributeError):
+        return None
+    return str(value) if value is not None else None
+
+
+def _original(command: JoblogCommand) -> Inbound:
+    """Where the command came from, for a rejection on the producer's topic."""
+    topic = topics.JOBNET_INBOUND if command.producer == "jobnet" else topics.AKASSE_INBOUND
+    return Inbound(topic, command.raaPartition, command.raaOffset, command.cpr, command.raa.encode())
+
+
+def create_app() -> FastStream:
+    settings = get_settings()
+    return StorageService(settings).app(settings.metrics_port_base + 2)

@@ -1,0 +1,187 @@
+"""DFDG's collections in MongoDB, and the reads and writes storage makes on them.
+
+- `joblog_history`: every accepted version of every joblog (`_id` "<joblogId>:<version>", unique
+  `beskedId`). The history is the record; a message id seen twice is recognised here.
+- `joblogs`: the current version of each joblog, a projection of the history.
+- `status_messages`, `exemption_messages`: citizens' status and fritagelse messages as received
+  (`_id` = messageId); the timeline is derived from them by shared.citizen.
+
+There are no multi-document transactions (FerretDB has none): each step is idempotent and a
+`published` flag on the history entry (an outbox) says whether its effects went out.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.citizen import ExemptionMessage, ExemptionPeriod, Period, StatusMessage
+from shared.citizen import exemption_periods as derive_exemptions
+from shared.citizen import timeline as derive_timeline
+from shared.db import Document
+from shared.events import Handling, Joblog, StoredJoblog
+
+
+def history_id(joblog_id: UUID | str, version: int) -> str:
+    return f"{joblog_id}:{version}"
+
+
+class Repository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.history = db.joblog_history
+        self.joblogs = db.joblogs
+        self.status = db.status_messages
+        self.exemptions = db.exemption_messages
+
+    async def create_indexes(self) -> None:
+        await self.history.create_index("beskedId", unique=True)
+        await self.history.create_index([("cpr", ASCENDING), ("accepteret", DESCENDING)])
+        await self.history.create_index([("published", ASCENDING)])
+        await self.joblogs.create_index([("cpr", ASCENDING)])
+        await self.status.create_index([("cpr", ASCENDING)])
+        await self.status.create_index([("jobcenter", ASCENDING)])
+        await self.exemptions.create_index([("cpr", ASCENDING)])
+
+    # -- joblogs ---------------------------------------------------------------------------
+
+    async def history_by_message(self, besked_id: UUID) -> Document | None:
+        return await self.history.find_one({"beskedId": str(besked_id)})
+
+    async def history_entry(self, joblog_id: UUID, version: int) -> Document | None:
+        return await self.history.find_one({"_id": history_id(joblog_id, version)})
+
+    async def current(self, joblog_id: UUID) -> Document | None:
+        return await self.joblogs.find_one({"_id": str(joblog_id)})
+
+    async def add_version(self, doc: Document) -> Document | None:
+        """Insert a history entry; None if its version is taken (a concurrent writer) — the
+        caller retries. A duplicate message id raises DuplicateKeyError on `beskedId`."""
+        try:
+            await self.history.insert_one(doc)
+        except DuplicateKeyError as error:
+            if "beskedId" in str(error.details or error):
+                raise
+            return None
+        return doc
+
+    async def project(self, doc: Document) -> None:
+        """Bring the current-version projection up to this history entry (never backwards)."""
+        current = {k: doc[k] for k in STORED_FIELDS}
+        current["_id"] = doc["joblogId"]
+        try:
+            await self.joblogs.update_one(
+                {"_id": doc["joblogId"], "version": {"$lt": doc["version"]}},
+                {"$set": current},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # the projection already holds this or a later version
+
+    async def mark_published(self, doc: Document) -> None:
+        await self.history.update_one({"_id": doc["_id"]}, {"$set": {"published": True}})
+
+    async def current_joblogs(self, cpr: str) -> list[Document]:
+        cursor = self.joblogs.find({"cpr": cpr, "slettet": False}).sort("oprettet", ASCENDING)
+        return await cursor.to_list()
+
+    # -- citizen status and exemptions -----------------------------------------------------
+
+    async def add_status(self, message: StatusMessage, received: datetime) -> bool:
+        """Store a status message; False if it was already stored (redelivery)."""
+        return await _insert_once(
+            self.status, {"_id": str(message.messageId), **_plain(message), "modtaget": received}
+        )
+
+    async def add_exemption(self, message: ExemptionMessage, received: datetime) -> bool:
+        return await _insert_once(
+            self.exemptions,
+            {"_id": str(message.messageId), **_plain(message), "modtaget": received},
+        )
+
+    async def status_messages(self, cpr: str) -> list[StatusMessage]:
+        docs = await self.status.find({"cpr": cpr}).to_list()
+        return [StatusMessage.model_validate(doc) for doc in docs]
+
+    async def timeline(self, cpr: str, without: UUID | None = None) -> list[Period]:
+        messages = await self.status_messages(cpr)
+        return derive_timeline(m for m in messages if m.messageId != without)
+
+    async def exemption_periods(self, cpr: str) -> list[ExemptionPeriod]:
+        docs = await self.exemptions.find({"cpr": cpr}).to_list()
+        return derive_exemptions(ExemptionMessage.model_validate(doc) for doc in docs)
+
+    async def mark_status_done(self, message_id: UUID) -> None:
+        await self.status.update_one({"_id": str(message_id)}, {"$set": {"behandlet": True}})
+
+    async def status_done(self, message_id: UUID) -> bool:
+        doc = await self.status.find_one({"_id": str(message_id)}, {"behandlet": 1})
+        return bool(doc and doc.get("behandlet"))
+
+
+STORED_FIELDS = (
+    "joblogId", "cpr", "version", "slettet", "joblog", "oprettet", "senestAendret", "kilde",
+    "kildeBeskedId",
+)  # fmt: skip
+
+
+def stored_from(doc: Document) -> StoredJoblog:
+    return StoredJoblog.model_validate({k: doc[k] for k in STORED_FIELDS})
+
+
+def history_doc(
+    entry: StoredJoblog,
+    handling: Handling,
+    besked_id: UUID,
+    tidspunkt: datetime,
+    accepted: datetime,
+    merge: dict[str, Any] | None,
+) -> Document:
+    """A history entry: the stored version plus how it came to be."""
+    return {
+        "_id": history_id(entry.joblogId, entry.version),
+        **_plain(entry),
+        "handling": handling.value,
+        "beskedId": str(besked_id),
+        "tidspunkt": tidspunkt,
+        "accepteret": accepted,
+        "merge": merge,
+        "published": False,
+    }
+
+
+def joblog_of(doc: Document) -> Joblog:
+    return Joblog.model_validate(doc["joblog"])
+
+
+def _plain(model: Any) -> Document:
+    """A model as BSON-ready values: UUIDs as strings, dates as ISO strings, datetimes kept."""
+    data: Document = model.model_dump(mode="python")
+    return {k: _bson(v) for k, v in data.items()}
+
+
+def _bson(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _bson(v) for k, v in value.items() if v is not None}
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return value
+
+
+async def _insert_once(collection: Any, doc: Document) -> bool:
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True

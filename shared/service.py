@@ -1,0 +1,216 @@
+"""What every service process has: settings, a Kafka broker, the platform clock, the database
+(if it uses one), logging that never shows a CPR number, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry, start_http_server
+from pydantic import BaseModel, ValidationError
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared import topics
+from shared.akasse_register import AkasseRegister
+from shared.clock import PlatformClock
+from shared.cpr import mask
+from shared.db import Document, connect
+from shared.kafka import DURABLE_ACK, Inbound, ensure_topics, publish, raw_decoder
+from shared.rejections import REJECTED_TOPIC, Reason, Refusal, rejection
+from shared.settings import Settings
+
+_CPR_PATTERN = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
+
+
+class CprMaskingFilter(logging.Filter):
+    """Last line of defence: any 10-digit run that looks like a CPR number is pseudonymised
+    before a record is written (our own code logs `mask(cpr)` in the first place)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _CPR_PATTERN.search(message):
+            record.msg = _CPR_PATTERN.sub(lambda m: mask(m.group(1) + m.group(2)), message)
+            record.args = None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(CprMaskingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+class Service:
+    """Base of the four FastStream services. A subclass registers its subscribers in
+    `__init__` and may add start/stop work; `app` runs it as a process, `async with` in tests."""
+
+    name = "service"
+    uses_database = True
+    follows_register = False
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = CollectorRegistry()
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"dfdg-{self.name}",
+            acks="all",
+            enable_idempotence=True,
+            max_request_size=8 * 1024 * 1024,
+            graceful_timeout=15.0,
+            middlewares=[KafkaPrometheusMiddleware(registry=self.metrics, app_name=self.name)],
+        )
+        self.mongo: AsyncMongoClient[Document] | None = None
+        self._db: AsyncDatabase[Document] | None = None
+        self.clock = PlatformClock(settings.clock)
+        self.log = logging.getLogger(f"dfdg.{self.name}")
+        self.register = AkasseRegister()
+        if settings.clock.value == "simulated":
+            self._follow_ticks()
+        if self.follows_register:
+            self._follow_register()
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        assert self._db is not None, "the database is connected in start()"
+        return self._db
+
+    @property
+    def group(self) -> str:
+        return f"dfdg-{self.name}"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Before the subscribers run: topics exist, the database is reachable, state loaded."""
+        await ensure_topics(self.settings)
+        if self.follows_register:
+            await self.register.load(self.settings.kafka_bootstrap_servers)
+        if self.uses_database:
+            self.mongo, self._db = connect(self.settings)
+            await self.mongo.admin.command("ping")
+            self.clock = PlatformClock(self.settings.clock, self._db)
+            await self.prepare_database()
+
+    async def prepare_database(self) -> None:
+        """Indexes and the like; idempotent."""
+
+    async def stop(self) -> None:
+        if self.mongo is not None:
+            await self.mongo.close()
+            self.mongo = None
+
+    def app(self, metrics_port: int | None = None) -> FastStream:
+        def serve_metrics() -> None:
+            if metrics_port:
+                start_http_server(metrics_port, addr="127.0.0.1", registry=self.metrics)
+
+        return FastStream(
+            self.broker,
+            on_startup=[self.start, serve_metrics],
+            after_shutdown=[self.stop],
+            title=f"DFDG {self.name}",
+        )
+
+    async def __aenter__(self) -> Service:
+        await self.start()
+        await self.broker.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.broker.stop()
+        await self.stop()
+
+    # -- helpers for handlers --------------------------------------------------------------
+
+    def _follow_ticks(self) -> None:
+        """With the simulated clock, every instance follows dfdg.timers (no consumer group)."""
+
+        @self.broker.subscriber(
+            topics.TIMERS, auto_offset_reset="earliest", decoder=raw_decoder,
+            title=f"{self.name}.clock",
+        )  # fmt: skip
+        async def follow_tick(body: bytes) -> None:
+            try:
+                self.clock.observe_tick(Tick.model_validate_json(body).now)
+            except ValidationError:
+                pass  # the notifier rejects bad ticks; here they are simply not a clock
+
+    def _follow_register(self) -> None:
+        @self.broker.subscriber(
+            topics.AKASSE_REGISTER, auto_offset_reset="earliest", title=f"{self.name}.register"
+        )
+        async def follow_register(message: KafkaMessage) -> None:
+            record = message.raw_message
+            assert not isinstance(record, tuple)
+            self.register.apply(record.key, record.value)
+
+    async def publish(self, topic: str, key: str, payload: BaseModel | bytes) -> None:
+        await publish(self.broker, topic, key, payload)
+
+    async def reject(
+        self,
+        inbound: Inbound,
+        refusal: Refusal,
+        message_id: str | None,
+        topic: str | None = None,
+    ) -> None:
+        """Write the refusal to the producer's *.rejected topic, keyed like the message."""
+        record = rejection(
+            inbound, refusal, message_id, await self.clock.now(),
+            self.settings.rejected_raw_max_bytes,
+        )  # fmt: skip
+        target = topic or REJECTED_TOPIC[inbound.topic]
+        await self.publish(target, inbound.key or "", record)
+        self.log.info(
+            "rejected %s from %s: %s (%s)", message_id, inbound.topic, refusal.reason,
+            refusal.field,
+        )  # fmt: skip
+
+    def on_unexpected(
+        self, message_id_of: Callable[[bytes], str | None]
+    ) -> Callable[[Inbound, Exception], Awaitable[None]]:
+        """The fallback of `deliver`: a message that raised something unexpected is kept on the
+        rejected topic with `internal_error`, so it is not lost and blocks nothing."""
+
+        async def keep(inbound: Inbound, error: Exception) -> None:
+            refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+            await self.reject(inbound, refusal, message_id_of(inbound.body))
+
+        return keep
+
+
+class Tick(BaseModel):
+    """A clock tick on dfdg.timers."""
+
+    now: datetime
+
+
+def subscriber_options(service: Service, **extra: Any) -> dict[str, Any]:
+    """Options of every durable consumer-group subscriber (see shared.kafka.DURABLE_ACK)."""
+    return {
+        "group_id": service.group,
+        "ack_policy": DURABLE_ACK,
+        "auto_offset_reset": "earliest",
+        "decoder": raw_decoder,
+        "max_workers": service.settings.consumer_workers,
+        **extra,
+    }
