@@ -1,9 +1,9 @@
 """`joblog`: the operator's and developer's command line.
 
-    joblog run                 local Kafka + database + all services, in the foreground
-    joblog test                the whole test suite on its own local Kafka and database
-    joblog infra up|down|status
-    joblog akasse-register 067 --navn "…" --joblog/--no-joblog
+joblog run                 local Kafka + database + all services, in the foreground
+joblog test                the whole test suite on its own local Kafka and database
+joblog infra up|down|status
+joblog akasse-register 067 --navn "…" --joblog/--no-joblog
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -135,8 +136,10 @@ async def _ensure_topics(env: dict[str, str]) -> None:
 
 @app.command()
 def test(
-    pytest_args: list[str] = typer.Argument(None, help="extra arguments for pytest"),
-    lint: bool = typer.Option(True, help="run ruff and mypy first"),
+    pytest_args: Annotated[
+        list[str] | None, typer.Argument(help="extra arguments for pytest")
+    ] = None,
+    lint: Annotated[bool, typer.Option(help="run ruff and mypy first")] = True,
 ) -> None:
     """Run the whole suite: lint, unit, integration (real Kafka + database), end-to-end."""
     from ops.testrun import run_suite

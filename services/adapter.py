@@ -45,7 +45,9 @@ class FrontendAdapter(Service):
 
     # format hooks ---------------------------------------------------------------------------
 
-    def parse(self, raw: bytes, key: str | None, received: datetime, max_bytes: int) -> JoblogCommand:
+    def parse(
+        self, raw: bytes, key: str | None, received: datetime, max_bytes: int
+    ) -> JoblogCommand:
         raise NotImplementedError
 
     def to_outbound(self, change: JoblogChange) -> dict[str, Any]:

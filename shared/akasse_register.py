@@ -67,7 +67,7 @@ class AkasseRegister:
             remaining = {tp for tp in assigned if end[tp] > 0}
             while remaining:
                 batch = await consumer.getmany(*remaining, timeout_ms=1000)
-                for tp, records in batch.items():
+                for records in batch.values():
                     for record in records:
                         self.apply(record.key, record.value)
                 for tp in list(remaining):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -31,22 +32,22 @@ from shared.settings import Settings
 _CPR_PATTERN = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
 
 
-class CprMaskingFilter(logging.Filter):
-    """Last line of defence: any 10-digit run that looks like a CPR number is pseudonymised
-    before a record is written (our own code logs `mask(cpr)` in the first place)."""
+class CprMaskingFormatter(logging.Formatter):
+    """Last line of defence: any 10-digit run that looks like a CPR number is pseudonymised in
+    the formatted record, tracebacks included (our own code logs `mask(cpr)` in the first
+    place)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _CPR_PATTERN.search(message):
-            record.msg = _CPR_PATTERN.sub(lambda m: mask(m.group(1) + m.group(2)), message)
-            record.args = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_cprs(super().format(record))
+
+
+def mask_cprs(text: str) -> str:
+    return _CPR_PATTERN.sub(lambda m: mask(m.group(1) + m.group(2)), text)
 
 
 def setup_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(CprMaskingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(CprMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
@@ -122,7 +123,6 @@ class Service:
             self.broker,
             on_startup=[self.start, serve_metrics],
             after_shutdown=[self.stop],
-            title=f"DFDG {self.name}",
         )
 
     async def __aenter__(self) -> Service:
@@ -149,10 +149,9 @@ class Service:
             title=f"{self.name}.clock",
         )  # fmt: skip
         async def follow_tick(body: bytes) -> None:
-            try:
+            # the notifier rejects bad ticks; here they are simply not a clock
+            with contextlib.suppress(ValidationError):
                 self.clock.observe_tick(Tick.model_validate_json(body).now)
-            except ValidationError:
-                pass  # the notifier rejects bad ticks; here they are simply not a clock
 
     def _follow_register(self) -> None:
         @self.broker.subscriber(

@@ -26,7 +26,9 @@ class AkasseAdapter(FrontendAdapter):
     outbound_topic = topics.AKASSE_OUTBOUND
     rejected_topic = topics.AKASSE_REJECTED
 
-    def parse(self, raw: bytes, key: str | None, received: datetime, max_bytes: int) -> JoblogCommand:
+    def parse(
+        self, raw: bytes, key: str | None, received: datetime, max_bytes: int
+    ) -> JoblogCommand:
         return mapping.parse_akasse(raw, key, received, max_bytes)
 
     def to_outbound(self, change: JoblogChange) -> dict[str, Any]:

@@ -20,7 +20,9 @@ class JobnetAdapter(FrontendAdapter):
     outbound_topic = topics.JOBNET_OUTBOUND
     rejected_topic = topics.JOBNET_REJECTED
 
-    def parse(self, raw: bytes, key: str | None, received: datetime, max_bytes: int) -> JoblogCommand:
+    def parse(
+        self, raw: bytes, key: str | None, received: datetime, max_bytes: int
+    ) -> JoblogCommand:
         return mapping.parse_jobnet(raw, key, received, max_bytes)
 
     def to_outbound(self, change: JoblogChange) -> dict[str, Any]:

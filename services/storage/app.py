@@ -27,14 +27,17 @@ from shared.citizen import ExemptionMessage, StatusMessage, status_on
 from shared.cpr import mask
 from shared.db import Document
 from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
+from shared.facts import FactsReader
 from shared.kafka import Inbound, deliver
 from shared.rejections import Reason, Refusal
 from shared.service import Service, subscriber_options
 from shared.settings import Settings, get_settings
 from shared.tid import day_of
 
-
 M = TypeVar("M", bound=BaseModel)
+
+
+VERSION_ATTEMPTS = 5
 
 
 class VersionTaken(ConnectionError):
@@ -48,6 +51,7 @@ class StorageService(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.repo: Repository
+        self.facts: FactsReader
 
         @self.broker.subscriber(topics.JOBLOG_COMMANDS, **subscriber_options(self))
         async def on_command(body: bytes, message: KafkaMessage) -> None:
@@ -63,6 +67,7 @@ class StorageService(Service):
 
     async def prepare_database(self) -> None:
         self.repo = Repository(self.db)
+        self.facts = FactsReader(self.db)
         await self.repo.create_indexes()
 
     # -- joblogs ---------------------------------------------------------------------------
@@ -83,38 +88,45 @@ class StorageService(Service):
             return seen
         if command.akasse_nr is not None:
             await self.check_member(command)
-        current = await self.repo.current(command.joblogId)
-        stored = stored_from(current) if current else None
-        base = None
-        current_tidspunkt = None
-        if stored is not None:
-            latest = await self.repo.history_entry(command.joblogId, stored.version)
-            current_tidspunkt = latest["tidspunkt"] if latest else stored.senestAendret
-            if command.grundversion is not None and command.grundversion < stored.version:
-                base_doc = await self.repo.history_entry(command.joblogId, command.grundversion)
-                base = joblog_of(base_doc) if base_doc else None
-        accepted = await self.clock.now()
-        outcome = merge.decide(command, stored, base, current_tidspunkt, accepted)
-        doc = history_doc(
-            outcome.entry, command.handling, command.beskedId, command.tidspunkt, accepted,
-            outcome.merge.as_document() if outcome.merge else None,
-        )  # fmt: skip
-        try:
-            if await self.repo.add_version(doc) is None:
-                raise VersionTaken(f"version {outcome.entry.version} was taken concurrently")
-        except DuplicateKeyError:  # the same message, stored by a concurrent delivery
-            seen = await self.repo.history_by_message(command.beskedId)
-            assert seen is not None
-            return seen
+        for _ in range(VERSION_ATTEMPTS):
+            doc = await self.next_version(command)
+            try:
+                if await self.repo.add_version(doc) is not None:
+                    break
+            except DuplicateKeyError:  # the same message, stored by a concurrent delivery
+                seen = await self.repo.history_by_message(command.beskedId)
+                assert seen is not None
+                return seen
+        else:  # another writer kept taking the version: let the message come again
+            raise VersionTaken(f"joblog {command.joblogId}: version taken {VERSION_ATTEMPTS} times")
         self.log.info(
-            "joblog %s v%d %s from %s for %s", command.joblogId, outcome.entry.version,
+            "joblog %s v%d %s from %s for %s", command.joblogId, doc["version"],
             command.handling, command.kilde, mask(command.cpr),
         )  # fmt: skip
         return doc
 
+    async def next_version(self, command: JoblogCommand) -> Document:
+        latest = await self.repo.latest(command.joblogId)
+        stored = stored_from(latest) if latest else None
+        base = None
+        older = (
+            command.grundversion is not None and stored and command.grundversion < stored.version
+        )
+        if older and command.grundversion is not None:
+            base_doc = await self.repo.history_entry(command.joblogId, command.grundversion)
+            base = joblog_of(base_doc) if base_doc else None
+        accepted = await self.clock.now()
+        outcome = merge.decide(
+            command, stored, base, latest["tidspunkt"] if latest else None, accepted
+        )
+        return history_doc(
+            outcome.entry, command.handling, command.beskedId, command.tidspunkt, accepted,
+            outcome.merge.as_document() if outcome.merge else None,
+        )  # fmt: skip
+
     async def check_member(self, command: JoblogCommand) -> None:
         today = day_of(await self.clock.now())
-        status = status_on(await self.repo.timeline(command.cpr), today)
+        status = status_on(await self.facts.timeline(command.cpr), today)
         if status is None or status.akasseNr != command.akasse_nr:
             raise Refusal(
                 Reason.NOT_MEMBER,
@@ -144,7 +156,7 @@ class StorageService(Service):
 
     async def receiving_akasse(self, cpr: str) -> str | None:
         """The citizen's a-kasse today, if it offers a joblog."""
-        status = status_on(await self.repo.timeline(cpr), day_of(await self.clock.now()))
+        status = status_on(await self.facts.timeline(cpr), day_of(await self.clock.now()))
         if status is not None and self.register.offers_joblog(status.akasseNr):
             return status.akasseNr
         return None
@@ -159,8 +171,8 @@ class StorageService(Service):
             return
         await self.repo.add_status(message, await self.clock.now())
         today = day_of(await self.clock.now())
-        before = status_on(await self.repo.timeline(message.cpr, without=message.messageId), today)
-        after = status_on(await self.repo.timeline(message.cpr), today)
+        before = status_on(await self.facts.timeline(message.cpr, without=message.messageId), today)
+        after = status_on(await self.facts.timeline(message.cpr), today)
         joined = after.akasseNr if after else None
         if (
             joined is not None
@@ -179,7 +191,9 @@ class StorageService(Service):
                 handling=Handling.OPRET, entry=stored_from(doc), akasseNr=akasse_nr, snapshot=True
             )
             await self.publish(topics.JOBLOG_CHANGES, cpr, change)
-        self.log.info("snapshot of %d joblogs for %s to a-kasse %s", len(docs), mask(cpr), akasse_nr)
+        self.log.info(
+            "snapshot of %d joblogs for %s to a-kasse %s", len(docs), mask(cpr), akasse_nr
+        )
 
     async def handle_exemption(self, inbound: Inbound) -> None:
         message = await self.parse_citizen(inbound, ExemptionMessage)
@@ -239,7 +253,9 @@ def _message_id(body: bytes) -> str | None:
 def _original(command: JoblogCommand) -> Inbound:
     """Where the command came from, for a rejection on the producer's topic."""
     topic = topics.JOBNET_INBOUND if command.producer == "jobnet" else topics.AKASSE_INBOUND
-    return Inbound(topic, command.raaPartition, command.raaOffset, command.cpr, command.raa.encode())
+    return Inbound(
+        topic, command.raaPartition, command.raaOffset, command.cpr, command.raa.encode()
+    )
 
 
 def create_app() -> FastStream:

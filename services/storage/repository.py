@@ -12,6 +12,7 @@ There are no multi-document transactions (FerretDB has none): each step is idemp
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -20,9 +21,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.citizen import ExemptionMessage, ExemptionPeriod, Period, StatusMessage
-from shared.citizen import exemption_periods as derive_exemptions
-from shared.citizen import timeline as derive_timeline
+from shared.citizen import ExemptionMessage, StatusMessage
 from shared.db import Document
 from shared.events import Handling, Joblog, StoredJoblog
 
@@ -41,6 +40,7 @@ class Repository:
 
     async def create_indexes(self) -> None:
         await self.history.create_index("beskedId", unique=True)
+        await self.history.create_index([("joblogId", ASCENDING), ("version", DESCENDING)])
         await self.history.create_index([("cpr", ASCENDING), ("accepteret", DESCENDING)])
         await self.history.create_index([("published", ASCENDING)])
         await self.joblogs.create_index([("cpr", ASCENDING)])
@@ -56,8 +56,11 @@ class Repository:
     async def history_entry(self, joblog_id: UUID, version: int) -> Document | None:
         return await self.history.find_one({"_id": history_id(joblog_id, version)})
 
-    async def current(self, joblog_id: UUID) -> Document | None:
-        return await self.joblogs.find_one({"_id": str(joblog_id)})
+    async def latest(self, joblog_id: UUID) -> Document | None:
+        """The newest history entry of a joblog (ahead of the projection after a crash)."""
+        return await self.history.find_one(
+            {"joblogId": str(joblog_id)}, sort=[("version", DESCENDING)]
+        )
 
     async def add_version(self, doc: Document) -> Document | None:
         """Insert a history entry; None if its version is taken (a concurrent writer) — the
@@ -74,14 +77,13 @@ class Repository:
         """Bring the current-version projection up to this history entry (never backwards)."""
         current = {k: doc[k] for k in STORED_FIELDS}
         current["_id"] = doc["joblogId"]
-        try:
+        # a DuplicateKeyError means the projection already holds this or a later version
+        with contextlib.suppress(DuplicateKeyError):
             await self.joblogs.update_one(
                 {"_id": doc["joblogId"], "version": {"$lt": doc["version"]}},
                 {"$set": current},
                 upsert=True,
             )
-        except DuplicateKeyError:
-            pass  # the projection already holds this or a later version
 
     async def mark_published(self, doc: Document) -> None:
         await self.history.update_one({"_id": doc["_id"]}, {"$set": {"published": True}})
@@ -103,18 +105,6 @@ class Repository:
             self.exemptions,
             {"_id": str(message.messageId), **_plain(message), "modtaget": received},
         )
-
-    async def status_messages(self, cpr: str) -> list[StatusMessage]:
-        docs = await self.status.find({"cpr": cpr}).to_list()
-        return [StatusMessage.model_validate(doc) for doc in docs]
-
-    async def timeline(self, cpr: str, without: UUID | None = None) -> list[Period]:
-        messages = await self.status_messages(cpr)
-        return derive_timeline(m for m in messages if m.messageId != without)
-
-    async def exemption_periods(self, cpr: str) -> list[ExemptionPeriod]:
-        docs = await self.exemptions.find({"cpr": cpr}).to_list()
-        return derive_exemptions(ExemptionMessage.model_validate(doc) for doc in docs)
 
     async def mark_status_done(self, message_id: UUID) -> None:
         await self.status.update_one({"_id": str(message_id)}, {"$set": {"behandlet": True}})

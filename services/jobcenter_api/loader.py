@@ -1,0 +1,87 @@
+"""Reads the udsøgning's facts from DFDG in chunks of citizens, in cpr order, so an extraction
+of any size runs in constant memory.
+
+`known_by` is the as-of cut: only what the platform had received by then is used (status and
+fritagelse messages, accepted joblog changes, notices issued), which is how an auditor sees an
+extraction as it looked on an earlier day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.jobcenter_api.udsoegning import CitizenFacts, JoblogFact, NoticeFact
+from shared.citizen import ExemptionMessage, StatusMessage, exemption_periods, timeline
+from shared.db import Document
+from shared.tid import as_utc
+
+CHUNK = 200
+
+
+async def candidates(
+    db: AsyncDatabase[Document], kommunekode: str, known_by: datetime
+) -> AsyncIterator[list[str]]:
+    """Citizens any status message ever placed at this jobcenter, in cpr order, in chunks."""
+    cursor = db.status_messages.find(
+        {"jobcenter": kommunekode, "modtaget": {"$lt": known_by}}, {"cpr": 1, "_id": 0}
+    ).sort("cpr", ASCENDING)
+    chunk: list[str] = []
+    async for doc in cursor:
+        if chunk and chunk[-1] == doc["cpr"]:
+            continue
+        chunk.append(doc["cpr"])
+        if len(chunk) > CHUNK:
+            yield chunk[:-1]
+            chunk = chunk[-1:]
+    if chunk:
+        yield chunk
+
+
+async def facts_of(
+    db: AsyncDatabase[Document], cprs: list[str], known_by: datetime
+) -> list[CitizenFacts]:
+    """The facts of a chunk of citizens (five queries per chunk)."""
+    within = {"cpr": {"$in": cprs}}
+    status: dict[str, list[StatusMessage]] = defaultdict(list)
+    async for doc in db.status_messages.find({**within, "modtaget": {"$lt": known_by}}):
+        status[doc["cpr"]].append(StatusMessage.model_validate(doc))
+    exemptions: dict[str, list[ExemptionMessage]] = defaultdict(list)
+    async for doc in db.exemption_messages.find({**within, "modtaget": {"$lt": known_by}}):
+        exemptions[doc["cpr"]].append(ExemptionMessage.model_validate(doc))
+    activity: dict[str, list[datetime]] = defaultdict(list)
+    created: dict[str, dict[str, datetime]] = defaultdict(dict)
+    deleted: dict[str, dict[str, datetime]] = defaultdict(dict)
+    history = db.joblog_history.find(
+        {**within, "accepteret": {"$lt": known_by}},
+        {"cpr": 1, "joblogId": 1, "accepteret": 1, "handling": 1},
+    )
+    async for doc in history:
+        at = as_utc(doc["accepteret"])
+        activity[doc["cpr"]].append(at)
+        if doc["handling"] == "opret":
+            created[doc["cpr"]][doc["joblogId"]] = at
+        elif doc["handling"] == "slet":
+            deleted[doc["cpr"]][doc["joblogId"]] = at
+    notices: dict[str, list[NoticeFact]] = defaultdict(list)
+    borger = {**within, "modtager": "borger", "udstedt": {"$lt": known_by}}
+    async for doc in db.notices.find(borger, {"cpr": 1, "forfaldt": 1, "udstedt": 1}):
+        notices[doc["cpr"]].append(NoticeFact(as_utc(doc["forfaldt"]), as_utc(doc["udstedt"])))
+    return [
+        CitizenFacts(
+            cpr=cpr,
+            periods=timeline(status[cpr]),
+            exemptions=exemption_periods(exemptions[cpr]),
+            activity=sorted(activity[cpr]),
+            joblogs=[
+                JoblogFact(joblog_id, at, deleted[cpr].get(joblog_id))
+                for joblog_id, at in created[cpr].items()
+            ],
+            notices=notices[cpr],
+        )
+        for cpr in cprs
+    ]

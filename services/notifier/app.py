@@ -1,0 +1,256 @@
+"""Notifier: durable advisering timers and the notices on dfdg.notices.
+
+- dfdg.citizen.changes (joblog activity, status, fritagelse stored): recompute the citizen's timer
+  from DFDG with the pure rules of `services.notifier.advisering`.
+- dfdg.timers: on each tick, fire every timer due by then, a batch at a time, each under a lease
+  so several instances can share the work.
+- In real-clock mode a scheduler task sends a tick with the wall-clock time every minute; ticks
+  far from the wall clock are refused unless JOBLOG_CLOCK=simulated.
+
+Exactly once: a notice's id is derived from (cpr, due time, recipient); it is stored before it is
+sent, marked when Kafka acknowledged it, and a notice found unmarked after a crash is looked up
+in dfdg.notices (from the offsets recorded before sending) before it is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faststream import FastStream
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from services.notifier import advisering
+from services.notifier.store import NotifierStore
+from shared import topics
+from shared.db import Document
+from shared.events import CitizenChange
+from shared.facts import FactsReader
+from shared.kafka import Inbound, deliver, publish
+from shared.rejections import Reason, Refusal
+from shared.service import Service, Tick, subscriber_options
+from shared.settings import Settings, get_settings
+
+LEASE = timedelta(seconds=60)
+REAL_TICK_TOLERANCE = timedelta(minutes=5)
+
+
+class NotifierService(Service):
+    name = "notifier"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.owner = f"notifier-{uuid.uuid4()}"
+        self.store: NotifierStore
+        self.facts: FactsReader
+        self.offsets: AIOKafkaConsumer | None = None
+        self.scheduler: asyncio.Task[None] | None = None
+        self.sent = Counter(
+            "dfdg_notices_sent", "Adviseringer sent", ["modtager"], registry=self.metrics
+        )
+
+        @self.broker.subscriber(topics.CITIZEN_CHANGES, **subscriber_options(self))
+        async def on_citizen_change(body: bytes, message: KafkaMessage) -> None:
+            await deliver(Inbound.of(body, message), self.handle_change, self.on_unexpected(_none))
+
+        @self.broker.subscriber(topics.TIMERS, **subscriber_options(self))
+        async def on_tick(body: bytes, message: KafkaMessage) -> None:
+            await deliver(Inbound.of(body, message), self.handle_tick, self.on_unexpected(_none))
+
+    async def prepare_database(self) -> None:
+        self.store = NotifierStore(self.db)
+        self.facts = FactsReader(self.db)
+        await self.store.create_indexes()
+        self.offsets = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        await self.offsets.start()
+        await self.recover()
+        if not self.clock.simulated:
+            self.scheduler = asyncio.create_task(self.emit_ticks())
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.scheduler
+        if self.offsets is not None:
+            await self.offsets.stop()
+        await super().stop()
+
+    # -- timers ------------------------------------------------------------------------------
+
+    async def handle_change(self, inbound: Inbound) -> None:
+        change = CitizenChange.model_validate_json(inbound.body)
+        await self.recompute(change.cpr)
+
+    async def recompute(self, cpr: str) -> None:
+        timer = await self.store.timer(cpr)
+        due = advisering.next_due(
+            await self.facts.timeline(cpr),
+            await self.facts.exemptions(cpr),
+            await self.facts.last_activity(cpr),
+            timer.get("lastNotifiedDue") if timer else None,
+            days=self.settings.advisering_days,
+        )
+        await self.store.set_due(cpr, due)
+
+    async def handle_tick(self, inbound: Inbound) -> None:
+        try:
+            now = Tick.model_validate_json(inbound.body).now
+        except ValidationError as error:
+            refusal = Refusal(Reason.MALFORMED, f"not a tick: {error.errors()[0]['msg']}", "now")
+            await self.reject(inbound, refusal, None, topic=topics.CITIZEN_REJECTED)
+            return
+        if not self.clock.simulated and abs(now - datetime.now(UTC)) > REAL_TICK_TOLERANCE:
+            message = "a tick far from the wall clock needs JOBLOG_CLOCK=simulated"
+            refusal = Refusal(Reason.FIELD_INVALID, message, "now")
+            await self.reject(inbound, refusal, None, topic=topics.CITIZEN_REJECTED)
+            return
+        if self.clock.simulated:
+            await self.clock.store_tick(now)
+        await self.fire_due(now)
+
+    async def fire_due(self, now: datetime) -> int:
+        """Fire every timer due at `now`; returns how many notices were sent."""
+        sent = 0
+        while batch := await self.store.due_batch(now, datetime.now(UTC)):
+            for cpr in batch:
+                sent += await self.fire(cpr, now)
+        return sent
+
+    async def fire(self, cpr: str, now: datetime) -> int:
+        wall = datetime.now(UTC)
+        timer = await self.store.claim(cpr, now, self.owner, wall, wall + LEASE)
+        if timer is None:
+            return 0
+        notices, due = advisering.due_notices(
+            cpr,
+            await self.facts.timeline(cpr),
+            await self.facts.exemptions(cpr),
+            await self.facts.last_activity(cpr),
+            timer.get("lastNotifiedDue"),
+            now,
+            days=self.settings.advisering_days,
+        )
+        if notices:
+            await self.send(notices)
+        notified = max((n.forfaldt for n in notices), default=None)
+        if not await self.store.release(timer, due, notified):
+            await self.recompute(cpr)
+        return len(notices)
+
+    # -- notices -----------------------------------------------------------------------------
+
+    async def send(self, notices: list[advisering.DueNotice]) -> None:
+        pending, stored_before = await self.store.add_pending(notices, await self.notice_offsets())
+        if pending and stored_before:  # left unmarked by a crash: maybe sent, maybe not
+            pending = await self.not_in_topic(pending)
+        await self.publish_notices(pending)
+
+    async def publish_notices(self, pending: list[Document]) -> None:
+        for doc in pending:
+            payload = advisering_payload(doc)
+            await publish(self.broker, topics.NOTICES, doc["cpr"], _json(payload))
+            self.sent.labels(doc["modtager"]).inc()
+        await self.store.mark_published(doc["_id"] for doc in pending)
+
+    async def recover(self) -> None:
+        """At start: send what a crash left unmarked, unless it is already in the topic."""
+        pending = await self.store.pending()
+        if pending:
+            self.log.info("recovering %d notices left unmarked", len(pending))
+            await self.publish_notices(await self.not_in_topic(pending))
+
+    async def notice_offsets(self) -> dict[str, int]:
+        assert self.offsets is not None
+        parts = [TopicPartition(topics.NOTICES, p) for p in await self._partitions()]
+        ends = await self.offsets.end_offsets(parts)
+        return {str(tp.partition): offset for tp, offset in ends.items()}
+
+    async def _partitions(self) -> list[int]:
+        assert self.offsets is not None
+        found = self.offsets.partitions_for_topic(topics.NOTICES)
+        if not found:
+            await self.offsets._client.force_metadata_update()
+            found = self.offsets.partitions_for_topic(topics.NOTICES) or set()
+        return sorted(found)
+
+    async def not_in_topic(self, pending: list[Document]) -> list[Document]:
+        """The pending notices not found in dfdg.notices after their checkpoints; those found
+        are marked published."""
+        start: dict[int, int] = {}
+        for doc in pending:
+            for partition, offset in doc["checkpoint"].items():
+                start[int(partition)] = min(start.get(int(partition), offset), offset)
+        seen = await self._notice_ids_since(start)
+        await self.store.mark_published(doc["_id"] for doc in pending if doc["_id"] in seen)
+        return [doc for doc in pending if doc["_id"] not in seen]
+
+    async def _notice_ids_since(self, start: dict[int, int]) -> set[str]:
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_auto_commit=False
+        )
+        await reader.start()
+        try:
+            parts = [TopicPartition(topics.NOTICES, p) for p in start]
+            reader.assign(parts)
+            ends = await reader.end_offsets(parts)
+            for tp in parts:
+                reader.seek(tp, start[tp.partition])
+            seen: set[str] = set()
+            while [tp for tp in parts if await reader.position(tp) < ends[tp]]:
+                batches = await reader.getmany(timeout_ms=1000)
+                for records in batches.values():
+                    for record in records:
+                        seen.add(_notice_id(record.value))
+            return seen
+        finally:
+            await reader.stop()
+
+    # -- the scheduler -----------------------------------------------------------------------
+
+    async def emit_ticks(self) -> None:
+        """Real-clock mode: a tick with the wall-clock time every interval."""
+        while True:
+            try:
+                await self.publish(topics.TIMERS, "clock", Tick(now=datetime.now(UTC)))
+            except Exception as error:  # keep ticking; the next one will do
+                self.log.warning("could not send tick: %r", error)
+            await asyncio.sleep(self.settings.tick_interval_seconds)
+
+
+def advisering_payload(doc: Document) -> dict[str, object]:
+    keys = (
+        "noticeId", "modtager", "cpr", "jobcenter", "maalgruppe", "senesteAktivitet",
+        "dageUdenAktivitet", "forfaldt", "udstedt",
+    )  # fmt: skip
+    return {key: _iso(doc.get(key)) for key in keys}
+
+
+def _iso(value: object) -> object:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
+def _json(payload: dict[str, object]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def _notice_id(value: bytes | None) -> str:
+    try:
+        return str(json.loads(value or b"{}").get("noticeId"))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _none(_: bytes) -> str | None:
+    return None
+
+
+def create_app() -> FastStream:
+    settings = get_settings()
+    return NotifierService(settings).app(settings.metrics_port_base + 3)

@@ -1,0 +1,586 @@
+"""The 30-day rule (services/notifier/advisering.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid4
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.notifier.advisering import (
+    ADVISERING_DAYS,
+    DueNotice,
+    add_local_days,
+    due_notices,
+    duty_starts,
+    next_due,
+    notice_id,
+)
+from shared.citizen import (
+    ExemptionPeriod,
+    Maalgruppe,
+    Period,
+    StatusMessage,
+    has_duty,
+    timeline,
+)
+from shared.tid import COPENHAGEN, day_of, start_of_day
+
+CPR = "0101901234"
+T0 = datetime(2025, 12, 1, tzinfo=UTC)  # when status messages are sent (their tidspunkt)
+
+
+def cph(y: int, m: int, d: int, h: int = 0, mi: int = 0) -> datetime:
+    """A Copenhagen wall-clock time (fold=0) as aware UTC."""
+    return datetime(y, m, d, h, mi, tzinfo=COPENHAGEN).astimezone(UTC)
+
+
+def status(
+    fra: date,
+    til: date | None = None,
+    maalgruppe: str = "dagpenge",
+    jobcenter: str = "101",
+    sent: datetime = T0,
+) -> StatusMessage:
+    return StatusMessage(
+        messageId=uuid4(),
+        cpr=CPR,
+        jobcenter=jobcenter,
+        akasseNr="067",
+        maalgruppe=Maalgruppe(maalgruppe),
+        gyldigFra=fra,
+        gyldigTil=til,
+        tidspunkt=sent,
+    )
+
+
+def duty_from(fra: date, til: date | None = None) -> list[Period]:
+    return timeline([status(fra, til)])
+
+
+def exemption(fra: date, til: date | None) -> ExemptionPeriod:
+    return ExemptionPeriod(uuid4(), fra, til, "101", "sygdom", None)
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(COPENHAGEN)
+
+
+def hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+# --- the basic rule --------------------------------------------------------------------------
+
+
+def test_no_activity_for_30_days_gives_one_pair_at_exactly_30_days() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10, 15)
+    due = next_due(periods, [], activity, None)
+    assert due == cph(2026, 2, 9, 10, 15)
+    assert due is not None
+
+    before, upcoming = due_notices(CPR, periods, [], activity, None, due - timedelta(seconds=1))
+    assert before == []
+    assert upcoming == due
+
+    notices, after = due_notices(CPR, periods, [], activity, None, due)
+    assert [n.modtager for n in notices] == ["borger", "jobcenter"]
+    for notice in notices:
+        assert notice.forfaldt == due
+        assert notice.udstedt == due
+        assert notice.cpr == CPR
+        assert notice.jobcenter == "101"
+        assert notice.maalgruppe == "dagpenge"
+        assert notice.senesteAktivitet == activity
+        assert notice.dageUdenAktivitet == ADVISERING_DAYS
+    assert after == cph(2026, 3, 11, 10, 15)
+
+
+def test_no_activity_ever_counts_from_the_start_of_the_duty() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    assert next_due(periods, [], None, None) == cph(2026, 2, 4)
+    notices, _ = due_notices(CPR, periods, [], None, None, cph(2026, 2, 4))
+    assert len(notices) == 2
+    assert all(n.senesteAktivitet is None for n in notices)
+    assert notices[0].payload()["senesteAktivitet"] is None
+
+
+def test_activity_before_the_duty_starts_does_not_count() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    assert next_due(periods, [], cph(2025, 11, 1, 9), None) == cph(2026, 2, 4)
+
+
+def test_activity_on_day_29_moves_the_due_time() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    first = cph(2026, 1, 10, 10)
+    day_29 = cph(2026, 2, 8, 14, 5)
+    assert next_due(periods, [], day_29, None) == cph(2026, 3, 10, 14, 5)
+    # at the old due time nothing is due any more
+    notices, upcoming = due_notices(CPR, periods, [], day_29, None, cph(2026, 2, 9, 10))
+    assert notices == []
+    assert upcoming == cph(2026, 3, 10, 14, 5)
+    assert next_due(periods, [], first, None) == cph(2026, 2, 9, 10)
+
+
+def test_no_status_at_all_gives_no_due_time() -> None:
+    assert next_due([], [], cph(2026, 1, 10), None) is None
+    assert due_notices(CPR, [], [], None, None, cph(2027, 1, 1)) == ([], None)
+
+
+# --- exemptions ------------------------------------------------------------------------------
+
+
+def test_exemption_starting_inside_window_gives_no_notice() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10)
+    exemptions = [exemption(date(2026, 1, 25), None)]
+    assert next_due(periods, exemptions, activity, None) is None
+    assert due_notices(CPR, periods, exemptions, activity, None, cph(2026, 6, 1)) == ([], None)
+
+
+def test_exemption_covering_only_the_due_day_gives_no_notice_then() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10)
+    exemptions = [exemption(date(2026, 2, 9), date(2026, 2, 10))]
+    # the duty resumes on 10 February: 30 days from the start of that day
+    assert next_due(periods, exemptions, activity, None) == cph(2026, 3, 12)
+    notices, _ = due_notices(CPR, periods, exemptions, activity, None, cph(2026, 2, 9, 12))
+    assert notices == []
+
+
+def test_exemption_ending_inside_window_due_30_days_after_its_end() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10)
+    exemptions = [exemption(date(2026, 1, 20), date(2026, 2, 1))]
+    due = next_due(periods, exemptions, activity, None)
+    assert due == start_of_day(date(2026, 2, 1)) + timedelta(days=30)
+    assert due == cph(2026, 3, 3)
+    notices, _ = due_notices(CPR, periods, exemptions, activity, None, cph(2026, 3, 3))
+    assert len(notices) == 2
+    assert notices[0].dageUdenAktivitet == 30
+
+
+def test_activity_after_the_exemption_ends_wins_over_its_end() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    exemptions = [exemption(date(2026, 1, 20), date(2026, 2, 1))]
+    activity = cph(2026, 2, 3, 8)
+    assert next_due(periods, exemptions, activity, None) == cph(2026, 3, 5, 8)
+
+
+def test_activity_during_an_exemption_counts_from_its_end() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    exemptions = [exemption(date(2026, 1, 20), date(2026, 2, 1))]
+    activity = cph(2026, 1, 25, 8)
+    assert next_due(periods, exemptions, activity, None) == cph(2026, 3, 3)
+
+
+# --- status changes --------------------------------------------------------------------------
+
+
+def test_duty_ends_with_ingen_before_due_gives_no_notice() -> None:
+    periods = timeline(
+        [status(date(2026, 1, 5), date(2026, 2, 1)), status(date(2026, 2, 1), None, "ingen")]
+    )
+    activity = cph(2026, 1, 10, 10)
+    assert next_due(periods, [], activity, None) is None
+    assert due_notices(CPR, periods, [], activity, None, cph(2026, 12, 1)) == ([], None)
+
+
+def test_duty_ends_with_the_timeline_before_due_gives_no_notice() -> None:
+    periods = duty_from(date(2026, 1, 5), date(2026, 2, 1))
+    assert next_due(periods, [], cph(2026, 1, 10, 10), None) is None
+
+
+def test_duty_resumes_after_ingen_counts_from_the_resumption() -> None:
+    periods = timeline(
+        [
+            status(date(2026, 1, 5), date(2026, 2, 1)),
+            status(date(2026, 2, 1), date(2026, 4, 1), "ingen"),
+            status(date(2026, 4, 1), None, "jobparat_kontanthjaelp", "147"),
+        ]
+    )
+    due = next_due(periods, [], cph(2026, 1, 10, 10), None)
+    assert due == cph(2026, 5, 1)
+    notices, _ = due_notices(CPR, periods, [], cph(2026, 1, 10, 10), None, cph(2026, 5, 1))
+    assert {(n.jobcenter, n.maalgruppe) for n in notices} == {("147", "jobparat_kontanthjaelp")}
+
+
+def test_change_between_duty_groups_does_not_restart_the_clock() -> None:
+    periods = timeline(
+        [
+            status(date(2026, 1, 5), date(2026, 1, 20)),
+            status(date(2026, 1, 20), None, "ledighedsydelse", "147"),
+        ]
+    )
+    activity = cph(2026, 1, 10, 10)
+    assert next_due(periods, [], activity, None) == cph(2026, 2, 9, 10)
+    notices, _ = due_notices(CPR, periods, [], activity, None, cph(2026, 2, 9, 10))
+    # jobcenter and målgruppe as they are on the due day
+    assert {(n.jobcenter, n.maalgruppe) for n in notices} == {("147", "ledighedsydelse")}
+
+
+def test_status_correction_of_the_past() -> None:
+    activity = cph(2026, 1, 10, 10)
+    original = status(date(2026, 1, 5), None, sent=datetime(2026, 1, 5, tzinfo=UTC))
+    # later the jobcenter corrects: the citizen had no duty until 15 February
+    correction = status(
+        date(2026, 1, 1), date(2026, 2, 15), "ingen", sent=datetime(2026, 2, 20, tzinfo=UTC)
+    )
+    assert next_due(timeline([original]), [], activity, None) == cph(2026, 2, 9, 10)
+    corrected = timeline([correction, original])  # applied in order of tidspunkt
+    assert next_due(corrected, [], activity, None) == cph(2026, 3, 17)
+
+    # and the other way: a correction that gives the duty from earlier on
+    none_at_first = status(date(2026, 1, 1), None, "ingen", sent=datetime(2026, 1, 1, tzinfo=UTC))
+    duty_after_all = status(date(2026, 1, 5), None, sent=datetime(2026, 3, 1, tzinfo=UTC))
+    assert next_due(timeline([none_at_first]), [], activity, None) is None
+    assert next_due(timeline([none_at_first, duty_after_all]), [], activity, None) == cph(
+        2026, 2, 9, 10
+    )
+
+
+def test_correction_after_a_notice_never_repeats_the_notified_due_time() -> None:
+    activity = cph(2026, 1, 10, 10)
+    first_due = cph(2026, 2, 9, 10)
+    original = status(date(2026, 1, 5), None, sent=datetime(2026, 1, 5, tzinfo=UTC))
+    correction = status(
+        date(2026, 1, 1), date(2026, 1, 20), "ingen", sent=datetime(2026, 2, 20, tzinfo=UTC)
+    )
+    periods = timeline([original, correction])
+    # per the corrected timeline the first due time would be 19 February 00:00; the notice of
+    # 9 February restarted the clock, so the next one is 30 days after it
+    assert next_due(periods, [], activity, None) == cph(2026, 2, 19)
+    assert next_due(periods, [], activity, first_due) == cph(2026, 3, 11, 10)
+
+
+# --- repeats, catch-up, idempotence ----------------------------------------------------------
+
+
+def test_repeat_after_another_30_days() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10)
+    first, second = cph(2026, 2, 9, 10), cph(2026, 3, 11, 10)
+    notices, upcoming = due_notices(CPR, periods, [], activity, first, second)
+    assert [n.modtager for n in notices] == ["borger", "jobcenter"]
+    assert all(n.forfaldt == second for n in notices)
+    assert all(n.senesteAktivitet == activity for n in notices)
+    assert all(n.dageUdenAktivitet == 30 for n in notices)
+    assert upcoming == cph(2026, 4, 10, 10)
+
+
+def test_catch_up_after_downtime_gives_one_pair_per_passed_due_time() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10)
+    now = cph(2026, 4, 15, 12)
+    notices, upcoming = due_notices(CPR, periods, [], activity, None, now)
+    dues = [cph(2026, 2, 9, 10), cph(2026, 3, 11, 10), cph(2026, 4, 10, 10)]
+    assert [n.forfaldt for n in notices] == [d for d in dues for _ in range(2)]
+    assert [n.modtager for n in notices] == ["borger", "jobcenter"] * 3
+    assert all(n.udstedt == now for n in notices)
+    assert len({n.noticeId for n in notices}) == 6
+    assert upcoming == cph(2026, 5, 10, 10)
+
+
+def test_idempotence_last_notified_due_gives_no_duplicates() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10)
+    due = cph(2026, 2, 9, 10)
+    notices, _ = due_notices(CPR, periods, [], activity, None, due)
+    assert len(notices) == 2
+    last = notices[-1].forfaldt
+    for now in (due, due + timedelta(hours=1), cph(2026, 3, 11, 9, 59)):
+        assert due_notices(CPR, periods, [], activity, last, now) == ([], cph(2026, 3, 11, 10))
+
+
+def test_notice_ids_stable() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10)
+    due = cph(2026, 2, 9, 10)
+    first, _ = due_notices(CPR, periods, [], activity, None, due)
+    # a restart later computes the same notices again (e.g. it crashed before recording them)
+    again, _ = due_notices(CPR, periods, [], activity, None, due + timedelta(minutes=5))
+    assert [n.noticeId for n in first] == [n.noticeId for n in again]
+    assert first[0].noticeId == notice_id(CPR, due, "borger")
+    assert first[1].noticeId == notice_id(CPR, due, "jobcenter")
+    assert first[0].noticeId != first[1].noticeId
+    # the same instant in another zone is the same due time
+    assert notice_id(CPR, local(due), "borger") == notice_id(CPR, due, "borger")
+    assert notice_id("0101901235", due, "borger") != notice_id(CPR, due, "borger")
+    assert notice_id(CPR, due + timedelta(seconds=1), "borger") != notice_id(CPR, due, "borger")
+    # pinned: the id scheme must never change, or a restart would resend
+    assert notice_id(CPR, due, "borger") == UUID("41d60db4-fddb-5920-9d88-cf361a819cf5")
+
+
+def test_payload_matches_the_contract() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10, 15)
+    due = cph(2026, 2, 9, 10, 15)
+    notices, _ = due_notices(CPR, periods, [], activity, None, due + timedelta(minutes=1))
+    payload = notices[1].payload()
+    assert payload == {
+        "noticeId": str(notice_id(CPR, due, "jobcenter")),
+        "modtager": "jobcenter",
+        "cpr": CPR,
+        "jobcenter": "101",
+        "maalgruppe": "dagpenge",
+        "senesteAktivitet": "2026-01-10T10:15:00+01:00",
+        "dageUdenAktivitet": 30,
+        "forfaldt": "2026-02-09T10:15:00+01:00",
+        "udstedt": "2026-02-09T10:16:00+01:00",
+    }
+    assert isinstance(notices[1], DueNotice)
+
+
+# --- time of day, days and DST ---------------------------------------------------------------
+
+
+def test_day_boundary_in_copenhagen_activity_2330_local() -> None:
+    # 23:30 in Copenhagen on 10 June is 21:30 UTC: the activity's day is 10 June
+    activity = cph(2026, 6, 10, 23, 30)
+    assert activity == datetime(2026, 6, 10, 21, 30, tzinfo=UTC)
+    due = cph(2026, 7, 10, 23, 30)
+    # the duty ends at the start of 11 July (Copenhagen): 10 July still has it
+    assert next_due(duty_from(date(2026, 6, 1), date(2026, 7, 11)), [], activity, None) == due
+    # ends at the start of 10 July: the due day (10 July in Copenhagen, although in UTC the due
+    # instant is still 9 July) has no duty
+    assert next_due(duty_from(date(2026, 6, 1), date(2026, 7, 10)), [], activity, None) is None
+    notices, _ = due_notices(
+        CPR, duty_from(date(2026, 6, 1), date(2026, 7, 11)), [], activity, None, due
+    )
+    assert notices[0].dageUdenAktivitet == 30
+    assert day_of(notices[0].forfaldt) == date(2026, 7, 10)
+
+
+def test_day_boundary_in_copenhagen_activity_0030_local() -> None:
+    # 00:30 on 11 January in Copenhagen is 23:30 UTC on 10 January
+    activity = cph(2026, 1, 11, 0, 30)
+    assert activity.date() == date(2026, 1, 10)
+    assert next_due(duty_from(date(2026, 1, 5)), [], activity, None) == cph(2026, 2, 10, 0, 30)
+
+
+def test_dst_spring_forward_keeps_wall_clock_time_719_hours() -> None:
+    activity = cph(2026, 3, 10, 10)  # CET
+    due = next_due(duty_from(date(2026, 1, 5)), [], activity, None)
+    assert due is not None
+    assert local(due).replace(tzinfo=None) == datetime(2026, 4, 9, 10)  # CEST
+    assert hours(due - activity) == 719
+
+
+def test_dst_fall_back_keeps_wall_clock_time_721_hours() -> None:
+    activity = cph(2026, 10, 10, 10)  # CEST
+    due = next_due(duty_from(date(2026, 1, 5)), [], activity, None)
+    assert due is not None
+    assert local(due).replace(tzinfo=None) == datetime(2026, 11, 9, 10)  # CET
+    assert hours(due - activity) == 721
+
+
+def test_dst_duty_start_across_spring_forward_is_midnight() -> None:
+    due = next_due(duty_from(date(2026, 3, 15)), [], None, None)
+    assert due == cph(2026, 4, 14)
+    assert due is not None
+    assert hours(due - start_of_day(date(2026, 3, 15))) == 719
+
+
+def test_dst_nonexistent_local_time_moves_forward_by_the_gap() -> None:
+    activity = cph(2026, 2, 27, 2, 30)  # 02:30 CET; 29 March 02:30 does not exist
+    due = next_due(duty_from(date(2026, 1, 5)), [], activity, None)
+    assert due is not None
+    assert local(due).isoformat() == "2026-03-29T03:30:00+02:00"
+    assert hours(due - activity) == 720
+
+
+def test_dst_ambiguous_local_time_takes_the_earlier_occurrence() -> None:
+    activity = cph(2026, 9, 25, 2, 30)  # 02:30 CEST; 25 October 02:30 happens twice
+    due = next_due(duty_from(date(2026, 1, 5)), [], activity, None)
+    assert due is not None
+    assert local(due).isoformat() == "2026-10-25T02:30:00+02:00"
+    assert hours(due - activity) == 720
+
+
+def test_add_local_days_accepts_any_zone_and_naive_utc() -> None:
+    moment = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    assert add_local_days(moment, 30) == add_local_days(local(moment), 30)
+    assert add_local_days(moment.replace(tzinfo=None), 30) == add_local_days(moment, 30)
+
+
+# --- `after` ---------------------------------------------------------------------------------
+
+
+def test_after_skips_due_times_up_to_it_and_continues_the_chain() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 1, 10, 10)
+    assert next_due(periods, [], activity, None, after=cph(2026, 2, 9, 10)) == cph(2026, 3, 11, 10)
+    assert next_due(periods, [], activity, None, after=cph(2026, 2, 9, 9)) == cph(2026, 2, 9, 10)
+    assert next_due(periods, [], activity, None, after=cph(2026, 4, 1)) == cph(2026, 4, 10, 10)
+
+
+def test_duty_starts_are_the_first_days_of_duty_stretches() -> None:
+    periods = timeline(
+        [
+            status(date(2026, 1, 5), date(2026, 2, 1)),
+            status(date(2026, 2, 1), date(2026, 3, 1), "overgangsydelse"),
+            status(date(2026, 3, 1), date(2026, 4, 1), "ingen"),
+            status(date(2026, 4, 1), None),
+        ]
+    )
+    exemptions = [exemption(date(2026, 5, 1), date(2026, 5, 10))]
+    assert duty_starts(periods, exemptions) == [
+        date(2026, 1, 5),
+        date(2026, 4, 1),
+        date(2026, 5, 10),
+    ]
+
+
+# --- property: next_due against a day-by-day oracle ------------------------------------------
+
+BASE = date(2026, 1, 1)
+GROUPS = ["dagpenge", "jobparat_kontanthjaelp", "ingen"]
+
+
+def oracle(
+    periods: list[Period],
+    exemptions: list[ExemptionPeriod],
+    last_activity: datetime | None,
+    last_notified_due: datetime | None,
+    after: datetime | None,
+    days: int = 30,
+) -> datetime | None:
+    """Brute force: walk the Copenhagen days one by one. Each day on which the duty starts
+    (duty that day, none the day before) restarts the clock at its midnight; a due time is
+    `days` calendar days after the clock start, at the same local wall-clock time, when the
+    citizen had the duty on every day from the start's day to the due day."""
+
+    def duty(day: date) -> bool:
+        return has_duty(periods, exemptions, day)
+
+    explicit = [m for m in (last_activity, last_notified_due) if m is not None]
+    anchor = max(explicit, default=None)
+    edges = [p.fra for p in periods] + [e.fra for e in exemptions]
+    edges += [p.til for p in periods if p.til is not None]
+    edges += [e.til for e in exemptions if e.til is not None]
+    first = min(edges, default=BASE) - timedelta(days=1)
+    if anchor is not None:
+        first = min(first, day_of(anchor))
+    horizon = max(
+        [*edges, BASE, *(day_of(m) for m in [*explicit, *([after] if after else [])])]
+    ) + timedelta(days=3 * days)
+    day = first
+    while day <= horizon:
+        if duty(day) and not duty(day - timedelta(days=1)):
+            midnight = datetime(day.year, day.month, day.day, tzinfo=COPENHAGEN)
+            if anchor is None or midnight > anchor:
+                anchor = midnight
+        if anchor is not None:
+            start = day_of(anchor)
+            if (day - start).days == days and all(
+                duty(start + timedelta(days=i)) for i in range(days + 1)
+            ):
+                wall = anchor.astimezone(COPENHAGEN)
+                due = datetime(
+                    day.year, day.month, day.day, wall.hour, wall.minute, wall.second,
+                    wall.microsecond, tzinfo=COPENHAGEN,
+                )  # fmt: skip
+                if after is not None and due <= after:
+                    anchor = due
+                else:
+                    return due
+        day += timedelta(days=1)
+    return None
+
+
+status_specs = st.lists(
+    st.tuples(
+        st.integers(0, 200),  # fra, days after BASE
+        st.one_of(st.none(), st.integers(1, 120)),  # length
+        st.sampled_from(GROUPS),
+        st.sampled_from(["101", "147"]),
+    ),
+    max_size=4,
+)
+exemption_specs = st.lists(
+    st.tuples(st.integers(0, 250), st.one_of(st.none(), st.integers(1, 60))), max_size=2
+)
+# minutes from BASE; covers all times of day, including the DST edges
+moments = st.one_of(
+    st.none(),
+    st.integers(0, 300 * 24 * 60).map(
+        lambda m: datetime(2026, 1, 1, tzinfo=COPENHAGEN) + timedelta(minutes=m)
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(status_specs, exemption_specs, moments, moments, moments)
+def test_next_due_matches_a_day_by_day_oracle(
+    statuses, exemption_list, last_activity, last_notified_due, after
+) -> None:
+    messages = [
+        status(
+            BASE + timedelta(days=fra),
+            None if length is None else BASE + timedelta(days=fra + length),
+            group,
+            jobcenter,
+            sent=T0 + timedelta(minutes=i),
+        )
+        for i, (fra, length, group, jobcenter) in enumerate(statuses)
+    ]
+    periods = timeline(messages)
+    exemptions = [
+        exemption(
+            BASE + timedelta(days=fra),
+            None if length is None else BASE + timedelta(days=fra + length),
+        )
+        for fra, length in exemption_list
+    ]
+    expected = oracle(periods, exemptions, last_activity, last_notified_due, after)
+    got = next_due(periods, exemptions, last_activity, last_notified_due, after)
+    assert got == expected
+    if got is not None:
+        assert has_duty(periods, exemptions, day_of(got))
+        assert got.tzinfo is not None
+        if after is not None:
+            assert got > after
+
+
+@settings(max_examples=100, deadline=None)
+@given(status_specs, exemption_specs, moments, st.integers(0, 400))
+def test_due_notices_are_the_chain_of_next_due(
+    statuses, exemption_list, last_activity, now_day
+) -> None:
+    periods = timeline(
+        [
+            status(
+                BASE + timedelta(days=fra),
+                None if length is None else BASE + timedelta(days=fra + length),
+                group,
+                jobcenter,
+                sent=T0 + timedelta(minutes=i),
+            )
+            for i, (fra, length, group, jobcenter) in enumerate(statuses)
+        ]
+    )
+    exemptions = [
+        exemption(
+            BASE + timedelta(days=fra),
+            None if length is None else BASE + timedelta(days=fra + length),
+        )
+        for fra, length in exemption_list
+    ]
+    now = cph(2026, 1, 1, 12) + timedelta(days=now_day)
+    notices, upcoming = due_notices(CPR, periods, exemptions, last_activity, None, now)
+    assert len(notices) % 2 == 0
+    dues = [n.forfaldt for n in notices[::2]]
+    assert dues == sorted(set(dues))
+    assert all(d <= now for d in dues)
+    assert upcoming is None or upcoming > now
+    # splitting the run at any notice gives the same rest: restarts neither skip nor repeat
+    last = None
+    for due in dues:
+        assert next_due(periods, exemptions, last_activity, last) == due
+        last = due
+    assert next_due(periods, exemptions, last_activity, last) == upcoming
+    if dues:
+        rest, again = due_notices(CPR, periods, exemptions, last_activity, dues[-1], now)
+        assert rest == [] and again == upcoming

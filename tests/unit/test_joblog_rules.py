@@ -1,0 +1,211 @@
+"""The contract's field rules (shared.joblog_rules), and a strategy of valid entries that the
+mapping tests reuse."""
+
+from __future__ import annotations
+
+import string
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.events import (
+    Ansoegningsstatus,
+    Arbejdstid,
+    FundetVia,
+    Joblog,
+    JoblogType,
+    Kontaktperson,
+    SoegtVia,
+)
+from shared.joblog_rules import check_joblog
+from shared.rejections import Reason, Refusal
+
+TODAY = date(2026, 11, 20)
+
+APPLICATION = Joblog(type=JoblogType.ANSOEGNING, stilling="Lager", virksomhed="Acme", land="DK")
+ACTIVITY = Joblog(type=JoblogType.ANDEN_AKTIVITET, aktivitet="Netværksmøde", aktivitetsdato=TODAY)
+
+
+def refusal(joblog: Joblog, names: dict[str, str] | None = None) -> Refusal:
+    with pytest.raises(Refusal) as caught:
+        check_joblog(joblog, TODAY, names)
+    assert caught.value.reason == Reason.FIELD_INVALID
+    return caught.value
+
+
+def change(joblog: Joblog, **fields: object) -> Joblog:
+    return joblog.model_copy(update=fields)
+
+
+def test_minimal_entries_pass() -> None:
+    check_joblog(APPLICATION, TODAY)
+    check_joblog(ACTIVITY, TODAY)
+
+
+@pytest.mark.parametrize("field", ["stilling", "virksomhed", "land"])
+@pytest.mark.parametrize("missing", [None, "", "   "])
+def test_application_needs_title_employer_country(field: str, missing: str | None) -> None:
+    refused = refusal(change(APPLICATION, **{field: missing}))
+    assert refused.field == field
+    assert "required for an application" in refused.message
+
+
+@pytest.mark.parametrize("field", ["aktivitet", "aktivitetsdato"])
+def test_activity_needs_description_and_date(field: str) -> None:
+    assert refusal(change(ACTIVITY, **{field: None})).field == field
+
+
+def test_activity_description_is_1_to_250_characters() -> None:
+    assert refusal(change(ACTIVITY, aktivitet="")).field == "aktivitet"
+    check_joblog(change(ACTIVITY, aktivitet="x"), TODAY)
+    check_joblog(change(ACTIVITY, aktivitet="x" * 250), TODAY)
+    assert refusal(change(ACTIVITY, aktivitet="x" * 251)).field == "aktivitet"
+
+
+def test_notes_at_most_2000_characters() -> None:
+    check_joblog(change(APPLICATION, noter="n" * 2000), TODAY)
+    refused = refusal(change(APPLICATION, noter="n" * 2001))
+    assert refused.field == "noter"
+    assert "2001 characters, at most 2000" in refused.message
+
+
+@pytest.mark.parametrize("field", ["stilling", "virksomhed", "adresse", "by", "land", "postnummer"])
+def test_other_text_at_most_200_characters(field: str) -> None:
+    joblog = change(APPLICATION, **{"land": "SE", field: "a" * 200})
+    check_joblog(joblog, TODAY)
+    assert refusal(change(joblog, **{field: "a" * 201})).field == field
+
+
+@pytest.mark.parametrize("field", ["navn", "telefon", "email"])
+def test_contact_fields_at_most_200_characters(field: str) -> None:
+    check_joblog(change(APPLICATION, kontaktperson=Kontaktperson(**{field: "k" * 200})), TODAY)
+    joblog = change(APPLICATION, kontaktperson=Kontaktperson(**{field: "k" * 201}))
+    assert refusal(joblog).field == f"kontaktperson.{field}"
+
+
+def test_link_at_most_200_characters() -> None:
+    link = "https://x.dk/" + "a" * 188
+    assert len(link) == 201
+    assert refusal(change(APPLICATION, link=link)).field == "link"
+
+
+@pytest.mark.parametrize("postnummer", ["800", "80000", "8OOO", "", "٨٠٠٠", " 8000"])
+def test_postnummer_4_digits_in_denmark(postnummer: str) -> None:
+    refused = refusal(change(APPLICATION, postnummer=postnummer))
+    assert refused.field == "postnummer"
+    assert "4 digits" in refused.message
+
+
+def test_postnummer_free_outside_denmark() -> None:
+    check_joblog(change(APPLICATION, postnummer="8000"), TODAY)
+    check_joblog(change(APPLICATION, land="dk", postnummer="8000"), TODAY)
+    check_joblog(change(APPLICATION, land="SE", postnummer="111 22"), TODAY)
+    check_joblog(change(APPLICATION, land="DK", postnummer=None), TODAY)
+
+
+@pytest.mark.parametrize("link", ["https://jobnet.dk/job/1", "http://acme.dk", "HTTPS://a.b/c?d"])
+def test_web_links_pass(link: str) -> None:
+    check_joblog(change(APPLICATION, link=link), TODAY)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "ftp://acme.dk/job",
+        "javascript:alert(1)",
+        "acme.dk/job",
+        "https://",
+        "https:///path",
+        "http://[::1",
+        "https://acme.dk/a b",
+        "",
+    ],
+)
+def test_other_links_refused(link: str) -> None:
+    refused = refusal(change(APPLICATION, link=link))
+    assert refused.field == "link"
+    assert "http or https" in refused.message
+
+
+@pytest.mark.parametrize("field", ["soegtDato", "aktivitetsdato"])
+def test_dates_not_after_today(field: str) -> None:
+    joblog = change(ACTIVITY, **{field: TODAY})
+    check_joblog(joblog, TODAY)
+    refused = refusal(change(joblog, **{field: TODAY + timedelta(days=1)}))
+    assert refused.field == field
+    assert "2026-11-21 is after" in refused.message
+
+
+def test_deadline_may_be_in_the_future() -> None:
+    check_joblog(change(APPLICATION, ansoegningsfrist=TODAY + timedelta(days=400)), TODAY)
+
+
+def test_names_give_the_producers_terms() -> None:
+    names = {"postnummer": "entry.employer.postalCode", "land": "entry.employer.country"}
+    refused = refusal(change(APPLICATION, postnummer="12"), names)
+    assert refused.field == "entry.employer.postalCode"
+    assert refused.message == (
+        "entry.employer.postalCode: must be exactly 4 digits when entry.employer.country is DK"
+    )
+
+
+# a strategy of valid entries ----------------------------------------------------------------
+
+TEXT = st.text(max_size=200)
+NONBLANK = st.text(min_size=1, max_size=200).filter(str.strip)
+PAST = st.dates(min_value=date(2000, 1, 1), max_value=TODAY)
+
+
+def optional(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.none() | strategy
+
+
+LINKS = st.builds(
+    "{}://{}.dk/{}".format,
+    st.sampled_from(["http", "https"]),
+    st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=30),
+    st.text(string.ascii_letters + string.digits + "-_/?=&", max_size=80),
+)
+CONTACTS = st.builds(
+    Kontaktperson, navn=optional(TEXT), telefon=optional(TEXT), email=optional(TEXT)
+)
+
+
+@st.composite
+def joblogs(draw: st.DrawFn) -> Joblog:
+    kind = draw(st.sampled_from(JoblogType))
+    application = kind == JoblogType.ANSOEGNING
+    land = draw(NONBLANK if application else optional(TEXT))
+    digits = st.text("0123456789", min_size=4, max_size=4)
+    in_dk = isinstance(land, str) and land.strip().upper() == "DK"
+    return Joblog(
+        type=kind,
+        stilling=draw(NONBLANK if application else optional(TEXT)),
+        virksomhed=draw(NONBLANK if application else optional(TEXT)),
+        adresse=draw(optional(TEXT)),
+        postnummer=draw(optional(digits if in_dk else TEXT)),
+        by=draw(optional(TEXT)),
+        land=land,
+        ansoegningsfrist=draw(optional(st.dates())),
+        arbejdstid=draw(optional(st.sampled_from(Arbejdstid))),
+        kontaktperson=draw(optional(CONTACTS)),
+        link=draw(optional(LINKS)),
+        status=draw(optional(st.sampled_from(Ansoegningsstatus))),
+        soegtDato=draw(optional(PAST)),
+        fundetVia=draw(optional(st.sampled_from(FundetVia))),
+        soegtVia=draw(optional(st.sampled_from(SoegtVia))),
+        aktivitet=draw(
+            st.text(min_size=1, max_size=250).filter(str.strip)
+            if not application
+            else optional(st.text(max_size=250))
+        ),
+        aktivitetsdato=draw(PAST if not application else optional(PAST)),
+        noter=draw(optional(st.text(max_size=2000))),
+    )
+
+
+@given(joblogs())
+def test_generated_entries_are_valid(joblog: Joblog) -> None:
+    check_joblog(joblog, TODAY)
