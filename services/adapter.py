@@ -14,7 +14,7 @@ from shared import topics
 from shared.events import JoblogChange, JoblogCommand
 from shared.kafka import Inbound, deliver, publish
 from shared.rejections import Refusal
-from shared.service import Service, subscriber_options
+from shared.service import Service
 from shared.settings import Settings
 
 Parse = Callable[[bytes, str | None, datetime, int], JoblogCommand]
@@ -33,13 +33,13 @@ class FrontendAdapter(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
 
-        @self.broker.subscriber(self.inbound_topic, **subscriber_options(self))
+        @self.consume(self.inbound_topic)
         async def on_inbound(body: bytes, message: KafkaMessage) -> None:
             await deliver(
                 Inbound.of(body, message), self.handle_inbound, self.on_unexpected(self.message_id)
             )
 
-        @self.broker.subscriber(topics.JOBLOG_CHANGES, **subscriber_options(self))
+        @self.consume(topics.JOBLOG_CHANGES)
         async def on_change(body: bytes, message: KafkaMessage) -> None:
             await deliver(Inbound.of(body, message), self.handle_change, self._skip_change)
 

@@ -189,7 +189,9 @@ def parse_command(
     cpr = message.get(name["cpr"])
     try:
         if not isinstance(cpr, str):
-            raise InvalidCpr("cpr is missing" if cpr is None else f"cpr is {_json_type(cpr)}")
+            raise InvalidCpr(
+                "cpr is missing" if cpr is None else f"cpr is {_json_type(cpr)}, not text"
+            )
         birth_date(cpr)
     except InvalidCpr as error:
         problem = str(error).removeprefix("cpr ")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import BaseModel, ValidationError
 
 from shared import topics
+from shared.kafka import topic_partitions
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,7 @@ class AkasseRegister:
         )
         await consumer.start()
         try:
-            await consumer.topics()  # fetches the cluster's metadata
-            partitions = consumer.partitions_for_topic(topics.AKASSE_REGISTER) or set()
-            assigned = [TopicPartition(topics.AKASSE_REGISTER, p) for p in partitions]
+            assigned = await topic_partitions(consumer, [topics.AKASSE_REGISTER])
             if not assigned:
                 return
             consumer.assign(assigned)

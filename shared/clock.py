@@ -52,3 +52,11 @@ class PlatformClock:
             await self._db.clock.update_one(
                 {"_id": CLOCK_ID}, {"$max": {"now": as_utc(now)}}, upsert=True
             )
+
+    async def store_fired(self, now: datetime) -> None:
+        """Record that every timer due by `now` has fired (lets a simulation know a tick is
+        done)."""
+        if self._db is not None:
+            await self._db.clock.update_one(
+                {"_id": CLOCK_ID}, {"$max": {"fired": as_utc(now)}}, upsert=True
+            )

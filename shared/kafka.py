@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -117,3 +118,49 @@ async def deliver(
     except Exception as error:
         log.exception("unexpected failure on %s@%s", inbound.topic, inbound.offset)
         await on_unexpected(inbound, error)
+
+
+async def consumer_lag(bootstrap_servers: str, subscriptions: dict[str, list[str]]) -> int:
+    """How many records the consumer groups (group -> its topics) have not yet committed."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    await consumer.start()
+    try:
+        lag = 0
+        for group, names in subscriptions.items():
+            committed = await admin.list_consumer_group_offsets(group)
+            parts = await topic_partitions(consumer, names)
+            ends = await consumer.end_offsets(parts)
+            for tp in parts:
+                done = committed[tp].offset if tp in committed else 0
+                lag += max(0, ends[tp] - max(done, 0))
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def platform_lag(settings: Settings) -> int:
+    """What the platform's services still have to process (0: everything sent is handled)."""
+    groups = {
+        group_id(settings, name, topic): [topic]
+        for name, names in topics.CONSUMES.items()
+        for topic in names
+    }
+    return await consumer_lag(settings.kafka_bootstrap_servers, groups)
+
+
+def group_id(settings: Settings, service: str, topic: str) -> str:
+    return f"{settings.group_prefix}-{service}.{topic}"
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, names: list[str]) -> list[TopicPartition]:
+    """The partitions of the topics, asked of the cluster (aiokafka's `consumer.topics()` does
+    not refresh what `partitions_for_topic` knows)."""
+    cluster = await consumer._client.fetch_all_metadata()
+    return [
+        TopicPartition(name, p)
+        for name in names
+        for p in sorted(cluster.partitions_for_topic(name) or ())
+    ]

@@ -25,7 +25,7 @@ from shared.akasse_register import AkasseRegister
 from shared.clock import PlatformClock
 from shared.cpr import mask
 from shared.db import Document, connect
-from shared.kafka import DURABLE_ACK, Inbound, ensure_topics, publish, raw_decoder
+from shared.kafka import DURABLE_ACK, Inbound, ensure_topics, group_id, publish, raw_decoder
 from shared.rejections import REJECTED_TOPIC, Reason, Refusal, rejection
 from shared.settings import Settings
 
@@ -72,6 +72,7 @@ class Service:
             enable_idempotence=True,
             max_request_size=8 * 1024 * 1024,
             graceful_timeout=15.0,
+            log_level=logging.DEBUG,  # "received"/"processed" per message: debug only
             middlewares=[KafkaPrometheusMiddleware(registry=self.metrics, app_name=self.name)],
         )
         self.mongo: AsyncMongoClient[Document] | None = None
@@ -89,9 +90,10 @@ class Service:
         assert self._db is not None, "the database is connected in start()"
         return self._db
 
-    @property
-    def group(self) -> str:
-        return f"dfdg-{self.name}"
+    def group(self, topic: str) -> str:
+        """One consumer group per service and topic: a group's members then share one
+        subscription, which keeps rebalances short."""
+        return group_id(self.settings, self.name, topic)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -140,6 +142,10 @@ class Service:
         await self.stop()
 
     # -- helpers for handlers --------------------------------------------------------------
+
+    def consume(self, topic: str) -> Any:
+        """The decorator of a durable handler of `topic` (see `subscriber_options`)."""
+        return self.broker.subscriber(topic, **subscriber_options(self, topic))
 
     def _follow_ticks(self) -> None:
         """With the simulated clock, every instance follows dfdg.timers (no consumer group)."""
@@ -203,13 +209,13 @@ class Tick(BaseModel):
     now: datetime
 
 
-def subscriber_options(service: Service, **extra: Any) -> dict[str, Any]:
+def subscriber_options(service: Service, topic: str) -> dict[str, Any]:
     """Options of every durable consumer-group subscriber (see shared.kafka.DURABLE_ACK)."""
     return {
-        "group_id": service.group,
+        "group_id": service.group(topic),
+        "heartbeat_interval_ms": 1000,
         "ack_policy": DURABLE_ACK,
         "auto_offset_reset": "earliest",
         "decoder": raw_decoder,
         "max_workers": service.settings.consumer_workers,
-        **extra,
     }

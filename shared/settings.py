@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", alias="JOBLOG_API_HOST")
     api_port: int = Field(8080, alias="JOBLOG_API_PORT")
 
+    group_prefix: str = Field("dfdg", alias="JOBLOG_GROUP_PREFIX")  # Kafka consumer groups
     topic_partitions: int = Field(4, alias="JOBLOG_TOPIC_PARTITIONS")
     consumer_workers: int = Field(2, alias="JOBLOG_CONSUMER_WORKERS")
     max_message_bytes: int = Field(1_048_576, alias="JOBLOG_MAX_MESSAGE_BYTES")

@@ -41,3 +41,11 @@ ALL = [
     JOBLOG_CHANGES,
     CITIZEN_CHANGES,
 ]
+
+# What each service consumes in its consumer group (for lag: "has the platform caught up?").
+CONSUMES = {
+    "jobnet-adapter": [JOBNET_INBOUND, JOBLOG_CHANGES],
+    "akasse-adapter": [AKASSE_INBOUND, JOBLOG_CHANGES],
+    "storage": [JOBLOG_COMMANDS, CITIZEN_STATUS, CITIZEN_EXEMPTION],
+    "notifier": [CITIZEN_CHANGES, TIMERS],
+}

@@ -298,7 +298,7 @@ def select_row(facts: CitizenFacts, criteria: Criteria) -> Row | None:
     antal_adviseringer = sum(1 for d in notice_days if fra <= d <= end)
     if criteria.kun_adviserede and antal_adviseringer == 0:
         return None
-    seneste_advisering = max((d for d in notice_days if fra <= d <= end), default=None)
+    seneste_advisering = max((d for d in notice_days if d <= end), default=None)
 
     created: dict[str, date] = {}
     for joblog in facts.joblogs:

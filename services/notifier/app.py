@@ -32,9 +32,9 @@ from shared import topics
 from shared.db import Document
 from shared.events import CitizenChange
 from shared.facts import FactsReader
-from shared.kafka import Inbound, deliver, publish
+from shared.kafka import Inbound, deliver, publish, topic_partitions
 from shared.rejections import Reason, Refusal
-from shared.service import Service, Tick, subscriber_options
+from shared.service import Service, Tick
 from shared.settings import Settings, get_settings
 
 LEASE = timedelta(seconds=60)
@@ -55,11 +55,11 @@ class NotifierService(Service):
             "dfdg_notices_sent", "Adviseringer sent", ["modtager"], registry=self.metrics
         )
 
-        @self.broker.subscriber(topics.CITIZEN_CHANGES, **subscriber_options(self))
+        @self.consume(topics.CITIZEN_CHANGES)
         async def on_citizen_change(body: bytes, message: KafkaMessage) -> None:
             await deliver(Inbound.of(body, message), self.handle_change, self.on_unexpected(_none))
 
-        @self.broker.subscriber(topics.TIMERS, **subscriber_options(self))
+        @self.consume(topics.TIMERS)
         async def on_tick(body: bytes, message: KafkaMessage) -> None:
             await deliver(Inbound.of(body, message), self.handle_tick, self.on_unexpected(_none))
 
@@ -114,6 +114,7 @@ class NotifierService(Service):
         if self.clock.simulated:
             await self.clock.store_tick(now)
         await self.fire_due(now)
+        await self.clock.store_fired(now)
 
     async def fire_due(self, now: datetime) -> int:
         """Fire every timer due at `now`; returns how many notices were sent."""
@@ -168,17 +169,9 @@ class NotifierService(Service):
 
     async def notice_offsets(self) -> dict[str, int]:
         assert self.offsets is not None
-        parts = [TopicPartition(topics.NOTICES, p) for p in await self._partitions()]
+        parts = await topic_partitions(self.offsets, [topics.NOTICES])
         ends = await self.offsets.end_offsets(parts)
         return {str(tp.partition): offset for tp, offset in ends.items()}
-
-    async def _partitions(self) -> list[int]:
-        assert self.offsets is not None
-        found = self.offsets.partitions_for_topic(topics.NOTICES)
-        if not found:
-            await self.offsets._client.force_metadata_update()
-            found = self.offsets.partitions_for_topic(topics.NOTICES) or set()
-        return sorted(found)
 
     async def not_in_topic(self, pending: list[Document]) -> list[Document]:
         """The pending notices not found in dfdg.notices after their checkpoints; those found

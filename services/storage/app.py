@@ -30,7 +30,7 @@ from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
 from shared.facts import FactsReader
 from shared.kafka import Inbound, deliver
 from shared.rejections import Reason, Refusal
-from shared.service import Service, subscriber_options
+from shared.service import Service
 from shared.settings import Settings, get_settings
 from shared.tid import day_of
 
@@ -53,15 +53,15 @@ class StorageService(Service):
         self.repo: Repository
         self.facts: FactsReader
 
-        @self.broker.subscriber(topics.JOBLOG_COMMANDS, **subscriber_options(self))
+        @self.consume(topics.JOBLOG_COMMANDS)
         async def on_command(body: bytes, message: KafkaMessage) -> None:
             await deliver(Inbound.of(body, message), self.handle_command, self._keep_command)
 
-        @self.broker.subscriber(topics.CITIZEN_STATUS, **subscriber_options(self))
+        @self.consume(topics.CITIZEN_STATUS)
         async def on_status(body: bytes, message: KafkaMessage) -> None:
             await deliver(Inbound.of(body, message), self.handle_status, self._keep_citizen)
 
-        @self.broker.subscriber(topics.CITIZEN_EXEMPTION, **subscriber_options(self))
+        @self.consume(topics.CITIZEN_EXEMPTION)
         async def on_exemption(body: bytes, message: KafkaMessage) -> None:
             await deliver(Inbound.of(body, message), self.handle_exemption, self._keep_citizen)
 

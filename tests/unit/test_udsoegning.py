@@ -295,8 +295,8 @@ def test_no_activity_counts_from_the_start_of_the_duty_stretch() -> None:
     after_gap = CitizenFacts(
         "4", [p(date(2025, 10, 1), date(2025, 12, 1), JP), p(date(2026, 1, 21), None, JP)]
     )
-    got = {r.cpr: r.dage_uden_aktivitet for r in rows([since_jan5, adjacent, after_ingen, after_gap],
-                                                       january())}  # fmt: skip
+    citizens = [since_jan5, adjacent, after_ingen, after_gap]
+    got = {r.cpr: r.dage_uden_aktivitet for r in rows(citizens, january())}
     assert got == {"1": 26, "2": 61, "3": 21, "4": 10}
 
 
@@ -468,41 +468,51 @@ def timelines(draw: st.DrawFn) -> list[Period]:
         jobcenter = draw(st.sampled_from(["101", "101", "147"]))
         periods.append(Period(day, day + timedelta(days=length), group, jobcenter, None))
         day += timedelta(days=length)
-    if periods and draw(st.booleans()):
+    open_ended: bool = draw(st.booleans())
+    if periods and open_ended:
         last = periods[-1]
         periods[-1] = Period(last.fra, None, last.maalgruppe, last.jobcenter, None)
     return periods
 
 
-moments = st.builds(
-    lambda d, minute: (
-        datetime.combine(BASE, datetime.min.time(), UTC) + timedelta(days=d, minutes=minute)
-    ),
-    st.integers(-20, 60),
-    st.sampled_from([0, 60, 21 * 60 + 59, 22 * 60, 22 * 60 + 59, 23 * 60 + 30, 12 * 60]),
-)
+MINUTES = [0, 60, 12 * 60, 21 * 60 + 59, 22 * 60, 22 * 60 + 59, 23 * 60 + 30]  # UTC
+
+
+def moments(c: Criteria) -> st.SearchStrategy[datetime]:
+    """Moments anywhere, or (often) around the days the criteria turn on."""
+    key_days = [c.fra, c.til, c.today]
+    near = st.sampled_from(key_days).flatmap(
+        lambda d: st.sampled_from([d - timedelta(days=1), d, d + timedelta(days=1)])
+    )
+    days = st.builds(lambda n: BASE + timedelta(days=n), st.integers(-20, 60)) | near
+    return st.builds(
+        lambda d, minute: datetime.combine(d, datetime.min.time(), UTC) + timedelta(minutes=minute),
+        days,
+        st.sampled_from(MINUTES),
+    )
 
 
 @st.composite
-def citizens(draw: st.DrawFn) -> CitizenFacts:
+def citizens(draw: st.DrawFn, c: Criteria) -> CitizenFacts:
+    moment = moments(c)
     exemptions = [
         exemption(BASE + timedelta(days=f), None if n is None else BASE + timedelta(days=f + n))
         for f, n in draw(st.lists(st.tuples(st.integers(-20, 50), st.none() | st.integers(1, 20)),
                                   max_size=2))
     ]  # fmt: skip
     joblogs = [
-        JoblogFact(f"j{i}", created, draw(st.none() | moments))
-        for i, created in enumerate(draw(st.lists(moments, max_size=6)))
+        JoblogFact(f"j{i}", created, draw(st.none() | moment))
+        for i, created in enumerate(draw(st.lists(moment, max_size=6)))
     ]
     notices = [
-        NoticeFact(due, due + timedelta(hours=draw(st.sampled_from([0, 1, 30]))))
-        for due in draw(st.lists(moments, max_size=4))
+        NoticeFact(due, due + timedelta(hours=draw(st.sampled_from([0, 1, 30, 100]))))
+        for due in draw(st.lists(moment, max_size=4))
     ]
     return CitizenFacts(
         cpr=draw(st.sampled_from(["0101901111", "0202902222", "0303903333"])),
         periods=draw(timelines()),
         exemptions=exemptions,
-        activity=draw(st.lists(moments, max_size=5)),
+        activity=draw(st.lists(moment, max_size=5)),
         joblogs=joblogs,
         notices=notices,
     )
@@ -517,9 +527,16 @@ def criterias(draw: st.DrawFn) -> Criteria:
     return Criteria("101", fra, til, group, draw(st.booleans()), today)
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(citizens(), max_size=4), criterias())
-def test_rows_match_a_day_by_day_oracle(facts: list[CitizenFacts], criteria: Criteria) -> None:
+@st.composite
+def extractions(draw: st.DrawFn) -> tuple[list[CitizenFacts], Criteria]:
+    criteria = draw(criterias())
+    return draw(st.lists(citizens(criteria), max_size=4)), criteria
+
+
+@settings(max_examples=500, deadline=None)
+@given(extractions())
+def test_rows_match_a_day_by_day_oracle(extraction: tuple[list[CitizenFacts], Criteria]) -> None:
+    facts, criteria = extraction
     criteria.validate(max_days=366)
     expected = [cells for f in facts if (cells := oracle(f, criteria)) is not None]
     assert [row.cells() for row in rows(facts, criteria)] == expected

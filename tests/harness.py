@@ -1,0 +1,283 @@
+"""Test harness: the real infrastructure, the platform in-process, and a front end's view of it.
+
+Integration and end-to-end tests talk to the platform only as its users do: they produce to the
+contract's inbound topics, read its outbound, rejected and notice topics, and call its HTTP API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from infra import local
+from shared import topics
+from shared.akasse_register import AkasseEntry, publish_entry
+from shared.kafka import ensure_topics, platform_lag, topic_partitions
+from shared.settings import Settings
+
+Json = dict[str, Any]
+
+
+def infrastructure() -> dict[str, str]:
+    """Kafka and the database: those named in the environment, else Docker containers
+    (testcontainers) where an engine runs, else the project's own local processes."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("MONGODB_URL"):
+        return {k: os.environ[k] for k in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL")}
+    if shutil.which("docker") and os.environ.get("JOBLOG_TESTCONTAINERS") == "1":
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.mongodb import MongoDbContainer
+
+        kafka = KafkaContainer("apache/kafka:4.1.1").with_kraft().start()
+        mongo = MongoDbContainer("mongo:8.0").start()
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.get_bootstrap_server(),
+            "MONGODB_URL": mongo.get_connection_url(),
+        }
+    return local.up(local.PROFILES["test"])
+
+
+def test_settings(env: dict[str, str], **overrides: Any) -> Settings:
+    """Settings of one isolated platform: its own database and consumer groups."""
+    run = uuid.uuid4().hex[:8]
+    values: dict[str, Any] = {
+        "KAFKA_BOOTSTRAP_SERVERS": env["KAFKA_BOOTSTRAP_SERVERS"],
+        "MONGODB_URL": env["MONGODB_URL"],
+        "MONGODB_DATABASE": f"dfdg_test_{run}",
+        "JOBLOG_GROUP_PREFIX": f"test-{run}",
+        "JOBLOG_CLOCK": "simulated",
+        "JOBLOG_API_PORT": free_port(),
+        "JOBLOG_METRICS_PORT_BASE": 0,
+        "JOBLOG_API_TOKENS": {
+            "jc101": "jobcenter:101",
+            "jc147": "jobcenter:147",
+            "jobnet": "frontend:jobnet",
+            "ak067": "frontend:akasse:067",
+            "revisor": "revisor:star",
+        },
+        **overrides,
+    }
+    return Settings.model_validate(values)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+def new_cpr(rng: random.Random | None = None) -> str:
+    """A valid CPR number (born in the 1900s), without a modulus-11 check digit."""
+    rng = rng or random.Random()
+    born = date(1950, 1, 1).toordinal() + rng.randrange(365 * 45)
+    day = date.fromordinal(born)
+    return f"{day:%d%m%y}{rng.randrange(4)}{rng.randrange(1000):03d}"
+
+
+def ids() -> str:
+    return str(uuid.uuid4())
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def application(**fields: Any) -> Json:
+    return {
+        "type": "ansoegning", "stilling": "Lagermedarbejder", "virksomhed": "Acme A/S",
+        "land": "DK", "postnummer": "8000", "by": "Aarhus C", "status": "soegt", **fields,
+    }  # fmt: skip
+
+
+def jobnet(
+    handling: str, cpr: str, joblog_id: str, at: datetime, grundversion: int | None = None,
+    joblog: Json | None = None, besked_id: str | None = None,
+) -> Json:  # fmt: skip
+    message: Json = {
+        "beskedId": besked_id or ids(), "handling": handling, "joblogId": joblog_id, "cpr": cpr,
+        "tidspunkt": iso(at),
+    }  # fmt: skip
+    if grundversion is not None:
+        message["grundversion"] = grundversion
+    if handling != "slet":
+        message["joblog"] = joblog or application()
+    return message
+
+
+def akasse(
+    kind: str, cpr: str, log_id: str, at: datetime, based_on: int | None = None,
+    entry: Json | None = None, akasse_nr: str = "067", event_id: str | None = None,
+) -> Json:  # fmt: skip
+    message: Json = {
+        "eventId": event_id or ids(), "type": kind, "akasseNr": akasse_nr, "memberCpr": cpr,
+        "logId": log_id, "occurredAt": iso(at),
+    }  # fmt: skip
+    if based_on is not None:
+        message["basedOnVersion"] = based_on
+    if kind != "JOBLOG_DELETED":
+        message["entry"] = entry or {
+            "kind": "APPLICATION", "jobTitle": "Lagermedarbejder",
+            "employer": {"name": "Acme A/S", "country": "DK", "postalCode": "8000"},
+            "status": "APPLIED",
+        }  # fmt: skip
+    return message
+
+
+def status(
+    cpr: str, fra: date, maalgruppe: str = "dagpenge", jobcenter: str = "101",
+    akasse_nr: str | None = "067", til: date | None = None, at: datetime | None = None,
+) -> Json:  # fmt: skip
+    return {
+        "messageId": ids(), "cpr": cpr, "jobcenter": jobcenter, "akasseNr": akasse_nr,
+        "maalgruppe": maalgruppe, "gyldigFra": fra.isoformat(),
+        "gyldigTil": til.isoformat() if til else None,
+        "tidspunkt": iso(at or datetime.now(UTC)),
+    }  # fmt: skip
+
+
+def exemption(
+    cpr: str, fra: date, til: date | None = None, handling: str = "tildel",
+    exemption_id: str | None = None, jobcenter: str = "101",
+) -> Json:  # fmt: skip
+    return {
+        "messageId": ids(), "cpr": cpr, "exemptionId": exemption_id or ids(),
+        "jobcenter": jobcenter, "handling": handling, "gyldigFra": fra.isoformat(),
+        "gyldigTil": til.isoformat() if til else None,
+        "begrundelse": "LAS § 75 stk. 5", "alternativDokumentation": "samtaler hver 14. dag",
+    }  # fmt: skip
+
+
+# -- a front end's view ----------------------------------------------------------------------
+
+
+class FrontEnd:
+    """Produces to the platform's topics and collects what it writes to the watched topics
+    (from the moment the front end started)."""
+
+    WATCHED = (
+        topics.JOBNET_OUTBOUND, topics.AKASSE_OUTBOUND, topics.JOBNET_REJECTED,
+        topics.AKASSE_REJECTED, topics.CITIZEN_REJECTED, topics.NOTICES,
+    )  # fmt: skip
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.seen: dict[str, list[Json]] = defaultdict(list)
+        self.raw_seen: dict[str, list[bytes]] = defaultdict(list)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            acks="all",
+            max_request_size=8 * 1024 * 1024,
+        )
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings)
+        await self._producer.start()
+        await self._consumer.start()
+        parts = await topic_partitions(self._consumer, list(self.WATCHED))
+        self._consumer.assign(parts)
+        ends = await self._consumer.end_offsets(parts)
+        for tp in parts:
+            self._consumer.seek(tp, ends[tp])
+        self._task = asyncio.create_task(self._collect())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self._consumer.stop()
+        await self._producer.stop()
+
+    async def _collect(self) -> None:
+        async for record in self._consumer:
+            self.raw_seen[record.topic].append(record.value or b"")
+            try:
+                self.seen[record.topic].append(json.loads(record.value or b"null"))
+            except ValueError:
+                self.seen[record.topic].append({"unparsable": True})
+
+    async def send(self, topic: str, message: Json | bytes, key: str | None = None) -> None:
+        body = message if isinstance(message, bytes) else json.dumps(message).encode()
+        if key is None and isinstance(message, dict):
+            key = message.get("cpr") or message.get("memberCpr")
+        await self._producer.send_and_wait(topic, body, key=key.encode() if key else None)
+
+    async def tick(self, now: datetime) -> None:
+        await self.send(topics.TIMERS, {"now": iso(now)}, key="clock")
+
+    async def register(self, akasse_nr: str, offers_joblog: bool = True) -> None:
+        entry = AkasseEntry(akasseNr=akasse_nr, navn=f"A-kasse {akasse_nr}",
+                            tilbyderJoblog=offers_joblog)  # fmt: skip
+        await publish_entry(self.settings.kafka_bootstrap_servers, entry, akasse_nr)
+
+    async def wait_for(
+        self, topic: str, match: Callable[[Json], bool], count: int = 1, timeout: float = 30
+    ) -> list[Json]:
+        """The first `count` messages on `topic` that match; fails after `timeout` seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = [m for m in self.seen[topic] if match(m)]
+            if len(found) >= count:
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"expected {count} matching messages on {topic}, saw {len(found)}: {found}"
+                )
+            await asyncio.sleep(0.05)
+
+    def matching(self, topic: str, match: Callable[[Json], bool]) -> list[Json]:
+        return [m for m in self.seen[topic] if match(m)]
+
+    async def settle(self, timeout: float = 60) -> None:
+        """Wait until the platform has processed everything sent so far."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        quiet = 0
+        while quiet < 2:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the platform did not catch up in time")
+            quiet = quiet + 1 if await platform_lag(self.settings) == 0 else 0
+            await asyncio.sleep(0.2)
+
+
+class ApiServer:
+    """The jobcenter API on a real port, in this event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        from services.jobcenter_api.app import create_api
+
+        config = uvicorn.Config(
+            create_api(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.url = f"http://127.0.0.1:{settings.api_port}"
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self._task:
+            await self._task
+
+    def client(self, token: str | None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)

@@ -1,0 +1,96 @@
+"""The platform in-process (all four services and the API) on the real Kafka and database, with
+the simulated clock, shared by the integration tests. Each test uses its own citizens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.akasse_adapter.app import AkasseAdapter
+from services.jobnet_adapter.app import JobnetAdapter
+from services.notifier.app import NotifierService
+from services.storage.app import StorageService
+from shared.settings import Settings
+from tests.harness import ApiServer, FrontEnd, infrastructure, test_settings
+
+pytestmark = pytest.mark.integration
+
+
+class Platform:
+    """The running services, and the simulated clock that drives them."""
+
+    def __init__(self, settings: Settings, front: FrontEnd, api: ApiServer) -> None:
+        self.settings = settings
+        self.front = front
+        self.api = api
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.mongo: AsyncMongoClient[dict] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+        self.db = self.mongo[settings.mongodb_database]
+        self.services: list = []
+        self.stack = AsyncExitStack()
+
+    async def start_services(self) -> None:
+        for kind in (StorageService, JobnetAdapter, AkasseAdapter, NotifierService):
+            self.services.append(await self.stack.enter_async_context(kind(self.settings)))
+
+    async def restart_notifier(self) -> NotifierService:
+        return await self.stack.enter_async_context(NotifierService(self.settings))
+
+    async def tick(self, now: datetime) -> None:
+        """Send a tick and wait until the notifier has fired everything due by then and every
+        service follows the new time."""
+        self.now = max(self.now, now)
+        await self.front.tick(now)
+        await self.wait_fired(now)
+
+    async def wait_fired(self, now: datetime, timeout: float = 60) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            doc = await self.db.clock.find_one({"_id": "platform"})
+            adapters_follow = all(
+                s.clock._latest_tick >= now for s in self.services if not s.uses_database
+            )
+            if doc and doc.get("fired") and doc["fired"] >= now and adapters_follow:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"tick {now} was not processed in time")
+            await asyncio.sleep(0.05)
+
+    async def advance(self, **delta: float) -> datetime:
+        await self.tick(self.now + timedelta(**delta))
+        return self.now
+
+    async def settle(self) -> None:
+        await self.front.settle()
+
+
+@pytest.fixture(scope="session")
+def infra_env() -> dict[str, str]:
+    return infrastructure()
+
+
+@pytest.fixture(scope="session")
+async def platform(infra_env: dict[str, str]) -> AsyncIterator[Platform]:
+    settings = test_settings(infra_env)
+    front = FrontEnd(settings)
+    await front.start()
+    await front.register("067", True)
+    await front.register("099", False)
+    api = ApiServer(settings)
+    platform = Platform(settings, front, api)
+    await platform.start_services()
+    await api.start()
+    await platform.tick(platform.now)
+    try:
+        yield platform
+    finally:
+        await api.stop()
+        await platform.stack.aclose()
+        await front.stop()
+        await platform.mongo.drop_database(settings.mongodb_database)
+        await platform.mongo.close()
