@@ -116,10 +116,15 @@ class Service:
             await self.mongo.close()
             self.mongo = None
 
-    def app(self, metrics_port: int | None = None) -> FastStream:
+    def app(self, metrics_offset: int | None = None) -> FastStream:
+        """The service as a FastStream app; Prometheus metrics on JOBLOG_METRICS_PORT_BASE +
+        `metrics_offset` (no metrics endpoint when the base is 0)."""
+
         def serve_metrics() -> None:
-            if metrics_port:
-                start_http_server(metrics_port, addr="127.0.0.1", registry=self.metrics)
+            base = self.settings.metrics_port_base
+            if base and metrics_offset is not None:
+                host = self.settings.metrics_host
+                start_http_server(base + metrics_offset, addr=host, registry=self.metrics)
 
         return FastStream(
             self.broker,

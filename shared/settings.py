@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     tick_interval_seconds: float = Field(60.0, alias="JOBLOG_TICK_INTERVAL_SECONDS")
     udsoegning_max_days: int = Field(400, alias="JOBLOG_UDSOEGNING_MAX_DAYS")
 
+    metrics_host: str = Field("127.0.0.1", alias="JOBLOG_METRICS_HOST")
     metrics_port_base: int = Field(9400, alias="JOBLOG_METRICS_PORT_BASE")
     log_level: str = Field("INFO", alias="JOBLOG_LOG_LEVEL")
 

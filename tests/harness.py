@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from infra import local
 from shared import topics
 from shared.akasse_register import AkasseEntry, publish_entry
-from shared.kafka import ensure_topics, platform_lag, topic_partitions
+from shared.kafka import ensure_topics, group_id, platform_lag, topic_partitions
 from shared.settings import Settings
 
 Json = dict[str, Any]
@@ -77,6 +77,26 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+async def start_groups_at_end(settings: Settings) -> None:
+    """Commit the current end offsets for the platform's consumer groups before its services
+    start, so a test platform handles only what its tests send (not earlier runs' messages)."""
+    for service, names in topics.CONSUMES.items():
+        for name in names:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                group_id=group_id(settings, service, name),
+                enable_auto_commit=False,
+            )
+            await consumer.start()
+            try:
+                parts = await topic_partitions(consumer, [name])
+                consumer.assign(parts)
+                ends = await consumer.end_offsets(parts)
+                await consumer.commit({tp: ends[tp] for tp in parts})
+            finally:
+                await consumer.stop()
 
 
 # -- data ----------------------------------------------------------------------------------

@@ -54,4 +54,4 @@ class AkasseAdapter(FrontendAdapter):
 
 def create_app() -> FastStream:
     settings = get_settings()
-    return AkasseAdapter(settings).app(settings.metrics_port_base + 1)
+    return AkasseAdapter(settings).app(metrics_offset=1)

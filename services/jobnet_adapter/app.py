@@ -37,4 +37,4 @@ class JobnetAdapter(FrontendAdapter):
 
 def create_app() -> FastStream:
     settings = get_settings()
-    return JobnetAdapter(settings).app(settings.metrics_port_base + 0)
+    return JobnetAdapter(settings).app(metrics_offset=0)

@@ -246,4 +246,4 @@ def _none(_: bytes) -> str | None:
 
 def create_app() -> FastStream:
     settings = get_settings()
-    return NotifierService(settings).app(settings.metrics_port_base + 3)
+    return NotifierService(settings).app(metrics_offset=3)

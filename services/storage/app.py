@@ -260,4 +260,4 @@ def _original(command: JoblogCommand) -> Inbound:
 
 def create_app() -> FastStream:
     settings = get_settings()
-    return StorageService(settings).app(settings.metrics_port_base + 2)
+    return StorageService(settings).app(metrics_offset=2)

@@ -16,7 +16,13 @@ from services.jobnet_adapter.app import JobnetAdapter
 from services.notifier.app import NotifierService
 from services.storage.app import StorageService
 from shared.settings import Settings
-from tests.harness import ApiServer, FrontEnd, infrastructure, test_settings
+from tests.harness import (
+    ApiServer,
+    FrontEnd,
+    infrastructure,
+    start_groups_at_end,
+    test_settings,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -79,6 +85,7 @@ async def platform(infra_env: dict[str, str]) -> AsyncIterator[Platform]:
     settings = test_settings(infra_env)
     front = FrontEnd(settings)
     await front.start()
+    await start_groups_at_end(settings)
     await front.register("067", True)
     await front.register("099", False)
     api = ApiServer(settings)

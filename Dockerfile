@@ -1,0 +1,11 @@
+# One image for every service; compose.yaml picks the service with the command.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml constraints.txt README.md ./
+COPY shared ./shared
+COPY services ./services
+COPY ops ./ops
+COPY infra ./infra
+RUN pip install --no-cache-dir -c constraints.txt .
+USER nobody
+ENTRYPOINT ["python", "-m", "services"]

@@ -1,0 +1,126 @@
+"""End to end, as the front ends, jobcentres and operators see the platform: separate service
+processes, real Kafka, the real database, real HTTP and the real clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+from pymongo import AsyncMongoClient
+
+from shared import topics
+from tests.harness import akasse, ids, jobnet, new_cpr, status
+
+CPRS: list[str] = []  # every cpr used here, to check the logs afterwards
+
+
+def citizen() -> str:
+    CPRS.append(new_cpr())
+    return CPRS[-1]
+
+
+async def test_a_log_made_in_jobnet_is_changed_in_the_akasse_and_read_back(stack, e2e_settings):
+    cpr, log_id = citizen(), ids()
+    await stack.send(topics.CITIZEN_STATUS, status(cpr, date.today() - timedelta(days=40)))
+    await stack.settle()
+    await stack.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, datetime.now(UTC)))
+    await stack.wait_for(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") == log_id)
+    update = akasse("JOBLOG_UPDATED", cpr, log_id, datetime.now(UTC), based_on=1)
+    update["entry"]["jobTitle"] = "Truckfører"
+    await stack.send(topics.AKASSE_INBOUND, update)
+    [v2] = await stack.wait_for(
+        topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == log_id and m["version"] == 2
+    )
+    assert v2["joblog"]["stilling"] == "Truckfører" and v2["kildeBeskedId"] == update["eventId"]
+
+    url = f"http://127.0.0.1:{e2e_settings.api_port}/v1/citizens/{cpr}/joblogs"
+    async with httpx.AsyncClient(headers={"Authorization": "Bearer jobnet"}) as client:
+        [entry] = (await client.get(url)).json()
+    assert entry["version"] == 2 and entry["joblog"]["stilling"] == "Truckfører"
+
+
+async def test_a_bad_message_is_rejected_and_the_next_goes_through(stack):
+    cpr, log_id = citizen(), ids()
+    await stack.send(topics.JOBNET_INBOUND, b"{not json", key=cpr)
+    await stack.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, datetime.now(UTC)))
+    await stack.wait_for(topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == log_id)
+    [rejected] = await stack.wait_for(topics.JOBNET_REJECTED, lambda m: m.get("raw") == "{not json")
+    assert rejected["reason"] == "malformed"
+
+
+async def test_kill_9_of_storage_loses_nothing_and_stores_nothing_twice(stack, processes):
+    cprs = [citizen() for _ in range(4)]
+    messages = [jobnet("opret", cprs[i % 4], ids(), datetime.now(UTC)) for i in range(60)]
+    for message in messages[:30]:
+        await stack.send(topics.JOBNET_INBOUND, message)
+    await asyncio.sleep(0.3)
+    processes.kill("storage")
+    for message in messages[30:]:
+        await stack.send(topics.JOBNET_INBOUND, message)
+        await stack.send(topics.JOBNET_INBOUND, message)  # and a duplicate delivery
+    processes.start("storage")
+    wanted = {m["joblogId"] for m in messages}
+    await stack.wait_for(
+        topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") in wanted, count=60, timeout=120
+    )
+    await stack.settle(timeout=120)
+    settings = processes.settings
+    mongo: AsyncMongoClient[dict] = AsyncMongoClient(settings.mongodb_url)
+    try:
+        history = (
+            await mongo[settings.mongodb_database]
+            .joblog_history.find({"joblogId": {"$in": list(wanted)}})
+            .to_list()
+        )
+    finally:
+        await mongo.close()
+    assert sorted(h["joblogId"] for h in history) == sorted(wanted)  # exactly one version each
+    assert {h["version"] for h in history} == {1}
+    outbound = stack.matching(topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") in wanted)
+    by_id: dict[str, list[dict]] = {}
+    for message in outbound:
+        by_id.setdefault(message["joblogId"], []).append(message)
+    assert set(by_id) == wanted
+    for copies in by_id.values():  # at-least-once: a re-sent answer is the same answer
+        assert all(copy == copies[0] for copy in copies)
+
+
+async def test_the_scheduler_ticks_and_a_simulated_tick_is_refused(stack, processes):
+    settings = processes.settings
+    mongo: AsyncMongoClient[dict] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    clock = mongo[settings.mongodb_database].clock
+    try:
+        started = datetime.now(UTC)
+        for _ in range(100):
+            doc = await clock.find_one({"_id": "platform"})
+            if doc and doc.get("fired") and doc["fired"] > started:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the notifier's scheduler did not tick")
+    finally:
+        await mongo.close()
+    future = (datetime.now(UTC) + timedelta(days=45)).isoformat()
+    await stack.send(topics.TIMERS, {"now": future}, key="clock")
+    [refused] = await stack.wait_for(
+        topics.CITIZEN_REJECTED, lambda m: m.get("raw", "").find(future) >= 0
+    )
+    assert refused["field"] == "now" and "JOBLOG_CLOCK=simulated" in refused["message"]
+
+
+async def test_every_service_serves_prometheus_metrics(stack, e2e_settings):
+    async with httpx.AsyncClient() as client:
+        for offset in range(4):
+            port = e2e_settings.metrics_port_base + offset
+            response = await client.get(f"http://127.0.0.1:{port}/metrics")
+            assert response.status_code == 200
+            assert "faststream_received_messages" in response.text
+
+
+async def test_the_logs_never_show_a_cpr_number(stack, processes):
+    await stack.settle()
+    logs = "".join(processes.log_of(name) for name in processes.children)
+    assert "joblog" in logs  # the services did log
+    for cpr in CPRS:
+        assert cpr not in logs
