@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra import local
+from ops.udsoegning import udsoegning_command
 from shared.akasse_register import AkasseEntry, publish_entry
 from shared.settings import get_settings
 
@@ -147,6 +148,15 @@ def test(
     raise typer.Exit(run_suite(list(pytest_args or []), lint=lint))
 
 
+@app.command()
+def asyncapi(out: Path = Path("docs/asyncapi")) -> None:
+    """Write each service's AsyncAPI document (its Kafka topics) as YAML."""
+    from ops.docs import write_asyncapi
+
+    for path in write_asyncapi(out):
+        console.print(f"wrote {path}")
+
+
 @app.command("akasse-register")
 def akasse_register(
     akasse_nr: str,
@@ -161,6 +171,8 @@ def akasse_register(
     asyncio.run(publish_entry(get_settings().kafka_bootstrap_servers, entry, akasse_nr))
     console.print(f"a-kasse {akasse_nr}: {'removed' if remove else entry}")
 
+
+app.command("udsoegning")(udsoegning_command)
 
 if __name__ == "__main__":
     app()

@@ -1,19 +1,26 @@
-"""Reading a citizen's facts from DFDG: status timeline, fritagelser, joblog activity, notices.
+"""A citizen's facts in DFDG, one document per citizen: the `borgere` collection.
 
-Storage writes these collections; the notifier and the jobcenter API only read them (through
-this module), so the shape of the stored documents is known in one place:
+Storage keeps the records (`status_messages`, `exemption_messages`, `joblog_history`) and, for
+reading, one document per citizen (`_id` = cpr) that gathers what the rules need:
 
-- `status_messages` / `exemption_messages`: the messages as received (`_id` = messageId);
-- `joblog_history`: every accepted joblog version, `accepteret` = when the platform accepted it;
-- `notices`: the adviseringer sent (written by the notifier).
+- `status`: the status messages (as sent), `fritagelser`: the exemption messages,
+- `jobcentre`: every jobcenter the citizen has had, `joblogs`: his joblog ids,
+- `aktivitet`: every accepted joblog change {joblogId, version, handling, accepteret},
+- `senesteAktivitet`: when the platform last accepted one of his joblog changes.
+
+Every lookup on the hot path is then by `_id`, which both MongoDB and FerretDB answer from an
+index (FerretDB 1.24 on SQLite scans for any other filter). All updates are idempotent
+(`$addToSet` of the same content, `$max`), so a redelivered message changes nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from pymongo import DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.citizen import (
@@ -28,34 +35,81 @@ from shared.db import Document
 from shared.tid import as_utc
 
 
+def as_content(message: StatusMessage | ExemptionMessage) -> dict[str, Any]:
+    """A message as stored in the citizen document: JSON values, the same on every delivery."""
+    return message.model_dump(mode="json")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the duty and advisering rules need about one citizen."""
+
+    cpr: str
+    periods: list[Period] = field(default_factory=list)
+    exemptions: list[ExemptionPeriod] = field(default_factory=list)
+    last_activity: datetime | None = None
+
+
 class FactsReader:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.db = db
+        self.citizens: AsyncCollection[Document] = db.borgere
 
-    async def status_messages(self, cpr: str) -> list[StatusMessage]:
-        docs = await self.db.status_messages.find({"cpr": cpr}).to_list()
-        return [StatusMessage.model_validate(doc) for doc in docs]
+    async def document(self, cpr: str) -> Document:
+        return await self.citizens.find_one({"_id": cpr}) or {"_id": cpr}
+
+    async def facts(self, cpr: str) -> Facts:
+        doc = await self.document(cpr)
+        last = doc.get("senesteAktivitet")
+        return Facts(
+            cpr,
+            timeline(StatusMessage.model_validate(m) for m in doc.get("status", [])),
+            exemption_periods(
+                ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
+            ),
+            as_utc(last) if last else None,
+        )
 
     async def timeline(self, cpr: str, without: UUID | None = None) -> list[Period]:
         """The status timeline; `without` leaves one message out (the state before it)."""
-        messages = await self.status_messages(cpr)
+        doc = await self.document(cpr)
+        messages = (StatusMessage.model_validate(m) for m in doc.get("status", []))
         return timeline(m for m in messages if m.messageId != without)
 
-    async def exemptions(self, cpr: str) -> list[ExemptionPeriod]:
-        docs = await self.db.exemption_messages.find({"cpr": cpr}).to_list()
-        return exemption_periods(ExemptionMessage.model_validate(doc) for doc in docs)
+    async def joblog_ids(self, cpr: str) -> list[str]:
+        return list((await self.document(cpr)).get("joblogs", []))
 
-    async def last_activity(self, cpr: str) -> datetime | None:
-        """When the platform last accepted a joblog change of the citizen (either front end)."""
-        doc = await self.db.joblog_history.find_one(
-            {"cpr": cpr}, {"accepteret": 1}, sort=[("accepteret", DESCENDING)]
+
+class FactsWriter:
+    """Storage's side: keeps the citizen document up to date (idempotently)."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.citizens: AsyncCollection[Document] = db.borgere
+
+    async def create_indexes(self) -> None:
+        await self.citizens.create_index("jobcentre")
+
+    async def add_status(self, message: StatusMessage) -> None:
+        await self.citizens.update_one(
+            {"_id": message.cpr},
+            {"$addToSet": {"status": as_content(message), "jobcentre": message.jobcenter}},
+            upsert=True,
         )
-        return as_utc(doc["accepteret"]) if doc else None
 
-    async def activity(self, cpr: str) -> list[tuple[str, datetime]]:
-        """Every accepted joblog change as (joblogId, accepted at)."""
-        cursor = self.db.joblog_history.find({"cpr": cpr}, {"joblogId": 1, "accepteret": 1})
-        return [(doc["joblogId"], as_utc(doc["accepteret"])) async for doc in cursor]
+    async def add_exemption(self, message: ExemptionMessage) -> None:
+        await self.citizens.update_one(
+            {"_id": message.cpr}, {"$addToSet": {"fritagelser": as_content(message)}}, upsert=True
+        )
 
-    async def notices(self, cpr: str) -> list[Document]:
-        return await self.db.notices.find({"cpr": cpr}).to_list()
+    async def add_activity(
+        self, cpr: str, joblog_id: str, version: int, handling: str, accepted: datetime
+    ) -> None:
+        entry = {"joblogId": joblog_id, "version": version, "handling": handling,
+                 "accepteret": accepted}  # fmt: skip
+        await self.citizens.update_one(
+            {"_id": cpr},
+            {
+                "$addToSet": {"joblogs": joblog_id, "aktivitet": entry},
+                "$max": {"senesteAktivitet": accepted},
+            },
+            upsert=True,
+        )

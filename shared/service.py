@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
@@ -15,6 +16,7 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.specification import AsyncAPI
 from prometheus_client import CollectorRegistry, start_http_server
 from pydantic import BaseModel, ValidationError
 from pymongo import AsyncMongoClient
@@ -130,7 +132,13 @@ class Service:
             self.broker,
             on_startup=[self.start, serve_metrics],
             after_shutdown=[self.stop],
+            specification=self.asyncapi(),
         )
+
+    def asyncapi(self) -> AsyncAPI:
+        """The service's topics as an AsyncAPI document (`joblog asyncapi` writes them all)."""
+        doc = sys.modules[type(self).__module__].__doc__ or ""
+        return AsyncAPI(self.broker, title=f"DFDG {self.name}", version="1", description=doc)
 
     async def __aenter__(self) -> Service:
         await self.start()

@@ -9,22 +9,25 @@ recorded in the access log.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 import uvicorn
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.akasse_adapter.mapping import akasse_outbound
-from services.jobcenter_api import loader
+from services.jobcenter_api import extraction
 from services.jobcenter_api.access_log import AccessLog
-from services.jobcenter_api.auth import Holder, forbid, holder_of
-from services.jobcenter_api.udsoegning import HEADER, Criteria, CriteriaError, rows
+from services.jobcenter_api.auth import Holder, bearer_holder, forbid, holder_of
+from services.jobcenter_api.udsoegning import CriteriaError
 from services.jobnet_adapter.mapping import jobnet_outbound
 from services.storage.repository import stored_from
 from shared.citizen import status_on
@@ -35,7 +38,7 @@ from shared.events import Handling, JoblogChange
 from shared.facts import FactsReader
 from shared.service import setup_logging
 from shared.settings import Settings, get_settings
-from shared.tid import day_of, start_of_day
+from shared.tid import day_of
 
 Caller = Annotated[Holder, Depends(holder_of)]
 
@@ -59,7 +62,42 @@ def create_api(settings: Settings) -> FastAPI:
     )
     api.state.settings = settings
     api.include_router(routes())
+
+    @api.exception_handler(StarletteHTTPException)
+    async def refused(request: Request, error: StarletteHTTPException) -> Response:
+        await _record_refusal(request, error.status_code, error.detail)
+        return await http_exception_handler(request, error)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        await _record_refusal(request, status.HTTP_422_UNPROCESSABLE_ENTITY, "invalid request")
+        return await request_validation_exception_handler(request, error)
+
     return api
+
+
+async def _record_refusal(request: Request, code: int, reason: object) -> None:
+    """A refused request for citizens' data (401, 403, 404, 422) is logged as well: who tried
+    (the token's holder, or "ukendt"), what, which citizen (if the path names a valid one)."""
+    if not request.url.path.startswith("/v1/"):
+        return
+    state = request.app.state
+    holder = bearer_holder(request)
+    cpr = request.path_params.get("cpr")
+    await state.access.record(
+        str(holder) if holder else "ukendt",
+        "afvist",
+        await state.clock.now(),
+        cpr=cpr if isinstance(cpr, str) and is_valid_cpr(cpr) else None,
+        status=code,
+        aarsag=str(reason),
+        **_request_doc(request),
+    )
+
+
+def _request_doc(request: Request) -> dict[str, Any]:
+    """The request as recorded in the access log: its path and query string."""
+    return {"sti": request.url.path, "forespoergsel": request.url.query}
 
 
 def routes() -> Any:
@@ -70,7 +108,12 @@ def routes() -> Any:
     @router.get(
         "/v1/jobcentre/{kommunekode}/udsoegning",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/csv": {}}, "description": "the CSV udsøgning"}},
+        responses={
+            200: {"content": {"text/csv": {}}, "description": "the CSV udsøgning"},
+            401: {"description": "no valid bearer token"},
+            403: {"description": "the token is not this jobcenter's"},
+            422: {"description": "the criteria are refused (the reason is in `detail`)"},
+        },
     )
     async def udsoegning(
         request: Request,
@@ -81,30 +124,27 @@ def routes() -> Any:
         maalgruppe: Annotated[str | None, Query(description="only this målgruppe")] = None,
         kun_adviserede: Annotated[bool, Query(description="only citizens advised")] = False,
         as_of: Annotated[
-            date | None, Query(description="auditors: the extraction as made on this day")
+            str | None,
+            Query(description="auditors: the extraction as made on this day, YYYY-MM-DD"),
         ] = None,
     ) -> StreamingResponse:
         if caller.kind != "jobcenter" or caller.ident != kommunekode:
             raise forbid(f"{caller} may not read jobcenter {kommunekode}'s citizens")
         state = request.app.state
         now = await state.clock.now()
-        today = day_of(now)
-        if as_of is not None and as_of > today:
-            raise _unprocessable("as_of may not be after today")
-        known_by = now if as_of is None else start_of_day(as_of + timedelta(days=1))
         try:
-            criteria = Criteria.parse(
-                kommunekode, fra, til, maalgruppe, kun_adviserede, as_of or today
-            )
-            criteria.validate(state.settings.udsoegning_max_days)
+            asked = extraction.order(
+                kommunekode, fra, til, maalgruppe, kun_adviserede, as_of, now,
+                state.settings.udsoegning_max_days,
+            )  # fmt: skip
         except CriteriaError as error:
             raise _unprocessable(str(error)) from None
-        entry = await state.access.record(
-            str(caller), "udsoegning", now, kriterier=_criteria_doc(criteria, as_of)
+        started = await extraction.start(
+            state.db, state.access, asked, str(caller), now, **_request_doc(request)
         )
         return StreamingResponse(
-            _csv(state, criteria, known_by, entry, str(caller), now),
-            media_type="text/csv; charset=utf-8",
+            started.csv(),
+            media_type=extraction.MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="udsoegning-{kommunekode}.csv"'},
         )
 
@@ -126,7 +166,9 @@ def routes() -> Any:
                 handling=Handling.OPRET, entry=stored_from(doc), akasseNr=caller.akasse_nr
             )
             result.append(akasse_outbound(change) if caller.akasse_nr else jobnet_outbound(change))
-        await state.access.record(str(caller), "joblogs", now, cpr=cpr, raekker=len(result))
+        await state.access.record(
+            str(caller), "joblogs", now, cpr=cpr, raekker=len(result), **_request_doc(request)
+        )
         return result
 
     @router.get("/v1/citizens/{cpr}/access-log")
@@ -141,44 +183,12 @@ def routes() -> Any:
         elif caller.kind != "revisor":
             raise forbid("the access log is for the citizen's jobcenter and auditors")
         entries = await state.access.of_citizen(cpr)
-        await state.access.record(str(caller), "adgangslog", now, cpr=cpr, raekker=len(entries))
+        await state.access.record(
+            str(caller), "adgangslog", now, cpr=cpr, raekker=len(entries), **_request_doc(request)
+        )
         return [{k: v for k, v in entry.items() if k != "_id"} for entry in entries]
 
     return router
-
-
-async def _csv(
-    state: Any, criteria: Criteria, known_by: datetime, entry: str, holder: str, now: datetime
-) -> AsyncIterator[str]:
-    """The CSV, a chunk of citizens at a time; the access log gets each chunk's citizens."""
-    count, complete = 0, False
-    try:
-        yield _line(HEADER)
-        async for cprs in loader.candidates(state.db, criteria.kommunekode, known_by):
-            chunk = list(rows(await loader.facts_of(state.db, cprs, known_by), criteria))
-            await state.access.extracted(entry, holder, now, (row.cpr for row in chunk))
-            count += len(chunk)
-            yield "".join(_line(row.cells()) for row in chunk)
-        complete = True
-    finally:
-        await state.access.finish(entry, count, complete)
-
-
-def _line(cells: tuple[str, ...]) -> str:
-    out = io.StringIO()
-    csv.writer(out, delimiter=";", lineterminator="\r\n").writerow(cells)
-    return out.getvalue()
-
-
-def _criteria_doc(criteria: Criteria, as_of: date | None) -> dict[str, Any]:
-    return {
-        "kommunekode": criteria.kommunekode,
-        "fra": criteria.fra.isoformat(),
-        "til": criteria.til.isoformat(),
-        "maalgruppe": criteria.maalgruppe.value if criteria.maalgruppe else None,
-        "kun_adviserede": criteria.kun_adviserede,
-        "as_of": as_of.isoformat() if as_of else None,
-    }
 
 
 def _check_cpr(cpr: str) -> None:

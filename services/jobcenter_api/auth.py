@@ -34,11 +34,16 @@ def parse_holder(text: str) -> Holder | None:
     return None
 
 
-def holder_of(request: Request) -> Holder:
-    """The caller, from `Authorization: Bearer <token>`; 401 without a valid token."""
+def bearer_holder(request: Request) -> Holder | None:
+    """The holder of the request's `Authorization: Bearer <token>`, None if there is none."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     tokens: dict[str, str] = request.app.state.settings.api_tokens
-    holder = parse_holder(tokens.get(token, "")) if scheme.lower() == "bearer" else None
+    return parse_holder(tokens.get(token, "")) if scheme.lower() == "bearer" else None
+
+
+def holder_of(request: Request) -> Holder:
+    """The caller, from `Authorization: Bearer <token>`; 401 without a valid token."""
+    holder = bearer_holder(request)
     if holder is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

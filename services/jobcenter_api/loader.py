@@ -42,6 +42,21 @@ async def candidates(
         yield chunk
 
 
+async def count_candidates(
+    db: AsyncDatabase[Document], kommunekode: str, known_by: datetime
+) -> int:
+    """How many citizens `candidates` gives (counted in the database, not in memory)."""
+    cursor = await db.status_messages.aggregate(
+        [
+            {"$match": {"jobcenter": kommunekode, "modtaget": {"$lt": known_by}}},
+            {"$group": {"_id": "$cpr"}},
+            {"$count": "n"},
+        ]
+    )
+    found = await cursor.to_list()
+    return int(found[0]["n"]) if found else 0
+
+
 async def facts_of(
     db: AsyncDatabase[Document], cprs: list[str], known_by: datetime
 ) -> list[CitizenFacts]:

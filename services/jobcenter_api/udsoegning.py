@@ -181,15 +181,16 @@ class Criteria:
                 ) from None
         return cls(
             kommunekode=kommunekode,
-            fra=_parse_date("fra", fra),
-            til=_parse_date("til", til),
+            fra=parse_date("fra", fra),
+            til=parse_date("til", til),
             maalgruppe=group,
             kun_adviserede=kun_adviserede,
             today=today,
         )
 
 
-def _parse_date(name: str, text: str) -> date:
+def parse_date(name: str, text: str) -> date:
+    """A query parameter that must be an ISO date YYYY-MM-DD; CriteriaError otherwise."""
     if _ISO_DATE.fullmatch(text):
         try:
             return date.fromisoformat(text)

@@ -36,6 +36,10 @@ candidate due time, the anchor moves to the start of the day the duty resumes; i
 resumes per the known timeline (open-ended `ingen`, open-ended fritagelse, timeline ends), there
 is no next due time.
 
+`dageUdenAktivitet` counts the whole Copenhagen days from the later of the last activity and the
+start of the current duty stretch to the due day: 30 for the first pair, 60 for the repeat after
+another 30 days without activity (a notice is no activity), and so on.
+
 Catch-up: if several due times passed while the platform was down, `due_notices` gives one pair
 per passed due time, in order, each with its own `forfaldt`, so counts stay exact and a restart
 never skips or duplicates a due time (ids are deterministic per cpr, due time and recipient).
@@ -202,24 +206,43 @@ class DueNotice:
         }
 
 
+def days_without_activity(
+    periods: Sequence[Period],
+    exemptions: Sequence[ExemptionPeriod],
+    last_activity: datetime | None,
+    due: datetime,
+) -> int:
+    """`dageUdenAktivitet` of a pair due at `due`: the whole Copenhagen days from the day of the
+    later of the last activity and the start of the current duty stretch (the last day the duty
+    began on or before the due day) to the due day. 30 for a first pair, 60 for the repeat after
+    another 30 days without activity, and so on."""
+    due_day = day_of(due)
+    stretch = [day for day in duty_starts(periods, exemptions) if day <= due_day]
+    since = [
+        *([stretch[-1]] if stretch else []),
+        *([day_of(last_activity)] if last_activity else []),
+    ]
+    return (due_day - max(since, default=due_day)).days
+
+
 def _pair(
     cpr: str,
     period: Period,
-    found: _Due,
+    due: datetime,
+    dage: int,
     last_activity: datetime | None,
     now: datetime,
 ) -> Iterable[DueNotice]:
-    dage = (day_of(found.due) - day_of(found.anchor)).days
     for modtager in MODTAGERE:
         yield DueNotice(
-            noticeId=notice_id(cpr, found.due, modtager),
+            noticeId=notice_id(cpr, due, modtager),
             modtager=modtager,
             cpr=cpr,
             jobcenter=period.jobcenter,
             maalgruppe=str(period.maalgruppe),
             senesteAktivitet=None if last_activity is None else as_utc(last_activity),
             dageUdenAktivitet=dage,
-            forfaldt=found.due,
+            forfaldt=due,
             udstedt=now,
         )
 
@@ -238,8 +261,9 @@ def due_notices(
     One pair (borger first, then jobcenter) per due time at or before `now` not yet notified,
     in order of due time; usually none or one pair, several only after downtime. jobcenter and
     målgruppe come from the status on the due day; `dageUdenAktivitet` is the number of whole
-    Copenhagen days from the anchor's day to the due day (always `days`: the days of duty
-    without activity this pair is about, 30 also for a repeat pair); `senesteAktivitet` is
+    Copenhagen days from the later of the last activity and the start of the current duty
+    stretch to the due day (see `days_without_activity`: 30, then 60 for a repeat pair, 90 …;
+    it does not restart at a notice, since a notice is no activity); `senesteAktivitet` is
     `last_activity` (may be None); `udstedt` is `now`. The caller records the last `forfaldt`
     as the new `last_notified_due` and schedules the returned next due time (None: no duty
     ahead, nothing to schedule)."""
@@ -252,5 +276,6 @@ def due_notices(
             return notices, None if found is None else found.due
         period = status_on(periods, day_of(found.due))
         assert period is not None  # _next only returns due times on a day with the duty
-        notices.extend(_pair(cpr, period, found, last_activity, now))
+        dage = days_without_activity(periods, exemptions, last_activity, found.due)
+        notices.extend(_pair(cpr, period, found.due, dage, last_activity, now))
         notified = found.due

@@ -10,6 +10,10 @@
 Exactly once: a notice's id is derived from (cpr, due time, recipient); it is stored before it is
 sent, marked when Kafka acknowledged it, and a notice found unmarked after a crash is looked up
 in dfdg.notices (from the offsets recorded before sending) before it is sent again.
+
+Every notice carries the Kafka header `dfdg-platform` (the platform's JOBLOG_GROUP_PREFIX): the
+lookup after a crash counts only what this platform sent, so another platform sharing the Kafka
+(test sessions do) that sent the same notice id cannot make this one skip it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -32,13 +37,16 @@ from shared import topics
 from shared.db import Document
 from shared.events import CitizenChange
 from shared.facts import FactsReader
-from shared.kafka import Inbound, deliver, publish, topic_partitions
+from shared.kafka import Inbound, deliver, topic_partitions
 from shared.rejections import Reason, Refusal
 from shared.service import Service, Tick
 from shared.settings import Settings, get_settings
+from shared.tid import COPENHAGEN
 
 LEASE = timedelta(seconds=60)
 REAL_TICK_TOLERANCE = timedelta(minutes=5)
+PLATFORM_HEADER = "dfdg-platform"
+"""Kafka header on every notice: which platform (JOBLOG_GROUP_PREFIX) sent it."""
 
 
 class NotifierService(Service):
@@ -74,12 +82,15 @@ class NotifierService(Service):
             self.scheduler = asyncio.create_task(self.emit_ticks())
 
     async def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.cancel()
+        """Idempotent (a test may stop an instance before its exit stack does)."""
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.scheduler
-        if self.offsets is not None:
-            await self.offsets.stop()
+                await scheduler
+        offsets, self.offsets = self.offsets, None
+        if offsets is not None:
+            await offsets.stop()
         await super().stop()
 
     # -- timers ------------------------------------------------------------------------------
@@ -90,10 +101,11 @@ class NotifierService(Service):
 
     async def recompute(self, cpr: str) -> None:
         timer = await self.store.timer(cpr)
+        facts = await self.facts.facts(cpr)
         due = advisering.next_due(
-            await self.facts.timeline(cpr),
-            await self.facts.exemptions(cpr),
-            await self.facts.last_activity(cpr),
+            facts.periods,
+            facts.exemptions,
+            facts.last_activity,
             timer.get("lastNotifiedDue") if timer else None,
             days=self.settings.advisering_days,
         )
@@ -129,11 +141,12 @@ class NotifierService(Service):
         timer = await self.store.claim(cpr, now, self.owner, wall, wall + LEASE)
         if timer is None:
             return 0
+        facts = await self.facts.facts(cpr)
         notices, due = advisering.due_notices(
             cpr,
-            await self.facts.timeline(cpr),
-            await self.facts.exemptions(cpr),
-            await self.facts.last_activity(cpr),
+            facts.periods,
+            facts.exemptions,
+            facts.last_activity,
             timer.get("lastNotifiedDue"),
             now,
             days=self.settings.advisering_days,
@@ -154,11 +167,18 @@ class NotifierService(Service):
         await self.publish_notices(pending)
 
     async def publish_notices(self, pending: list[Document]) -> None:
+        headers = {"content-type": "application/json", PLATFORM_HEADER: self.platform_id}
         for doc in pending:
             payload = advisering_payload(doc)
-            await publish(self.broker, topics.NOTICES, doc["cpr"], _json(payload))
+            await self.broker.publish(
+                _json(payload), topics.NOTICES, key=doc["cpr"].encode(), headers=headers
+            )
             self.sent.labels(doc["modtager"]).inc()
         await self.store.mark_published(doc["_id"] for doc in pending)
+
+    @property
+    def platform_id(self) -> str:
+        return self.settings.group_prefix
 
     async def recover(self) -> None:
         """At start: send what a crash left unmarked, unless it is already in the topic."""
@@ -200,7 +220,8 @@ class NotifierService(Service):
                 batches = await reader.getmany(timeout_ms=1000)
                 for records in batches.values():
                     for record in records:
-                        seen.add(_notice_id(record.value))
+                        if _sent_by(record.headers, self.platform_id):
+                            seen.add(_notice_id(record.value))
             return seen
         finally:
             await reader.stop()
@@ -226,7 +247,17 @@ def advisering_payload(doc: Document) -> dict[str, object]:
 
 
 def _iso(value: object) -> object:
-    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+    """Stored datetimes (UTC) as ISO 8601 with the Copenhagen offset, like the other times."""
+    if isinstance(value, datetime):
+        return value.astimezone(COPENHAGEN).isoformat()
+    return value
+
+
+def _sent_by(headers: Sequence[tuple[str, bytes]] | None, platform_id: str) -> bool:
+    """Whether a record on dfdg.notices was sent by this platform; a record without the header
+    was sent before it existed, by this platform (one platform per Kafka in production)."""
+    values = [value for key, value in headers or () if key == PLATFORM_HEADER]
+    return not values or values[-1] == platform_id.encode()
 
 
 def _json(payload: dict[str, object]) -> bytes:

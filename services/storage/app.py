@@ -8,12 +8,12 @@ turn it into their outbound formats) and a note on dfdg.citizen.changes for the 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TypeVar
 
 from faststream import FastStream
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
-from pymongo.errors import DuplicateKeyError
 
 from services.storage import merge
 from services.storage.repository import (
@@ -27,7 +27,7 @@ from shared.citizen import ExemptionMessage, StatusMessage, status_on
 from shared.cpr import mask
 from shared.db import Document
 from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
-from shared.facts import FactsReader
+from shared.facts import FactsReader, FactsWriter
 from shared.kafka import Inbound, deliver
 from shared.rejections import Reason, Refusal
 from shared.service import Service
@@ -52,6 +52,7 @@ class StorageService(Service):
         super().__init__(settings)
         self.repo: Repository
         self.facts: FactsReader
+        self.writer: FactsWriter
 
         @self.consume(topics.JOBLOG_COMMANDS)
         async def on_command(body: bytes, message: KafkaMessage) -> None:
@@ -68,6 +69,8 @@ class StorageService(Service):
     async def prepare_database(self) -> None:
         self.repo = Repository(self.db)
         self.facts = FactsReader(self.db)
+        self.writer = FactsWriter(self.db)
+        await self.writer.create_indexes()
         await self.repo.create_indexes()
 
     # -- joblogs ---------------------------------------------------------------------------
@@ -75,28 +78,26 @@ class StorageService(Service):
     async def handle_command(self, inbound: Inbound) -> None:
         command = JoblogCommand.model_validate_json(inbound.body)
         try:
-            doc = await self.accept(command)
+            doc = await self.accept(command, await self.clock.now())
         except Refusal as refusal:
             await self.reject(_original(command), refusal, str(command.beskedId))
             return
         await self.finish(doc)
 
-    async def accept(self, command: JoblogCommand) -> Document:
+    async def accept(self, command: JoblogCommand, now: datetime) -> Document:
         """The history entry for this command: the one already stored for its message id, or a
         new version decided by the merge rule."""
         if (seen := await self.repo.history_by_message(command.beskedId)) is not None:
             return seen
         if command.akasse_nr is not None:
-            await self.check_member(command)
+            await self.check_member(command, now)
         for _ in range(VERSION_ATTEMPTS):
-            doc = await self.next_version(command)
-            try:
-                if await self.repo.add_version(doc) is not None:
-                    break
-            except DuplicateKeyError:  # the same message, stored by a concurrent delivery
-                seen = await self.repo.history_by_message(command.beskedId)
-                assert seen is not None
-                return seen
+            latest = await self.repo.latest(command.joblogId)
+            if latest is not None and latest["beskedId"] == str(command.beskedId):
+                return latest  # stored by this message before a crash or by a twin delivery
+            doc = await self.next_version(command, latest, now)
+            if await self.repo.add_version(doc) is not None:
+                break
         else:  # another writer kept taking the version: let the message come again
             raise VersionTaken(f"joblog {command.joblogId}: version taken {VERSION_ATTEMPTS} times")
         self.log.info(
@@ -105,8 +106,9 @@ class StorageService(Service):
         )  # fmt: skip
         return doc
 
-    async def next_version(self, command: JoblogCommand) -> Document:
-        latest = await self.repo.latest(command.joblogId)
+    async def next_version(
+        self, command: JoblogCommand, latest: Document | None, now: datetime
+    ) -> Document:
         stored = stored_from(latest) if latest else None
         base = None
         older = (
@@ -115,7 +117,8 @@ class StorageService(Service):
         if older and command.grundversion is not None:
             base_doc = await self.repo.history_entry(command.joblogId, command.grundversion)
             base = joblog_of(base_doc) if base_doc else None
-        accepted = await self.clock.now()
+        # the database keeps milliseconds: so does every outbound message, first one included
+        accepted = to_millis(now)
         outcome = merge.decide(
             command, stored, base, latest["tidspunkt"] if latest else None, accepted
         )
@@ -124,8 +127,8 @@ class StorageService(Service):
             outcome.merge.as_document() if outcome.merge else None,
         )  # fmt: skip
 
-    async def check_member(self, command: JoblogCommand) -> None:
-        today = day_of(await self.clock.now())
+    async def check_member(self, command: JoblogCommand, now: datetime) -> None:
+        today = day_of(now)
         status = status_on(await self.facts.timeline(command.cpr), today)
         if status is None or status.akasseNr != command.akasse_nr:
             raise Refusal(
@@ -138,13 +141,17 @@ class StorageService(Service):
         """Project the version and send it on; idempotent, so a redelivery completes what a
         crash interrupted and a completed message sends nothing again."""
         await self.repo.project(doc)
+        await self.repo.remember_message(doc)
+        await self.writer.add_activity(
+            doc["cpr"], doc["joblogId"], doc["version"], doc["handling"], doc["accepteret"]
+        )
         if doc.get("published"):
             return
         entry = stored_from(doc)
         change = JoblogChange(
             handling=Handling(doc["handling"]),
             entry=entry,
-            akasseNr=await self.receiving_akasse(entry.cpr),
+            akasseNr=await self.receiving_akasse(entry.cpr, doc["accepteret"]),
         )
         await self.publish(topics.JOBLOG_CHANGES, entry.cpr, change)
         await self.publish(
@@ -154,9 +161,9 @@ class StorageService(Service):
         )
         await self.repo.mark_published(doc)
 
-    async def receiving_akasse(self, cpr: str) -> str | None:
-        """The citizen's a-kasse today, if it offers a joblog."""
-        status = status_on(await self.facts.timeline(cpr), day_of(await self.clock.now()))
+    async def receiving_akasse(self, cpr: str, now: datetime) -> str | None:
+        """The citizen's a-kasse on the day of `now`, if it offers a joblog."""
+        status = status_on(await self.facts.timeline(cpr), day_of(now))
         if status is not None and self.register.offers_joblog(status.akasseNr):
             return status.akasseNr
         return None
@@ -169,8 +176,10 @@ class StorageService(Service):
             return
         if await self.repo.status_done(message.messageId):
             return
-        await self.repo.add_status(message, await self.clock.now())
-        today = day_of(await self.clock.now())
+        now = await self.clock.now()
+        await self.repo.add_status(message, now)
+        await self.writer.add_status(message)
+        today = day_of(now)
         before = status_on(await self.facts.timeline(message.cpr, without=message.messageId), today)
         after = status_on(await self.facts.timeline(message.cpr), today)
         joined = after.akasseNr if after else None
@@ -180,12 +189,12 @@ class StorageService(Service):
             and self.register.offers_joblog(joined)
         ):
             await self.send_snapshot(message.cpr, joined)
-        await self.note_change(message.cpr, "status")
+        await self.note_change(message.cpr, "status", now)
         await self.repo.mark_status_done(message.messageId)
 
     async def send_snapshot(self, cpr: str, akasse_nr: str) -> None:
         """A new a-kasse offering joblog receives all the citizen's current joblogs."""
-        docs = await self.repo.current_joblogs(cpr)
+        docs = await self.repo.current_joblogs(await self.facts.joblog_ids(cpr))
         for doc in docs:
             change = JoblogChange(
                 handling=Handling.OPRET, entry=stored_from(doc), akasseNr=akasse_nr, snapshot=True
@@ -199,13 +208,13 @@ class StorageService(Service):
         message = await self.parse_citizen(inbound, ExemptionMessage)
         if message is None:
             return
-        await self.repo.add_exemption(message, await self.clock.now())
-        await self.note_change(message.cpr, "exemption")
+        now = await self.clock.now()
+        await self.repo.add_exemption(message, now)
+        await self.writer.add_exemption(message)
+        await self.note_change(message.cpr, "exemption", now)
 
-    async def note_change(self, cpr: str, why: str) -> None:
-        change = CitizenChange.model_validate(
-            {"cpr": cpr, "aarsag": why, "tidspunkt": await self.clock.now()}
-        )
+    async def note_change(self, cpr: str, why: str, now: datetime) -> None:
+        change = CitizenChange.model_validate({"cpr": cpr, "aarsag": why, "tidspunkt": now})
         await self.publish(topics.CITIZEN_CHANGES, cpr, change)
 
     async def parse_citizen(self, inbound: Inbound, model: type[M]) -> M | None:
@@ -240,6 +249,11 @@ def citizen_refusal(error: ValidationError) -> Refusal:
     if field == "cpr":
         return Refusal(Reason.INVALID_CPR, f"cpr: {first['msg']}", "cpr")
     return Refusal(Reason.FIELD_INVALID, f"{field}: {first['msg']}", field)
+
+
+def to_millis(moment: datetime) -> datetime:
+    """The moment as the database stores it (BSON dates hold milliseconds)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _message_id(body: bytes) -> str | None:

@@ -37,9 +37,9 @@ class Repository:
         self.joblogs = db.joblogs
         self.status = db.status_messages
         self.exemptions = db.exemption_messages
+        self.messages = db.beskeder
 
     async def create_indexes(self) -> None:
-        await self.history.create_index("beskedId", unique=True)
         await self.history.create_index([("joblogId", ASCENDING), ("version", DESCENDING)])
         await self.history.create_index([("cpr", ASCENDING), ("accepteret", DESCENDING)])
         await self.history.create_index([("published", ASCENDING)])
@@ -51,25 +51,33 @@ class Repository:
     # -- joblogs ---------------------------------------------------------------------------
 
     async def history_by_message(self, besked_id: UUID) -> Document | None:
-        return await self.history.find_one({"beskedId": str(besked_id)})
+        """The version a message made, if it was stored (`beskeder`: message id -> version)."""
+        seen = await self.messages.find_one({"_id": str(besked_id)})
+        return await self.history.find_one({"_id": seen["historik"]}) if seen else None
+
+    async def remember_message(self, doc: Document) -> None:
+        with contextlib.suppress(DuplicateKeyError):
+            await self.messages.insert_one({"_id": doc["beskedId"], "historik": doc["_id"]})
 
     async def history_entry(self, joblog_id: UUID, version: int) -> Document | None:
         return await self.history.find_one({"_id": history_id(joblog_id, version)})
 
     async def latest(self, joblog_id: UUID) -> Document | None:
-        """The newest history entry of a joblog (ahead of the projection after a crash)."""
-        return await self.history.find_one(
-            {"joblogId": str(joblog_id)}, sort=[("version", DESCENDING)]
-        )
+        """The newest history entry of a joblog: the projection's version, or a later one a
+        crash left unprojected (every lookup by `_id`)."""
+        current = await self.joblogs.find_one({"_id": str(joblog_id)}, {"version": 1})
+        version = current["version"] if current else 0
+        latest = await self.history_entry(joblog_id, version) if version else None
+        while (following := await self.history_entry(joblog_id, version + 1)) is not None:
+            latest, version = following, version + 1
+        return latest
 
     async def add_version(self, doc: Document) -> Document | None:
-        """Insert a history entry; None if its version is taken (a concurrent writer) — the
-        caller retries. A duplicate message id raises DuplicateKeyError on `beskedId`."""
+        """Insert a history entry; None if its version is taken (a concurrent writer, or this
+        very message before a crash) — the caller looks again."""
         try:
             await self.history.insert_one(doc)
-        except DuplicateKeyError as error:
-            if "beskedId" in str(error.details or error):
-                raise
+        except DuplicateKeyError:
             return None
         return doc
 
@@ -88,9 +96,11 @@ class Repository:
     async def mark_published(self, doc: Document) -> None:
         await self.history.update_one({"_id": doc["_id"]}, {"$set": {"published": True}})
 
-    async def current_joblogs(self, cpr: str) -> list[Document]:
-        cursor = self.joblogs.find({"cpr": cpr, "slettet": False}).sort("oprettet", ASCENDING)
-        return await cursor.to_list()
+    async def current_joblogs(self, joblog_ids: list[str]) -> list[Document]:
+        """The current, not deleted, joblogs among these ids, oldest first."""
+        docs = [await self.joblogs.find_one({"_id": joblog_id}) for joblog_id in joblog_ids]
+        alive = [doc for doc in docs if doc is not None and not doc["slettet"]]
+        return sorted(alive, key=lambda doc: doc["oprettet"])
 
     # -- citizen status and exemptions -----------------------------------------------------
 

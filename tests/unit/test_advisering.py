@@ -255,6 +255,30 @@ def test_correction_after_a_notice_never_repeats_the_notified_due_time() -> None
     assert next_due(periods, [], activity, first_due) == cph(2026, 3, 11, 10)
 
 
+def test_days_without_activity_count_from_the_later_of_activity_and_duty_start() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    # activity before the duty: counted from the first day of the duty
+    notices, _ = due_notices(CPR, periods, [], cph(2025, 12, 1, 9), None, cph(2026, 3, 6))
+    assert [n.dageUdenAktivitet for n in notices] == [30, 30, 60, 60]
+    assert notices[0].forfaldt == cph(2026, 2, 4)
+    # an exemption ended after the last activity: counted from its end, also for the repeat
+    exemptions = [exemption(date(2026, 1, 20), date(2026, 2, 1))]
+    activity = cph(2026, 1, 10, 10)
+    notices, _ = due_notices(CPR, periods, exemptions, activity, None, cph(2026, 4, 2))
+    assert [n.forfaldt for n in notices[::2]] == [cph(2026, 3, 3), cph(2026, 4, 2)]
+    assert [n.dageUdenAktivitet for n in notices[::2]] == [30, 60]
+    # the repeat pair computed after a restart (from lastNotifiedDue) says the same
+    again, _ = due_notices(CPR, periods, exemptions, activity, cph(2026, 3, 3), cph(2026, 4, 2))
+    assert [n.dageUdenAktivitet for n in again] == [60, 60]
+
+
+def test_days_without_activity_across_dst_are_calendar_days() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    activity = cph(2026, 3, 10, 23, 30)  # CET; the due time is in CEST
+    notices, _ = due_notices(CPR, periods, [], activity, None, cph(2026, 5, 10))
+    assert [n.dageUdenAktivitet for n in notices[::2]] == [30, 60]
+
+
 # --- repeats, catch-up, idempotence ----------------------------------------------------------
 
 
@@ -266,7 +290,8 @@ def test_repeat_after_another_30_days() -> None:
     assert [n.modtager for n in notices] == ["borger", "jobcenter"]
     assert all(n.forfaldt == second for n in notices)
     assert all(n.senesteAktivitet == activity for n in notices)
-    assert all(n.dageUdenAktivitet == 30 for n in notices)
+    # 10 January to 11 March: the days without activity go on counting across the first notice
+    assert all(n.dageUdenAktivitet == 60 for n in notices)
     assert upcoming == cph(2026, 4, 10, 10)
 
 
@@ -278,6 +303,7 @@ def test_catch_up_after_downtime_gives_one_pair_per_passed_due_time() -> None:
     dues = [cph(2026, 2, 9, 10), cph(2026, 3, 11, 10), cph(2026, 4, 10, 10)]
     assert [n.forfaldt for n in notices] == [d for d in dues for _ in range(2)]
     assert [n.modtager for n in notices] == ["borger", "jobcenter"] * 3
+    assert [n.dageUdenAktivitet for n in notices] == [30, 30, 60, 60, 90, 90]
     assert all(n.udstedt == now for n in notices)
     assert len({n.noticeId for n in notices}) == 6
     assert upcoming == cph(2026, 5, 10, 10)
@@ -575,6 +601,8 @@ def test_due_notices_are_the_chain_of_next_due(
     assert dues == sorted(set(dues))
     assert all(d <= now for d in dues)
     assert upcoming is None or upcoming > now
+    # days without activity: 30, 60, … within one duty stretch, from 30 again after a restart
+    assert all(n.dageUdenAktivitet >= 30 and n.dageUdenAktivitet % 30 == 0 for n in notices)
     # splitting the run at any notice gives the same rest: restarts neither skip nor repeat
     last = None
     for due in dues:

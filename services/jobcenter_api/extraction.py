@@ -1,0 +1,132 @@
+"""The udsøgning as CSV text: the one implementation behind the HTTP endpoint and the operator's
+command (`joblog udsoegning`, ops/udsoegning.py).
+
+`order(...)` turns the query's text into validated criteria plus the as-of cut; `start(...)`
+records the extraction in the access log; `Extraction.csv()` then yields the header and one
+chunk of rows per chunk of candidate citizens (constant memory), records each chunk's citizens
+in the access log and, when done or abandoned, the row count and whether it completed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.jobcenter_api import loader
+from services.jobcenter_api.access_log import AccessLog
+from services.jobcenter_api.udsoegning import HEADER, Criteria, CriteriaError, parse_date, rows
+from shared.db import Document
+from shared.tid import day_of, start_of_day
+
+MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Order:
+    """What was asked for: the criteria, the auditor's as-of day (if any) and the cut of what
+    the platform knew (everything received before `known_by` is used)."""
+
+    criteria: Criteria
+    as_of: date | None
+    known_by: datetime
+
+    def document(self) -> dict[str, Any]:
+        """The criteria as recorded in the access log."""
+        criteria = self.criteria
+        return {
+            "kommunekode": criteria.kommunekode,
+            "fra": criteria.fra.isoformat(),
+            "til": criteria.til.isoformat(),
+            "maalgruppe": criteria.maalgruppe.value if criteria.maalgruppe else None,
+            "kun_adviserede": criteria.kun_adviserede,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }
+
+
+def order(
+    kommunekode: str,
+    fra: str,
+    til: str,
+    maalgruppe: str | None,
+    kun_adviserede: bool,
+    as_of: str | None,
+    now: datetime,
+    max_days: int,
+) -> Order:
+    """Validated criteria from the query's text; raises CriteriaError (readable) otherwise.
+
+    Without `as_of` the extraction is made as of `now`; with it, as it would have been made at
+    the end of that day, from what the platform had received by then (not after today)."""
+    today = day_of(now)
+    as_of_day = parse_date("as_of", as_of) if as_of else None
+    if as_of_day is not None and as_of_day > today:
+        raise CriteriaError(
+            f"as_of ({as_of_day.isoformat()}) is after today ({today.isoformat()})", "as_of"
+        )
+    criteria = Criteria.parse(kommunekode, fra, til, maalgruppe, kun_adviserede, as_of_day or today)
+    criteria.validate(max_days)
+    known_by = now if as_of_day is None else start_of_day(as_of_day + timedelta(days=1))
+    return Order(criteria, as_of_day, known_by)
+
+
+@dataclass
+class Extraction:
+    """One extraction in progress; `rows` and `citizens` (candidates examined) grow per chunk."""
+
+    db: AsyncDatabase[Document]
+    access: AccessLog
+    order: Order
+    holder: str
+    now: datetime
+    entry: str
+    rows: int = 0
+    citizens: int = 0
+    complete: bool = False
+
+    async def candidates(self) -> int:
+        """How many citizens will be examined (for progress reporting)."""
+        return await loader.count_candidates(
+            self.db, self.order.criteria.kommunekode, self.order.known_by
+        )
+
+    async def csv(self) -> AsyncIterator[str]:
+        """The CSV text: the header, then one piece per chunk of candidates (possibly empty)."""
+        criteria, known_by = self.order.criteria, self.order.known_by
+        try:
+            yield csv_line(HEADER)
+            async for cprs in loader.candidates(self.db, criteria.kommunekode, known_by):
+                chunk = list(rows(await loader.facts_of(self.db, cprs, known_by), criteria))
+                await self.access.extracted(
+                    self.entry, self.holder, self.now, (row.cpr for row in chunk)
+                )
+                self.rows += len(chunk)
+                self.citizens += len(cprs)
+                yield "".join(csv_line(row.cells()) for row in chunk)
+            self.complete = True
+        finally:
+            await self.access.finish(self.entry, self.rows, self.complete)
+
+
+async def start(
+    db: AsyncDatabase[Document],
+    access: AccessLog,
+    order: Order,
+    holder: str,
+    now: datetime,
+    **details: Any,
+) -> Extraction:
+    """Record the extraction in the access log (before any row is read) and return it."""
+    entry = await access.record(holder, "udsoegning", now, kriterier=order.document(), **details)
+    return Extraction(db, access, order, holder, now, entry)
+
+
+def csv_line(cells: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerow(cells)
+    return out.getvalue()

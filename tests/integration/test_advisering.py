@@ -1,0 +1,348 @@
+"""Adviseringer end to end: statuses, exemptions and joblogs in through Kafka, ticks on
+dfdg.timers, notices out on dfdg.notices and in db.notices; and restarts of the notifier between
+and during ticks.
+
+The simulated clock is shared by the session (and by other sessions on the same Kafka, whose
+ticks every platform reads), so each test starts at the platform's actual clock and only moves
+it forward. Notices are read from dfdg.notices with their headers and counted only when this
+session's platform sent them (another platform on the same Kafka also stores our citizens and
+may send the same deterministic notice ids)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from services.notifier.app import PLATFORM_HEADER, NotifierService
+from shared import topics
+from shared.kafka import topic_partitions
+from shared.tid import COPENHAGEN, as_utc, day_of
+from tests.harness import exemption, ids, jobnet, new_cpr, status
+
+pytestmark = pytest.mark.integration
+
+
+def cph_time(day: date, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=COPENHAGEN)
+
+
+def parse(value: str) -> datetime:
+    return as_utc(datetime.fromisoformat(value))
+
+
+class NoticeLog:
+    """The notices this session's platform sent on dfdg.notices since the log was opened."""
+
+    def __init__(self, platform: Any) -> None:
+        self.platform = platform
+        self.start: dict[Any, int] = {}
+
+    async def open(self) -> NoticeLog:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.platform.settings.kafka_bootstrap_servers
+        )
+        await consumer.start()
+        try:
+            parts = await topic_partitions(consumer, [topics.NOTICES])
+            self.start = dict(await consumer.end_offsets(parts))
+        finally:
+            await consumer.stop()
+        return self
+
+    async def read(self, cprs: set[str]) -> list[dict[str, Any]]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.platform.settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        ours = self.platform.settings.group_prefix.encode()
+        found: list[dict[str, Any]] = []
+        try:
+            parts = list(self.start)
+            consumer.assign(parts)
+            ends = await consumer.end_offsets(parts)
+            for tp in parts:
+                consumer.seek(tp, self.start[tp])
+            while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    for record in records:
+                        if (PLATFORM_HEADER, ours) not in list(record.headers or ()):
+                            continue
+                        notice = json.loads(record.value or b"{}")
+                        if notice.get("cpr") in cprs:
+                            found.append(notice)
+        finally:
+            await consumer.stop()
+        return found
+
+
+async def clock_now(platform: Any) -> datetime:
+    """The platform's clock as it is (it may be ahead of `platform.now`: ticks of other
+    platforms on the same Kafka move it too), after everything sent so far is processed."""
+    await platform.settle()
+    doc = await platform.db.clock.find_one({"_id": "platform"})
+    if doc is not None:
+        platform.now = max(platform.now, as_utc(doc["now"]))
+    return platform.now
+
+
+async def new_citizens(platform: Any, n: int) -> tuple[list[str], date, NoticeLog]:
+    """n fresh cprs, the first day of the test (the day after the clock's day, so that the day
+    starts after the clock and a duty from it starts at its midnight) and an open notice log."""
+    now = await clock_now(platform)
+    return (
+        [new_cpr() for _ in range(n)],
+        day_of(now) + timedelta(days=1),
+        await NoticeLog(platform).open(),
+    )
+
+
+async def stored(platform: Any, cpr: str) -> list[dict[str, Any]]:
+    return await platform.db.notices.find({"cpr": cpr}).sort("forfaldt", 1).to_list()
+
+
+def pair_ok(notices: list[dict[str, Any]], due: datetime, dage: int) -> None:
+    assert sorted(n["modtager"] for n in notices) == ["borger", "jobcenter"]
+    assert {parse(n["forfaldt"]) for n in notices} == {due}
+    assert {n["dageUdenAktivitet"] for n in notices} == {dage}
+    assert len({n["noticeId"] for n in notices}) == 2
+
+
+def current_notifier(platform: Any) -> NotifierService:
+    [notifier] = [s for s in platform.services if isinstance(s, NotifierService)]
+    return notifier
+
+
+async def replace_notifier(platform: Any) -> NotifierService:
+    """Stop the running notifier (as if its process ended) and start a fresh one."""
+    old = current_notifier(platform)
+    await old.__aexit__(None, None, None)
+    platform.services.remove(old)
+    new = await platform.restart_notifier()
+    platform.services.append(new)
+    return new
+
+
+# --- the 30-day rule ---------------------------------------------------------------------------
+
+
+async def test_no_activity_for_30_days_gives_one_pair_then_a_repeat_after_30_more(platform):
+    front = platform.front
+    [cpr], d0, log = await new_citizens(platform, 1)
+    await front.send(topics.CITIZEN_STATUS, status(cpr, d0, jobcenter="147", akasse_nr="067"))
+    await platform.settle()
+    due = as_utc(cph_time(d0 + timedelta(days=30)))
+
+    await platform.tick(due - timedelta(seconds=1))
+    assert await log.read({cpr}) == []
+
+    await platform.tick(due)
+    notices = await log.read({cpr})
+    pair_ok(notices, due, 30)
+    for notice in notices:
+        assert notice["cpr"] == cpr and notice["jobcenter"] == "147"
+        assert notice["maalgruppe"] == "dagpenge" and notice["senesteAktivitet"] is None
+        assert parse(notice["udstedt"]) == due
+    docs = await stored(platform, cpr)
+    assert {d["_id"] for d in docs} == {n["noticeId"] for n in notices}
+    assert all(d["published"] for d in docs)
+
+    # nothing more until another 30 days have passed; then one more pair, 60 days without
+    await platform.tick(due + timedelta(days=29, hours=23))
+    assert len(await log.read({cpr})) == 2
+    second = as_utc(cph_time(d0 + timedelta(days=60)))
+    await platform.tick(second)
+    notices = await log.read({cpr})
+    assert len(notices) == 4
+    pair_ok([n for n in notices if parse(n["forfaldt"]) == second], second, 60)
+    assert len(await stored(platform, cpr)) == 4
+
+
+async def test_activity_on_day_29_prevents_the_notice(platform):
+    front = platform.front
+    [cpr, control], d0, log = await new_citizens(platform, 2)
+    for who in (cpr, control):
+        await front.send(topics.CITIZEN_STATUS, status(who, d0, akasse_nr="067"))
+    await platform.settle()
+
+    day_29 = cph_time(d0 + timedelta(days=29), 14, 5)
+    await platform.tick(day_29)
+    log_id = ids()
+    await front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, day_29))
+    await front.wait_for(topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == log_id)
+    await platform.settle()
+
+    first_due = as_utc(cph_time(d0 + timedelta(days=30)))
+    await platform.tick(first_due + timedelta(hours=1))
+    notices = await log.read({cpr, control})
+    assert [n for n in notices if n["cpr"] == cpr] == []
+    pair_ok([n for n in notices if n["cpr"] == control], first_due, 30)
+
+    # the clock restarted at the activity (accepted at the platform's clock: the day-29 tick)
+    due = as_utc(cph_time(d0 + timedelta(days=59), 14, 5))
+    await platform.tick(due - timedelta(minutes=1))
+    assert [n for n in await log.read({cpr}) if n["cpr"] == cpr] == []
+    await platform.tick(due)
+    notices = await log.read({cpr})
+    pair_ok(notices, due, 30)
+    assert {parse(n["senesteAktivitet"]) for n in notices} == {as_utc(day_29)}
+
+
+async def test_exempt_citizen_gets_none_and_the_end_of_an_exemption_restarts_the_clock(platform):
+    front = platform.front
+    [exempt, until_day_10], d0, log = await new_citizens(platform, 2)
+    for cpr in (exempt, until_day_10):
+        await front.send(topics.CITIZEN_STATUS, status(cpr, d0))
+    await front.send(topics.CITIZEN_EXEMPTION, exemption(exempt, d0))
+    await front.send(
+        topics.CITIZEN_EXEMPTION,
+        exemption(until_day_10, d0 + timedelta(days=5), d0 + timedelta(days=10)),
+    )
+    await platform.settle()
+
+    await platform.tick(cph_time(d0 + timedelta(days=39), 23))
+    assert await log.read({exempt, until_day_10}) == []
+    timer = await platform.db.timers.find_one({"_id": exempt})
+    assert timer is not None and timer["due"] is None
+
+    due = as_utc(cph_time(d0 + timedelta(days=40)))
+    await platform.tick(due)
+    assert await log.read({exempt}) == []
+    pair_ok(await log.read({until_day_10}), due, 30)
+    assert await stored(platform, exempt) == []
+
+
+async def test_citizen_whose_duty_ends_gets_none(platform):
+    front = platform.front
+    [ends, to_ingen, other_group], d0, log = await new_citizens(platform, 3)
+    await front.send(topics.CITIZEN_STATUS, status(ends, d0, til=d0 + timedelta(days=20)))
+    await front.send(topics.CITIZEN_STATUS, status(to_ingen, d0, at=datetime.now(COPENHAGEN)))
+    await front.send(topics.CITIZEN_STATUS, status(other_group, d0, at=datetime.now(COPENHAGEN)))
+    await platform.settle()
+    await platform.tick(cph_time(d0 + timedelta(days=10), 9))
+    # the duty ends with `ingen` from day 12; a change to another duty group changes nothing
+    later = datetime.now(COPENHAGEN) + timedelta(seconds=1)
+    await front.send(
+        topics.CITIZEN_STATUS,
+        status(to_ingen, d0 + timedelta(days=12), "ingen", akasse_nr=None, at=later),
+    )
+    await front.send(
+        topics.CITIZEN_STATUS,
+        status(
+            other_group, d0 + timedelta(days=12), "jobparat_kontanthjaelp", "147", None, at=later
+        ),
+    )
+    await platform.settle()
+
+    due = as_utc(cph_time(d0 + timedelta(days=30)))
+    await platform.tick(due + timedelta(days=45))
+    assert await log.read({ends, to_ingen}) == []
+    assert await stored(platform, ends) == [] and await stored(platform, to_ingen) == []
+    notices = await log.read({other_group})
+    pair_ok([n for n in notices if parse(n["forfaldt"]) == due], due, 30)
+    assert {(n["jobcenter"], n["maalgruppe"]) for n in notices} == {
+        ("147", "jobparat_kontanthjaelp")
+    }
+
+
+# --- restarts ----------------------------------------------------------------------------------
+
+
+async def test_restart_between_ticks_changes_nothing(platform):
+    front = platform.front
+    [cpr], d0, log = await new_citizens(platform, 1)
+    await front.send(topics.CITIZEN_STATUS, status(cpr, d0))
+    await platform.settle()
+    first = as_utc(cph_time(d0 + timedelta(days=30)))
+    await platform.tick(first)
+    assert len(await log.read({cpr})) == 2
+
+    await replace_notifier(platform)
+    await platform.tick(first + timedelta(minutes=5))  # the same due time again: nothing
+    await replace_notifier(platform)
+    second = as_utc(cph_time(d0 + timedelta(days=60)))
+    await platform.tick(second)
+    await platform.tick(second + timedelta(hours=1))
+
+    notices = await log.read({cpr})
+    counts = count_ids(notices)
+    assert len(counts) == 4 and set(counts.values()) == {1}, counts
+    assert sorted({parse(n["forfaldt"]) for n in notices}) == [first, second]
+    assert {d["_id"] for d in await stored(platform, cpr)} == set(counts)
+
+
+class Crash(Exception):
+    """The notifier's process ends here."""
+
+
+def count_ids(notices: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for notice in notices:
+        counts[notice["noticeId"]] = counts.get(notice["noticeId"], 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("when", ["before_sending", "after_sending", "after_sending_one"])
+async def test_crash_during_a_tick_then_a_fresh_notifier_sends_each_notice_exactly_once(
+    platform, when
+):
+    front = platform.front
+    [cpr], d0, log = await new_citizens(platform, 1)
+    await front.send(topics.CITIZEN_STATUS, status(cpr, d0))
+    await platform.settle()
+
+    notifier = current_notifier(platform)
+    publish_notices, mark_published = notifier.publish_notices, notifier.store.mark_published
+    crashed = asyncio.Event()
+
+    async def crashing_publish(pending: list[dict[str, Any]]) -> None:
+        if not any(doc["cpr"] == cpr for doc in pending):
+            await publish_notices(pending)
+            return
+        crashed.set()
+        if when == "before_sending":  # stored as pending, nothing sent
+            raise Crash
+        # sent (all, or the first of the pair), never marked as published
+        notifier.store.mark_published = crashing_mark  # type: ignore[method-assign]
+        await publish_notices(pending if when == "after_sending" else pending[:1])
+
+    async def crashing_mark(ids_: Any) -> None:
+        raise Crash
+
+    notifier.publish_notices = crashing_publish  # type: ignore[method-assign]
+    due = as_utc(cph_time(d0 + timedelta(days=30)))
+    try:
+        await front.tick(due)
+        await asyncio.wait_for(crashed.wait(), 60)
+        await platform.settle()  # the tick's handler has ended (with the crash)
+    finally:
+        notifier.publish_notices = publish_notices  # type: ignore[method-assign]
+        notifier.store.mark_published = mark_published  # type: ignore[method-assign]
+    docs = await stored(platform, cpr)
+    assert len(docs) == 2 and not any(d["published"] for d in docs)
+    sent_before = len(await log.read({cpr}))
+    assert sent_before == {"before_sending": 0, "after_sending": 2, "after_sending_one": 1}[when]
+
+    await replace_notifier(platform)  # recovers what the crash left unmarked
+    docs = await stored(platform, cpr)
+    assert len(docs) == 2 and all(d["published"] for d in docs)
+    counts = count_ids(await log.read({cpr}))
+    assert counts == {d["_id"]: 1 for d in docs}
+
+    # the dead instance's lease on the timer lapses after a minute of wall-clock time; rather
+    # than wait, let it lapse now. The next tick then completes the timer and sends nothing.
+    await platform.db.timers.update_one({"_id": cpr}, {"$set": {"leaseUntil": None}})
+    await platform.tick(due + timedelta(minutes=1))
+    timer = await platform.db.timers.find_one({"_id": cpr})
+    assert timer is not None and as_utc(timer["lastNotifiedDue"]) == due
+    assert count_ids(await log.read({cpr})) == counts
+
+    second = as_utc(cph_time(d0 + timedelta(days=60)))
+    await platform.tick(second)
+    counts = count_ids(await log.read({cpr}))
+    assert len(counts) == 4 and set(counts.values()) == {1}, counts

@@ -1,0 +1,291 @@
+"""Issue 4, joblog synchronisation: what each front end sees of the other's changes, concurrent
+edits, deletes, redeliveries, a new a-kasse's snapshot, and the citizens' joblogs over HTTP.
+
+Every test uses its own citizen and joblog ids, and filters what it reads by them."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared import topics
+from tests.harness import akasse, application, ids, jobnet, new_cpr, status
+
+Json = dict[str, Any]
+
+
+def for_log(key: str, log_id: str, **fields: Any):
+    """A matcher of outbound messages of one joblog (and given field values)."""
+    return lambda m: m.get(key) == log_id and all(m.get(k) == v for k, v in fields.items())
+
+
+def jn(log_id: str, **fields: Any):
+    return for_log("joblogId", log_id, **fields)
+
+
+def ak(log_id: str, **fields: Any):
+    return for_log("logId", log_id, **fields)
+
+
+def akasse_entry(**fields: Any) -> Json:
+    return {
+        "kind": "APPLICATION", "jobTitle": "Lagermedarbejder",
+        "employer": {"name": "Acme A/S", "country": "DK", "postalCode": "8000", "city": "Aarhus C"},
+        "status": "APPLIED", **fields,
+    }  # fmt: skip
+
+
+async def member(platform, akasse_nr: str | None = "067") -> str:
+    """A new citizen on dagpenge, member of `akasse_nr` (from yesterday, so also "today" in
+    Copenhagen whatever the UTC hour)."""
+    cpr = new_cpr()
+    fra = platform.now.date() - timedelta(days=1)
+    await platform.front.send(topics.CITIZEN_STATUS, status(cpr, fra, akasse_nr=akasse_nr))
+    await platform.settle()
+    return cpr
+
+
+async def created(platform, cpr: str, log_id: str, joblog: Json | None = None) -> None:
+    """Create a joblog in Jobnet and wait until both front ends have version 1."""
+    front = platform.front
+    await front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, platform.now, joblog=joblog))
+    await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=1))
+    await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=1))
+
+
+async def test_create_in_jobnet_is_seen_in_akasse(platform):
+    front, cpr, log_id = platform.front, await member(platform), ids()
+    message = jobnet(
+        "opret", cpr, log_id, platform.now,
+        joblog=application(kontaktperson={"navn": "Ole", "email": "ole@acme.dk"}, noter="god"),
+    )  # fmt: skip
+    await front.send(topics.JOBNET_INBOUND, message)
+
+    [out] = await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id))
+    assert out["type"] == "JOBLOG_CREATED"
+    assert out["akasseNr"] == "067" and out["memberCpr"] == cpr and out["version"] == 1
+    assert out["origin"] == "jobnet" and out["originEventId"] == message["beskedId"]
+    assert out["entry"] == {
+        "kind": "APPLICATION", "jobTitle": "Lagermedarbejder",
+        "employer": {"name": "Acme A/S", "postalCode": "8000", "city": "Aarhus C", "country": "DK"},
+        "contact": {"name": "Ole", "email": "ole@acme.dk"}, "status": "APPLIED", "notes": "god",
+    }  # fmt: skip
+    [back] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id))
+    assert back["kilde"] == "jobnet" and back["kildeBeskedId"] == message["beskedId"]
+
+
+async def test_create_in_akasse_changed_in_jobnet_is_seen_in_akasse_as_version_2(platform):
+    front, cpr, log_id = platform.front, await member(platform), ids()
+    await front.send(
+        topics.AKASSE_INBOUND, akasse("JOBLOG_CREATED", cpr, log_id, platform.now)
+    )
+    [v1] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=1))
+    assert v1["kilde"] == "akasse:067" and v1["joblog"]["status"] == "soegt"
+
+    edit = jobnet("ret", cpr, log_id, platform.now, 1, application(status="samtale"))
+    await front.send(topics.JOBNET_INBOUND, edit)
+
+    [v2] = await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=2))
+    assert v2["type"] == "JOBLOG_UPDATED" and v2["akasseNr"] == "067"
+    assert v2["origin"] == "jobnet" and v2["originEventId"] == edit["beskedId"]
+    assert v2["entry"]["status"] == "INTERVIEW"
+    assert v2["createdAt"] == v1["oprettet"]
+
+
+async def test_concurrent_edits_of_different_fields_both_survive(platform):
+    front, cpr, log_id = platform.front, await member(platform), ids()
+    await created(platform, cpr, log_id)
+
+    from_jobnet = jobnet(
+        "ret", cpr, log_id, platform.now - timedelta(minutes=2), 1,
+        application(stilling="Truckfører"),
+    )  # fmt: skip
+    from_akasse = akasse(
+        "JOBLOG_UPDATED", cpr, log_id, platform.now - timedelta(minutes=1), 1,
+        akasse_entry(notes="ringet op"),
+    )  # fmt: skip
+    await front.send(topics.JOBNET_INBOUND, from_jobnet)
+    await front.send(topics.AKASSE_INBOUND, from_akasse)
+
+    [jn3] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=3))
+    [ak3] = await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=3))
+    assert jn3["joblog"]["stilling"] == "Truckfører" and jn3["joblog"]["noter"] == "ringet op"
+    assert ak3["entry"]["jobTitle"] == "Truckfører" and ak3["entry"]["notes"] == "ringet op"
+    stored = await platform.db.joblogs.find_one({"_id": log_id})
+    assert stored["version"] == 3
+    assert stored["joblog"]["stilling"] == "Truckfører" and stored["joblog"]["noter"] == "ringet op"
+    [merged] = await platform.db.joblog_history.find(
+        {"joblogId": log_id, "merge": {"$ne": None}}
+    ).to_list()
+    assert merged["version"] == 3 and merged["merge"]["grundversion"] == 1
+    assert merged["merge"]["mergedAgainst"] == 2
+    decided = {d["field"]: d["reason"] for d in merged["merge"]["fields"]}
+    assert decided.keys() == {"stilling", "noter"}
+    assert set(decided.values()) == {"only_incoming_changed", "only_current_changed"}
+
+
+@pytest.mark.parametrize("first", ["jobnet", "akasse"])
+async def test_concurrent_edits_of_the_same_field_go_to_the_later_time(platform, first):
+    """Both edit status from version 1; the a-kasse's occurredAt is later, so it wins whichever
+    of the two the platform sees first."""
+    front, cpr, log_id = platform.front, await member(platform), ids()
+    await created(platform, cpr, log_id)
+    earlier = jobnet(
+        "ret", cpr, log_id, platform.now - timedelta(minutes=2), 1, application(status="samtale")
+    )
+    later = akasse(
+        "JOBLOG_UPDATED", cpr, log_id, platform.now - timedelta(minutes=1), 1,
+        akasse_entry(status="REJECTED"),
+    )  # fmt: skip
+    sends = [(topics.JOBNET_INBOUND, earlier), (topics.AKASSE_INBOUND, later)]
+    if first == "akasse":
+        sends.reverse()
+    for topic, message in sends:  # one after the other: v2 is the first, v3 the merge
+        await front.send(topic, message)
+        await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, kildeBeskedId=_id(message)))
+
+    [jn3] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=3))
+    [ak3] = await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=3))
+    assert jn3["joblog"]["status"] == "afslag"
+    assert ak3["entry"]["status"] == "REJECTED"
+    stored = await platform.db.joblogs.find_one({"_id": log_id})
+    assert stored["version"] == 3 and stored["joblog"]["status"] == "afslag"
+    merge = (await platform.db.joblog_history.find_one({"_id": f"{log_id}:3"}))["merge"]
+    assert merge["fields"] == [
+        {
+            "field": "status",
+            "winner": "incoming" if first == "jobnet" else "current",
+            "reason": "later_tidspunkt",
+        }
+    ]
+
+
+def _id(message: Json) -> str:
+    return message.get("beskedId") or message["eventId"]
+
+
+async def test_edit_after_delete_is_rejected_as_joblog_deleted(platform):
+    front, cpr, log_id = platform.front, await member(platform), ids()
+    await created(platform, cpr, log_id)
+    await front.send(
+        topics.AKASSE_INBOUND, akasse("JOBLOG_DELETED", cpr, log_id, platform.now, based_on=1)
+    )
+    [gone] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=2))
+    assert gone["handling"] == "slet" and gone["slettet"] is True
+
+    edit = jobnet("ret", cpr, log_id, platform.now, 2, application(status="samtale"))
+    await front.send(topics.JOBNET_INBOUND, edit)
+    [refused] = await front.wait_for(
+        topics.JOBNET_REJECTED, lambda m: m.get("id") == edit["beskedId"]
+    )
+    assert refused["reason"] == "joblog_deleted" and refused["field"] == "joblogId"
+    assert "joblogId" in refused["message"] or log_id in refused["message"]
+    assert refused["raw"] and json.loads(refused["raw"]) == edit
+    stored = await platform.db.joblogs.find_one({"_id": log_id})
+    assert stored["version"] == 2 and stored["slettet"] is True
+
+
+async def test_the_same_message_twice_gives_one_version_and_one_outbound_each(platform):
+    front, cpr, log_id = platform.front, await member(platform), ids()
+    opret = jobnet("opret", cpr, log_id, platform.now)
+    edit = akasse("JOBLOG_UPDATED", cpr, log_id, platform.now, 1, akasse_entry(notes="x"))
+    await front.send(topics.JOBNET_INBOUND, opret)
+    await front.send(topics.JOBNET_INBOUND, opret)
+    await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=1))
+    await front.send(topics.AKASSE_INBOUND, edit)
+    await front.send(topics.AKASSE_INBOUND, edit)
+    await platform.settle()
+
+    assert await platform.db.joblog_history.count_documents({"joblogId": log_id}) == 2
+    assert [m["version"] for m in front.matching(topics.JOBNET_OUTBOUND, jn(log_id))] == [1, 2]
+    assert [m["version"] for m in front.matching(topics.AKASSE_OUTBOUND, ak(log_id))] == [1, 2]
+    assert not front.matching(topics.JOBNET_REJECTED, lambda m: m.get("id") == opret["beskedId"])
+    assert not front.matching(topics.AKASSE_REJECTED, lambda m: m.get("id") == edit["eventId"])
+    stored = await platform.db.joblogs.find_one({"_id": log_id})
+    assert stored["version"] == 2 and stored["joblog"]["noter"] == "x"
+
+
+async def test_joining_an_akasse_sends_it_a_snapshot_of_current_joblogs(platform):
+    front = platform.front
+    cpr = await member(platform, akasse_nr=None)
+    kept, edited, deleted = ids(), ids(), ids()
+    for log_id in (kept, edited, deleted):
+        await front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, platform.now))
+    await front.send(
+        topics.JOBNET_INBOUND,
+        jobnet("ret", cpr, edited, platform.now, 1, application(status="samtale")),
+    )
+    await front.send(topics.JOBNET_INBOUND, jobnet("slet", cpr, deleted, platform.now, 1))
+    await front.wait_for(topics.JOBNET_OUTBOUND, jn(edited, version=2))
+    await front.wait_for(topics.JOBNET_OUTBOUND, jn(deleted, version=2))
+    await platform.settle()
+    mine = {kept, edited, deleted}
+    assert not front.matching(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") in mine)
+
+    fra = platform.now.date() - timedelta(days=1)
+    joined = status(cpr, fra, akasse_nr="067", at=platform.now + timedelta(seconds=1))
+    await front.send(topics.CITIZEN_STATUS, joined)
+    snapshot = await front.wait_for(
+        topics.AKASSE_OUTBOUND, lambda m: m.get("logId") in mine, count=2
+    )
+    await platform.settle()
+    snapshot = front.matching(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") in mine)
+    assert {m["logId"]: m["version"] for m in snapshot} == {kept: 1, edited: 2}
+    assert all(m["snapshot"] is True and m["akasseNr"] == "067" for m in snapshot)
+    assert all(m["memberCpr"] == cpr for m in snapshot)
+    [v2] = [m for m in snapshot if m["logId"] == edited]
+    assert v2["entry"]["status"] == "INTERVIEW"
+    assert not front.matching(topics.JOBNET_OUTBOUND, lambda m: m.get("snapshot"))
+
+
+async def test_akasse_write_for_a_citizen_of_another_akasse_is_not_member(platform):
+    front = platform.front
+    cpr = await member(platform, akasse_nr="068")
+    log_id = ids()
+    message = akasse("JOBLOG_CREATED", cpr, log_id, platform.now)
+    await front.send(topics.AKASSE_INBOUND, message)
+    [refused] = await front.wait_for(
+        topics.AKASSE_REJECTED, lambda m: m.get("id") == message["eventId"]
+    )
+    assert refused["reason"] == "not_member" and refused["field"] == "memberCpr"
+    assert "067" in refused["message"]
+    assert await platform.db.joblogs.find_one({"_id": log_id}) is None
+
+
+async def test_api_returns_the_citizens_current_joblogs(platform):
+    front, cpr = platform.front, await member(platform)
+    first, second, deleted = ids(), ids(), ids()
+    await created(platform, cpr, first, application(noter="første"))
+    await created(platform, cpr, second)
+    await created(platform, cpr, deleted)
+    await front.send(
+        topics.AKASSE_INBOUND, akasse("JOBLOG_UPDATED", cpr, second, platform.now, 1,
+                                      akasse_entry(status="HIRED"))
+    )  # fmt: skip
+    await front.send(topics.JOBNET_INBOUND, jobnet("slet", cpr, deleted, platform.now, 1))
+    await front.wait_for(topics.JOBNET_OUTBOUND, jn(second, version=2))
+    await front.wait_for(topics.JOBNET_OUTBOUND, jn(deleted, version=2))
+
+    async with platform.api.client("jobnet") as client:
+        answer = await client.get(f"/v1/citizens/{cpr}/joblogs")
+    assert answer.status_code == 200, answer.text
+    by_id = {m["joblogId"]: m for m in answer.json()}
+    assert by_id.keys() == {first, second}
+    assert by_id[first]["version"] == 1 and by_id[first]["joblog"]["noter"] == "første"
+    assert by_id[second]["version"] == 2 and by_id[second]["joblog"]["status"] == "fik_job"
+    assert by_id[second]["kilde"] == "akasse:067"
+
+    async with platform.api.client("ak067") as client:
+        answer = await client.get(f"/v1/citizens/{cpr}/joblogs")
+    assert answer.status_code == 200, answer.text
+    by_log = {m["logId"]: m for m in answer.json()}
+    assert by_log.keys() == {first, second}
+    assert by_log[second]["entry"]["status"] == "HIRED" and by_log[second]["akasseNr"] == "067"
+
+    async with platform.api.client(None) as client:
+        assert (await client.get(f"/v1/citizens/{cpr}/joblogs")).status_code == 401
+    async with platform.api.client("wrong-token") as client:
+        assert (await client.get(f"/v1/citizens/{cpr}/joblogs")).status_code == 401
