@@ -30,11 +30,11 @@ MEDIA_TYPE = "text/csv; charset=utf-8"
 @dataclass(frozen=True)
 class Order:
     """What was asked for: the criteria, the auditor's as-of day (if any) and the cut of what
-    the platform knew (everything received before `known_by` is used)."""
+    the platform knew (everything received before `known_by` is used; None: everything)."""
 
     criteria: Criteria
     as_of: date | None
-    known_by: datetime
+    known_by: datetime | None
 
     def document(self) -> dict[str, Any]:
         """The criteria as recorded in the access log."""
@@ -71,7 +71,9 @@ def order(
         )
     criteria = Criteria.parse(kommunekode, fra, til, maalgruppe, kun_adviserede, as_of_day or today)
     criteria.validate(max_days)
-    known_by = now if as_of_day is None else start_of_day(as_of_day + timedelta(days=1))
+    # as of now: everything stored, also what arrived at this very instant (a `$lt now` cut
+    # would leave out what was received on the current tick of the simulated clock)
+    known_by = None if as_of_day is None else start_of_day(as_of_day + timedelta(days=1))
     return Order(criteria, as_of_day, known_by)
 
 

@@ -1,9 +1,11 @@
 """Reads the udsøgning's facts from DFDG in chunks of citizens, in cpr order, so an extraction
 of any size runs in constant memory.
 
-`known_by` is the as-of cut: only what the platform had received by then is used (status and
-fritagelse messages, accepted joblog changes, notices issued), which is how an auditor sees an
-extraction as it looked on an earlier day.
+`known_by` is the as-of cut: only what the platform had received before then is used (status
+and fritagelse messages, accepted joblog changes, notices issued), which is how an auditor sees
+an extraction as it looked on an earlier day. None (an extraction as of now) uses everything
+stored: what was received at the very instant of the extraction counts too (with the simulated
+clock that is the whole of the current tick).
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ from shared.tid import as_utc
 CHUNK = 200
 
 
+def _before(name: str, known_by: datetime | None) -> Document:
+    return {} if known_by is None else {name: {"$lt": known_by}}
+
+
 async def candidates(
-    db: AsyncDatabase[Document], kommunekode: str, known_by: datetime
+    db: AsyncDatabase[Document], kommunekode: str, known_by: datetime | None
 ) -> AsyncIterator[list[str]]:
     """Citizens any status message ever placed at this jobcenter, in cpr order, in chunks."""
     cursor = db.status_messages.find(
-        {"jobcenter": kommunekode, "modtaget": {"$lt": known_by}}, {"cpr": 1, "_id": 0}
+        {"jobcenter": kommunekode, **_before("modtaget", known_by)}, {"cpr": 1, "_id": 0}
     ).sort("cpr", ASCENDING)
     chunk: list[str] = []
     async for doc in cursor:
@@ -43,12 +49,12 @@ async def candidates(
 
 
 async def count_candidates(
-    db: AsyncDatabase[Document], kommunekode: str, known_by: datetime
+    db: AsyncDatabase[Document], kommunekode: str, known_by: datetime | None
 ) -> int:
     """How many citizens `candidates` gives (counted in the database, not in memory)."""
     cursor = await db.status_messages.aggregate(
         [
-            {"$match": {"jobcenter": kommunekode, "modtaget": {"$lt": known_by}}},
+            {"$match": {"jobcenter": kommunekode, **_before("modtaget", known_by)}},
             {"$group": {"_id": "$cpr"}},
             {"$count": "n"},
         ]
@@ -58,21 +64,21 @@ async def count_candidates(
 
 
 async def facts_of(
-    db: AsyncDatabase[Document], cprs: list[str], known_by: datetime
+    db: AsyncDatabase[Document], cprs: list[str], known_by: datetime | None
 ) -> list[CitizenFacts]:
     """The facts of a chunk of citizens (five queries per chunk)."""
     within = {"cpr": {"$in": cprs}}
     status: dict[str, list[StatusMessage]] = defaultdict(list)
-    async for doc in db.status_messages.find({**within, "modtaget": {"$lt": known_by}}):
+    async for doc in db.status_messages.find({**within, **_before("modtaget", known_by)}):
         status[doc["cpr"]].append(StatusMessage.model_validate(doc))
     exemptions: dict[str, list[ExemptionMessage]] = defaultdict(list)
-    async for doc in db.exemption_messages.find({**within, "modtaget": {"$lt": known_by}}):
+    async for doc in db.exemption_messages.find({**within, **_before("modtaget", known_by)}):
         exemptions[doc["cpr"]].append(ExemptionMessage.model_validate(doc))
     activity: dict[str, list[datetime]] = defaultdict(list)
     created: dict[str, dict[str, datetime]] = defaultdict(dict)
     deleted: dict[str, dict[str, datetime]] = defaultdict(dict)
     history = db.joblog_history.find(
-        {**within, "accepteret": {"$lt": known_by}},
+        {**within, **_before("accepteret", known_by)},
         {"cpr": 1, "joblogId": 1, "accepteret": 1, "handling": 1},
     )
     async for doc in history:
@@ -83,7 +89,7 @@ async def facts_of(
         elif doc["handling"] == "slet":
             deleted[doc["cpr"]][doc["joblogId"]] = at
     notices: dict[str, list[NoticeFact]] = defaultdict(list)
-    borger = {**within, "modtager": "borger", "udstedt": {"$lt": known_by}}
+    borger = {**within, "modtager": "borger", **_before("udstedt", known_by)}
     async for doc in db.notices.find(borger, {"cpr": 1, "forfaldt": 1, "udstedt": 1}):
         notices[doc["cpr"]].append(NoticeFact(as_utc(doc["forfaldt"]), as_utc(doc["udstedt"])))
     return [

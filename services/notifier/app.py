@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -55,6 +55,7 @@ class NotifierService(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.owner = f"notifier-{uuid.uuid4()}"
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # cpr -> (lock, users)
         self.store: NotifierStore
         self.facts: FactsReader
         self.offsets: AIOKafkaConsumer | None = None
@@ -65,11 +66,11 @@ class NotifierService(Service):
 
         @self.consume(topics.CITIZEN_CHANGES)
         async def on_citizen_change(body: bytes, message: KafkaMessage) -> None:
-            await deliver(Inbound.of(body, message), self.handle_change, self.on_unexpected(_none))
+            await deliver(Inbound.of(body, message), self.handle_change, self.keep)
 
         @self.consume(topics.TIMERS)
         async def on_tick(body: bytes, message: KafkaMessage) -> None:
-            await deliver(Inbound.of(body, message), self.handle_tick, self.on_unexpected(_none))
+            await deliver(Inbound.of(body, message), self.handle_tick, self.keep)
 
     async def prepare_database(self) -> None:
         self.store = NotifierStore(self.db)
@@ -95,11 +96,40 @@ class NotifierService(Service):
 
     # -- timers ------------------------------------------------------------------------------
 
+    async def keep(self, inbound: Inbound, error: Exception) -> None:
+        """The fallback of `deliver`: dfdg.citizen.changes and dfdg.timers are ours, not a
+        producer's with a *.rejected topic; what failed unexpectedly is kept on
+        dfdg.citizen.rejected (before, looking up a rejected topic for them raised KeyError, so
+        the message was retried forever instead)."""
+        refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+        await self.reject(inbound, refusal, None, topic=topics.CITIZEN_REJECTED)
+
     async def handle_change(self, inbound: Inbound) -> None:
         change = CitizenChange.model_validate_json(inbound.body)
         await self.recompute(change.cpr)
 
+    @contextlib.asynccontextmanager
+    async def citizen_lock(self, cpr: str) -> AsyncIterator[None]:
+        """One recomputation of a citizen's timer at a time in this instance. Changes of one
+        citizen are handled by concurrent workers; without it an older read of his facts could
+        be written last and leave a stale due time (e.g. none, after a fritagelse was revoked)."""
+        lock, users = self._locks.get(cpr, (asyncio.Lock(), 0))
+        self._locks[cpr] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[cpr]
+            if users == 1:
+                del self._locks[cpr]
+            else:
+                self._locks[cpr] = (lock, users - 1)
+
     async def recompute(self, cpr: str) -> None:
+        async with self.citizen_lock(cpr):
+            await self._recompute(cpr)
+
+    async def _recompute(self, cpr: str) -> None:
         timer = await self.store.timer(cpr)
         facts = await self.facts.facts(cpr)
         due = advisering.next_due(
@@ -269,10 +299,6 @@ def _notice_id(value: bytes | None) -> str:
         return str(json.loads(value or b"{}").get("noticeId"))
     except (ValueError, AttributeError):
         return ""
-
-
-def _none(_: bytes) -> str | None:
-    return None
 
 
 def create_app() -> FastStream:

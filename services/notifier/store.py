@@ -45,9 +45,11 @@ class NotifierStore:
         return await self.timers.find_one({"_id": cpr})
 
     async def set_due(self, cpr: str, due: datetime | None) -> None:
-        await self.timers.update_one(
-            {"_id": cpr}, {"$set": {"due": due}, "$inc": {"revision": 1}}, upsert=True
-        )
+        update = {"$set": {"due": due}, "$inc": {"revision": 1}}
+        try:
+            await self.timers.update_one({"_id": cpr}, update, upsert=True)
+        except DuplicateKeyError:  # a concurrent upsert created it first (FerretDB): update it
+            await self.timers.update_one({"_id": cpr}, update)
 
     async def due_batch(self, now: datetime, wall_now: datetime) -> list[str]:
         cursor = (

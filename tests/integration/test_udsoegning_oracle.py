@@ -1,0 +1,382 @@
+"""The udsøgning against an independent computation on generated data.
+
+Fifty random citizens get random status histories (målgruppe changes, other jobcentres, `ingen`,
+corrections of the past, future starts) and fritagelser (some revoked) through Kafka, joblog
+activity through Jobnet over several simulated days, and older activity written into
+`joblog_history` in storage's shape (the clock cannot go back). Adviseringer are what the
+notifier published on dfdg.notices. The oracle below recomputes every row day by day from these
+inputs, following the rules of the contract and udsoegning.py's docstring without calling it;
+the CSV of the HTTP API, and the file the operator's command writes, must agree with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from shared import topics
+from tests.harness import ids, jobnet, new_cpr
+from tests.integration.test_api import UDS, call, csv_rows, history
+
+pytestmark = pytest.mark.integration
+
+CPH = ZoneInfo("Europe/Copenhagen")
+DUTY = (
+    "dagpenge", "jobparat_kontanthjaelp", "aabenlyst_uddannelsesparat", "ledighedsydelse",
+    "overgangsydelse", "selvforsoergelses_hjemrejseydelse",
+)  # fmt: skip
+GROUPS = (*DUTY, "ingen", "ingen")
+JOBCENTRE = ("101", "101", "101", "147", "147", "751")
+CITIZENS = 50
+LIVE_DAYS = 4
+ONE_DAY = timedelta(days=1)
+
+
+def cph_day(moment: datetime) -> date:
+    return moment.astimezone(CPH).date()
+
+
+@dataclass
+class Status:
+    fra: date
+    til: date | None
+    group: str
+    jobcenter: str
+    tidspunkt: datetime
+    received: date
+
+
+@dataclass
+class Grant:
+    fra: date
+    til: date | None
+    received: date
+    revoked_from: list[tuple[date, date]] = field(default_factory=list)  # (from, received)
+
+
+@dataclass
+class Citizen:
+    cpr: str
+    statuses: list[Status] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
+    activity: list[tuple[str, str, datetime]] = field(default_factory=list)  # id, handling, at
+    notices: list[tuple[datetime, datetime]] = field(default_factory=list)  # forfaldt, udstedt
+    live: dict[str, int] = field(default_factory=dict)  # live joblog id -> version
+
+
+# -- the oracle ---------------------------------------------------------------------------------
+
+
+def status_on(citizen: Citizen, day: date, today: date) -> Status | None:
+    """The status known by `today` that covers `day`: the latest by tidspunkt."""
+    covering = [
+        s for s in citizen.statuses
+        if s.received <= today and s.fra <= day and (s.til is None or day < s.til)
+    ]  # fmt: skip
+    return max(covering, key=lambda s: s.tidspunkt, default=None)
+
+
+def exempt_on(citizen: Citizen, day: date, today: date) -> bool:
+    for grant in citizen.grants:
+        if grant.received > today or not (grant.fra <= day and (grant.til is None or day < grant.til)):
+            continue
+        if any(fra <= day for fra, received in grant.revoked_from if received <= today):
+            continue
+        return True
+    return False
+
+
+def duty(citizen: Citizen, day: date, today: date) -> bool:
+    found = status_on(citizen, day, today)
+    return found is not None and found.group != "ingen"
+
+
+def expected_row(
+    citizen: Citizen, kk: str, fra: date, til: date, group: str | None, kun: bool, today: date
+) -> list[str] | None:
+    now = status_on(citizen, today, today)
+    if now is None or now.jobcenter != kk:
+        return None
+    if (group is None and now.group == "ingen") or (group is not None and now.group != group):
+        return None
+    if til < today:  # historical: he held the målgruppe on a day of the period
+        days = (fra + timedelta(days=n) for n in range((til - fra).days + 1))
+        if not any((s := status_on(citizen, day, today)) and s.group == now.group for day in days):
+            return None
+    end = min(til, today)
+    notices = [cph_day(f) for f, issued in citizen.notices if cph_day(issued) <= today]
+    antal_adv = sum(1 for day in notices if fra <= day <= end)
+    if kun and antal_adv == 0:
+        return None
+    known = [(j, h, cph_day(at)) for j, h, at in citizen.activity if cph_day(at) <= today]
+    deleted = {j for j, h, _ in known if h == "slet"}
+    created = {j: day for j, h, day in known if h == "opret" and j not in deleted}
+    activity = [day for _, _, day in known if day <= end]
+    latest = max(activity, default=None)
+    if latest is not None:
+        dage = str((end - latest).days)
+    elif duty(citizen, end, today):
+        start = end
+        while duty(citizen, start - ONE_DAY, today):
+            start -= ONE_DAY
+        dage = str((end - start).days)
+    else:
+        dage = ""
+    return [
+        citizen.cpr,
+        now.group,
+        "ja" if exempt_on(citizen, end, today) else "nej",
+        str(sum(1 for day in created.values() if fra <= day <= end)),
+        latest.isoformat() if latest else "",
+        dage,
+        str(antal_adv),
+        max((d for d in notices if d <= end), default=None).__str__().replace("None", ""),
+    ]
+
+
+# -- generating the data ------------------------------------------------------------------------
+
+
+def random_moment(rng: random.Random, day: date) -> datetime:
+    """A moment on a Copenhagen day, often close to midnight (UTC is then another day)."""
+    hour, minute = rng.choice([(0, rng.randrange(60)), (23, rng.randrange(60)),
+                               (rng.randrange(24), rng.randrange(60))])  # fmt: skip
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CPH).astimezone(UTC)
+
+
+def status_message(cpr: str, status: Status) -> dict[str, Any]:
+    return {
+        "messageId": ids(), "cpr": cpr, "jobcenter": status.jobcenter, "akasseNr": None,
+        "maalgruppe": status.group, "gyldigFra": status.fra.isoformat(),
+        "gyldigTil": status.til.isoformat() if status.til else None,
+        "tidspunkt": status.tidspunkt.isoformat(),
+    }  # fmt: skip
+
+
+def random_status(rng: random.Random, t0: date, received: date, at: datetime) -> Status:
+    fra = t0 - timedelta(days=rng.randrange(330)) if rng.random() < 0.9 else t0 + ONE_DAY * 3
+    til = None if rng.random() < 0.5 else fra + timedelta(days=rng.randint(1, 150))
+    return Status(fra, til, rng.choice(GROUPS), rng.choice(JOBCENTRE), at, received)
+
+
+async def send_exemption(platform: Any, rng: random.Random, citizen: Citizen, t0: date) -> None:
+    today = cph_day(platform.now)
+    fra = t0 - timedelta(days=rng.randrange(300))
+    grant = Grant(fra, None if rng.random() < 0.5 else fra + timedelta(days=rng.randint(1, 90)),
+                  today)  # fmt: skip
+    exemption_id = ids()
+    base = {"cpr": citizen.cpr, "exemptionId": exemption_id, "jobcenter": "101",
+            "begrundelse": "LAS § 75 stk. 5", "alternativDokumentation": "samtaler"}  # fmt: skip
+    await platform.front.send(topics.CITIZEN_EXEMPTION, {
+        **base, "messageId": ids(), "handling": "tildel", "gyldigFra": grant.fra.isoformat(),
+        "gyldigTil": grant.til.isoformat() if grant.til else None,
+    })  # fmt: skip
+    if rng.random() < 0.4:
+        revoke = grant.fra + timedelta(days=rng.randrange(60))
+        grant.revoked_from.append((revoke, today))
+        await platform.front.send(topics.CITIZEN_EXEMPTION, {
+            **base, "messageId": ids(), "handling": "tilbagekald", "gyldigFra": revoke.isoformat(),
+            "gyldigTil": None,
+        })  # fmt: skip
+    citizen.grants.append(grant)
+
+
+async def live_activity(platform: Any, rng: random.Random, citizens: list[Citizen]) -> None:
+    """Jobnet changes by a random third of the citizens, accepted at the platform's clock."""
+    sent: set[str] = set()
+    for citizen in rng.sample(citizens, len(citizens) // 3):
+        live = [j for j, v in citizen.live.items() if v > 0]
+        action = rng.choice(["opret", "opret", "ret", "slet"]) if live else "opret"
+        joblog_id = ids() if action == "opret" else rng.choice(live)
+        base = None if action == "opret" else citizen.live[joblog_id]
+        message = jobnet(action, citizen.cpr, joblog_id, platform.now, grundversion=base)
+        await platform.front.send(topics.JOBNET_INBOUND, message)
+        citizen.live[joblog_id] = -1 if action == "slet" else (base or 0) + 1
+        citizen.activity.append((joblog_id, action, platform.now))
+        sent.add(message["beskedId"])
+    await platform.front.wait_for(
+        topics.JOBNET_OUTBOUND, lambda m: m.get("kildeBeskedId") in sent, count=len(sent)
+    )
+
+
+async def generate(platform: Any, rng: random.Random) -> tuple[list[Citizen], date]:
+    t0 = cph_day(platform.now)
+    cprs: set[str] = set()
+    while len(cprs) < CITIZENS:
+        cprs.add(new_cpr(rng))
+    citizens = [Citizen(cpr) for cpr in sorted(cprs)]
+    stamp = iter(range(10**6))
+
+    def at() -> datetime:  # distinct tidspunkt, in a random order
+        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=next(stamp) + rng.random())
+
+    docs = []
+    for citizen in citizens:
+        for _ in range(rng.randint(0, 5)):
+            joblog_id, day = ids(), t0 - timedelta(days=rng.randint(2, 330))
+            steps = [("opret", random_moment(rng, day))]
+            for handling in ("ret", "slet"):
+                if rng.random() < 0.35:
+                    day = min(day + timedelta(days=rng.randrange(40)), t0 - ONE_DAY)
+                    steps.append((handling, max(random_moment(rng, day), steps[-1][1])))
+            for version, (handling, moment) in enumerate(steps, start=1):
+                docs.append(history(citizen.cpr, joblog_id, version, handling, moment))
+                citizen.activity.append((joblog_id, handling, moment))
+    if docs:  # before the status messages, so the notifier sees the activity
+        await platform.db.joblog_history.insert_many(docs)
+
+    messages = []
+    for citizen in citizens:
+        for _ in range(rng.randint(1, 4)):
+            status = random_status(rng, t0, t0, at())
+            citizen.statuses.append(status)
+            messages.append(status_message(citizen.cpr, status))
+        if rng.random() < 0.35:
+            await send_exemption(platform, rng, citizen, t0)
+    rng.shuffle(messages)  # the order of arrival does not matter, tidspunkt does
+    for message in messages:
+        await platform.front.send(topics.CITIZEN_STATUS, message)
+    await platform.settle()
+
+    for day in range(LIVE_DAYS):
+        await live_activity(platform, rng, citizens)
+        if day == 1:  # corrections of the past, and new exemptions, on a later day
+            for citizen in rng.sample(citizens, 10):
+                status = random_status(rng, t0, cph_day(platform.now), at())
+                citizen.statuses.append(status)
+                await platform.front.send(
+                    topics.CITIZEN_STATUS, status_message(citizen.cpr, status)
+                )
+            for citizen in rng.sample(citizens, 5):
+                await send_exemption(platform, rng, citizen, t0)
+        await platform.settle()
+        await platform.advance(days=1)  # the notifier fires what fell due
+    await live_activity(platform, rng, citizens)
+    await platform.settle()
+    await platform.advance(seconds=1)
+    await collect_notices(platform, citizens)
+    return citizens, t0
+
+
+async def collect_notices(platform: Any, citizens: list[Citizen]) -> None:
+    """The citizens' notices as published on dfdg.notices (all the notifier stored)."""
+    by_cpr = {c.cpr: c for c in citizens}
+    stored = await platform.db.notices.count_documents(
+        {"cpr": {"$in": list(by_cpr)}, "modtager": "borger"}
+    )
+    published = await platform.front.wait_for(
+        topics.NOTICES, lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger", count=stored
+    )
+    await asyncio.sleep(0.5)
+    published = platform.front.matching(
+        topics.NOTICES, lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger"
+    )
+    seen = {(m["cpr"], m["forfaldt"]): m for m in published}  # a redelivery is one notice
+    assert len(seen) == stored
+    for m in seen.values():
+        by_cpr[m["cpr"]].notices.append(
+            (datetime.fromisoformat(m["forfaldt"]), datetime.fromisoformat(m["udstedt"]))
+        )
+
+
+# -- the test -----------------------------------------------------------------------------------
+
+
+def criteria_list(t0: date, today: date) -> list[dict[str, Any]]:
+    month_start = (today - timedelta(days=95)).replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1) - ONE_DAY
+    periods = [
+        (today - timedelta(days=399), today), (today - timedelta(days=29), today),
+        (today - timedelta(days=120), today - timedelta(days=60)), (t0, today - ONE_DAY),
+        (today - timedelta(days=5), today + timedelta(days=30)), (t0 + ONE_DAY, t0 + ONE_DAY),
+        (month_start, month_end), (today, today),
+    ]  # fmt: skip
+    asked: list[dict[str, Any]] = []
+    for kk in ("101", "147"):
+        asked += [{"kk": kk, "fra": f, "til": t} for f, t in periods]
+        asked += [{"kk": kk, "fra": f, "til": t, "kun": True} for f, t in periods[:4]]
+    for group in DUTY:
+        asked.append({"kk": "101", "fra": today - timedelta(days=399), "til": today, "group": group})
+        asked.append({"kk": "101", "fra": month_start, "til": month_end, "group": group})
+    for as_of in (t0, t0 + 2 * ONE_DAY):
+        asked.append({"kk": "101", "fra": today - timedelta(days=200), "til": today, "as_of": as_of})
+        asked.append({"kk": "147", "fra": t0 - timedelta(days=30), "til": as_of, "as_of": as_of,
+                      "kun": True})  # fmt: skip
+        asked.append({"kk": "101", "fra": as_of, "til": as_of, "as_of": as_of})
+    return asked
+
+
+async def test_udsoegning_matches_an_independent_computation(platform, tmp_path: Path):
+    seed = int(os.environ.get("UDSOEGNING_ORACLE_SEED", random.randrange(10**9)))
+    rng = random.Random(seed)
+    citizens, t0 = await generate(platform, rng)
+    today = cph_day(platform.now)
+    mine = {c.cpr: c for c in citizens}
+
+    compared = 0
+    for asked in criteria_list(t0, today):
+        kk, fra, til = asked["kk"], asked["fra"], asked["til"]
+        as_of = asked.get("as_of")
+        response = await call(
+            platform, f"jc{kk}", UDS.format(kk), fra=fra.isoformat(), til=til.isoformat(),
+            maalgruppe=asked.get("group"), kun_adviserede="true" if asked.get("kun") else None,
+            as_of=as_of.isoformat() if as_of else None,
+        )  # fmt: skip
+        actual = {r["cpr"]: list(r.values()) for r in csv_rows(response) if r["cpr"] in mine}
+        expected = {}
+        for citizen in citizens:
+            row = expected_row(citizen, kk, fra, til, asked.get("group"), bool(asked.get("kun")),
+                               as_of or today)  # fmt: skip
+            if row is not None:
+                expected[citizen.cpr] = row
+        for cpr in sorted(set(actual) | set(expected)):
+            assert actual.get(cpr) == expected.get(cpr), (
+                f"seed {seed}, {asked}: {cpr} is {actual.get(cpr)}, expected {expected.get(cpr)};"
+                f" facts {mine[cpr]}"
+            )
+        compared += len(expected)
+    assert compared > 100, "the generated data should fill the extractions"
+
+    # the operator's command writes the same CSV, through the same code
+    await operator_command_writes_the_same_csv(platform, tmp_path, today)
+
+
+async def operator_command_writes_the_same_csv(platform: Any, tmp_path: Path, today: date):
+    from ops.cli import app
+
+    fra = (today - timedelta(days=399)).isoformat()
+    http = await call(platform, "jc101", UDS.format("101"), fra=fra, til=today.isoformat())
+    output = tmp_path / "udsoegning-101.csv"
+    env = {
+        "MONGODB_URL": platform.settings.mongodb_url,
+        "MONGODB_DATABASE": platform.settings.mongodb_database,
+        "JOBLOG_CLOCK": "simulated",
+    }
+    args = ["udsoegning", "101", fra, today.isoformat(), "--output", str(output)]
+    result = await asyncio.to_thread(CliRunner().invoke, app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert output.read_bytes() == http.content
+    rows = len(csv_rows(http))
+    assert f"{rows} rows written" in result.stdout
+    entry = await platform.db.access_log.find_one(
+        {"hvem": {"$regex": "^operator:"}, "fil": str(output)}
+    )
+    assert entry["hvad"] == "udsoegning" and entry["fuldfoert"] is True
+    assert entry["raekker"] == rows and entry["kriterier"]["fra"] == fra
+    assert await platform.db.access_log.count_documents({"udsoegning": entry["_id"]}) == rows
+
+    refused = await asyncio.to_thread(
+        CliRunner().invoke, app,
+        ["udsoegning", "101", today.isoformat(), fra, "-o", str(tmp_path / "x.csv")], env=env,
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "after til" in refused.output
+    assert not (tmp_path / "x.csv").exists()
