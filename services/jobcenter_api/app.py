@@ -3,8 +3,11 @@
 - GET /v1/jobcentre/{kommunekode}/udsoegning: the CSV udsøgning, streamed in constant memory.
 - GET /v1/citizens/{cpr}/joblogs: a citizen's current joblogs, for a front end resynchronising.
 - GET /v1/citizens/{cpr}/access-log: who read the citizen's data, for an authorised caller.
-OpenAPI at /openapi.json, browsable at /docs. Every request that reads citizens' data is
-recorded in the access log.
+OpenAPI at /openapi.json, browsable at /docs. Every request under /v1 is recorded in the access
+log (with its path and query string): reads and extractions by the handlers, refused ones
+(401/403/404/422, `hvad` "afvist", with the status code) by the exception handlers. An
+extraction's response names its entry in the header `X-Adgangslog-Id`. The CSV itself is made
+by services.jobcenter_api.extraction, shared with the operator's `joblog udsoegning`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import uvicorn
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -40,6 +43,7 @@ from shared.service import setup_logging
 from shared.settings import Settings, get_settings
 from shared.tid import day_of
 
+UNPROCESSABLE = 422  # (Starlette renamed the constant; the code is what the contract shows)
 Caller = Annotated[Holder, Depends(holder_of)]
 
 
@@ -70,7 +74,7 @@ def create_api(settings: Settings) -> FastAPI:
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
-        await _record_refusal(request, status.HTTP_422_UNPROCESSABLE_ENTITY, "invalid request")
+        await _record_refusal(request, UNPROCESSABLE, "invalid request")
         return await request_validation_exception_handler(request, error)
 
     return api
@@ -109,7 +113,10 @@ def routes() -> Any:
         "/v1/jobcentre/{kommunekode}/udsoegning",
         response_class=StreamingResponse,
         responses={
-            200: {"content": {"text/csv": {}}, "description": "the CSV udsøgning"},
+            200: {
+                "content": {"text/csv": {}},
+                "description": "the CSV udsøgning; `X-Adgangslog-Id` names its access-log entry",
+            },
             401: {"description": "no valid bearer token"},
             403: {"description": "the token is not this jobcenter's"},
             422: {"description": "the criteria are refused (the reason is in `detail`)"},
@@ -145,7 +152,10 @@ def routes() -> Any:
         return StreamingResponse(
             started.csv(),
             media_type=extraction.MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="udsoegning-{kommunekode}.csv"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="udsoegning-{kommunekode}.csv"',
+                "X-Adgangslog-Id": started.entry,
+            },
         )
 
     @router.get("/v1/citizens/{cpr}/joblogs")
@@ -197,7 +207,7 @@ def _check_cpr(cpr: str) -> None:
 
 
 def _unprocessable(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, message)
+    return HTTPException(UNPROCESSABLE, message)
 
 
 def serve(settings: Settings | None = None) -> None:

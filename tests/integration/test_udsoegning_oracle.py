@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from shared import topics
 from tests.harness import ids, jobnet, new_cpr
-from tests.integration.test_api import UDS, call, csv_rows, history
+from tests.integration.test_api import UDS, advance, call, clock_now, csv_rows, history, today
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +87,8 @@ def status_on(citizen: Citizen, day: date, today: date) -> Status | None:
 
 def exempt_on(citizen: Citizen, day: date, today: date) -> bool:
     for grant in citizen.grants:
-        if grant.received > today or not (grant.fra <= day and (grant.til is None or day < grant.til)):
+        covers = grant.fra <= day and (grant.til is None or day < grant.til)
+        if grant.received > today or not covers:
             continue
         if any(fra <= day for fra, received in grant.revoked_from if received <= today):
             continue
@@ -169,7 +170,7 @@ def random_status(rng: random.Random, t0: date, received: date, at: datetime) ->
 
 
 async def send_exemption(platform: Any, rng: random.Random, citizen: Citizen, t0: date) -> None:
-    today = cph_day(platform.now)
+    today = cph_day(await clock_now(platform))
     fra = t0 - timedelta(days=rng.randrange(300))
     grant = Grant(fra, None if rng.random() < 0.5 else fra + timedelta(days=rng.randint(1, 90)),
                   today)  # fmt: skip
@@ -192,24 +193,27 @@ async def send_exemption(platform: Any, rng: random.Random, citizen: Citizen, t0
 
 async def live_activity(platform: Any, rng: random.Random, citizens: list[Citizen]) -> None:
     """Jobnet changes by a random third of the citizens, accepted at the platform's clock."""
-    sent: set[str] = set()
+    sent: dict[str, tuple[Citizen, str, str]] = {}
+    now = await clock_now(platform)
     for citizen in rng.sample(citizens, len(citizens) // 3):
         live = [j for j, v in citizen.live.items() if v > 0]
         action = rng.choice(["opret", "opret", "ret", "slet"]) if live else "opret"
         joblog_id = ids() if action == "opret" else rng.choice(live)
         base = None if action == "opret" else citizen.live[joblog_id]
-        message = jobnet(action, citizen.cpr, joblog_id, platform.now, grundversion=base)
+        message = jobnet(action, citizen.cpr, joblog_id, now, grundversion=base)
         await platform.front.send(topics.JOBNET_INBOUND, message)
         citizen.live[joblog_id] = -1 if action == "slet" else (base or 0) + 1
-        citizen.activity.append((joblog_id, action, platform.now))
-        sent.add(message["beskedId"])
-    await platform.front.wait_for(
+        sent[message["beskedId"]] = (citizen, joblog_id, action)
+    accepted = await platform.front.wait_for(
         topics.JOBNET_OUTBOUND, lambda m: m.get("kildeBeskedId") in sent, count=len(sent)
     )
+    for out in accepted:  # activity is when the platform accepted the change
+        citizen, joblog_id, action = sent[out["kildeBeskedId"]]
+        citizen.activity.append((joblog_id, action, datetime.fromisoformat(out["senestAendret"])))
 
 
 async def generate(platform: Any, rng: random.Random) -> tuple[list[Citizen], date]:
-    t0 = cph_day(platform.now)
+    t0 = await today(platform)
     cprs: set[str] = set()
     while len(cprs) < CITIZENS:
         cprs.add(new_cpr(rng))
@@ -247,11 +251,11 @@ async def generate(platform: Any, rng: random.Random) -> tuple[list[Citizen], da
         await platform.front.send(topics.CITIZEN_STATUS, message)
     await platform.settle()
 
-    for day in range(LIVE_DAYS):
+    for n in range(LIVE_DAYS):
         await live_activity(platform, rng, citizens)
-        if day == 1:  # corrections of the past, and new exemptions, on a later day
+        if n == 1:  # corrections of the past, and new exemptions, on a later day
             for citizen in rng.sample(citizens, 10):
-                status = random_status(rng, t0, cph_day(platform.now), at())
+                status = random_status(rng, t0, cph_day(await clock_now(platform)), at())
                 citizen.statuses.append(status)
                 await platform.front.send(
                     topics.CITIZEN_STATUS, status_message(citizen.cpr, status)
@@ -259,12 +263,28 @@ async def generate(platform: Any, rng: random.Random) -> tuple[list[Citizen], da
             for citizen in rng.sample(citizens, 5):
                 await send_exemption(platform, rng, citizen, t0)
         await platform.settle()
-        await platform.advance(days=1)  # the notifier fires what fell due
+        await advance(platform, days=1)  # the notifier fires what fell due
     await live_activity(platform, rng, citizens)
     await platform.settle()
-    await platform.advance(seconds=1)
+    await advance(platform, seconds=1)
     await collect_notices(platform, citizens)
+    await received_days(platform, citizens)
     return citizens, t0
+
+
+async def received_days(platform: Any, citizens: list[Citizen]) -> None:
+    """Check the day each status message was received (the as-of cut) against the platform's
+    record of it; a tick from another test session could have moved the clock meanwhile."""
+    stored = {
+        (doc["cpr"], doc["gyldigFra"], doc["tidspunkt"].replace(microsecond=0)): doc["modtaget"]
+        async for doc in platform.db.status_messages.find(
+            {"cpr": {"$in": [c.cpr for c in citizens]}}
+        )
+    }
+    for citizen in citizens:
+        for status in citizen.statuses:
+            key = (citizen.cpr, status.fra.isoformat(), status.tidspunkt.replace(microsecond=0))
+            assert cph_day(stored[key]) == status.received, "the clock moved during the test"
 
 
 async def collect_notices(platform: Any, citizens: list[Citizen]) -> None:
@@ -304,11 +324,13 @@ def criteria_list(t0: date, today: date) -> list[dict[str, Any]]:
     for kk in ("101", "147"):
         asked += [{"kk": kk, "fra": f, "til": t} for f, t in periods]
         asked += [{"kk": kk, "fra": f, "til": t, "kun": True} for f, t in periods[:4]]
+    longest = today - timedelta(days=399)
     for group in DUTY:
-        asked.append({"kk": "101", "fra": today - timedelta(days=399), "til": today, "group": group})
+        asked.append({"kk": "101", "fra": longest, "til": today, "group": group})
         asked.append({"kk": "101", "fra": month_start, "til": month_end, "group": group})
     for as_of in (t0, t0 + 2 * ONE_DAY):
-        asked.append({"kk": "101", "fra": today - timedelta(days=200), "til": today, "as_of": as_of})
+        asked.append({"kk": "101", "fra": today - timedelta(days=200), "til": today,
+                      "as_of": as_of})  # fmt: skip
         asked.append({"kk": "147", "fra": t0 - timedelta(days=30), "til": as_of, "as_of": as_of,
                       "kun": True})  # fmt: skip
         asked.append({"kk": "101", "fra": as_of, "til": as_of, "as_of": as_of})
@@ -319,11 +341,11 @@ async def test_udsoegning_matches_an_independent_computation(platform, tmp_path:
     seed = int(os.environ.get("UDSOEGNING_ORACLE_SEED", random.randrange(10**9)))
     rng = random.Random(seed)
     citizens, t0 = await generate(platform, rng)
-    today = cph_day(platform.now)
+    day = await today(platform)
     mine = {c.cpr: c for c in citizens}
 
     compared = 0
-    for asked in criteria_list(t0, today):
+    for asked in criteria_list(t0, day):
         kk, fra, til = asked["kk"], asked["fra"], asked["til"]
         as_of = asked.get("as_of")
         response = await call(
@@ -335,7 +357,7 @@ async def test_udsoegning_matches_an_independent_computation(platform, tmp_path:
         expected = {}
         for citizen in citizens:
             row = expected_row(citizen, kk, fra, til, asked.get("group"), bool(asked.get("kun")),
-                               as_of or today)  # fmt: skip
+                               as_of or day)  # fmt: skip
             if row is not None:
                 expected[citizen.cpr] = row
         for cpr in sorted(set(actual) | set(expected)):
@@ -347,7 +369,7 @@ async def test_udsoegning_matches_an_independent_computation(platform, tmp_path:
     assert compared > 100, "the generated data should fill the extractions"
 
     # the operator's command writes the same CSV, through the same code
-    await operator_command_writes_the_same_csv(platform, tmp_path, today)
+    await operator_command_writes_the_same_csv(platform, tmp_path, day)
 
 
 async def operator_command_writes_the_same_csv(platform: Any, tmp_path: Path, today: date):
