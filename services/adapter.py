@@ -10,6 +10,7 @@ from typing import Any
 
 from faststream.kafka.annotations import KafkaMessage
 
+from services.mapping_common import naming_the_field
 from shared import topics
 from shared.events import JoblogChange, JoblogCommand
 from shared.kafka import Inbound, deliver, publish
@@ -73,7 +74,8 @@ class FrontendAdapter(Service):
             )
             self.check(command)
         except Refusal as refusal:
-            await self.reject(inbound, refusal, self.message_id(inbound.body))
+            named = naming_the_field(refusal)
+            await self.reject(inbound, named, self.message_id(inbound.body))
             return
         command = command.model_copy(
             update={"raaPartition": inbound.partition, "raaOffset": inbound.offset}

@@ -361,6 +361,18 @@ def message_id_of(raw: bytes, key: str) -> str | None:
     return message_id[:200] if isinstance(message_id, str) else None
 
 
+def naming_the_field(refusal: Refusal, fmt: Format | None = None) -> Refusal:
+    """The refusal with its field in the producer's terms (`fmt`: a canonical message field such
+    as "joblogId" becomes "logId") and a message that names it ("logId: ...")."""
+    field_name = refusal.field
+    if field_name is not None and fmt is not None:
+        field_name = fmt.envelope.get(field_name, field_name)
+    message = refusal.message
+    if field_name is not None and not message.startswith(f"{field_name}:"):
+        message = f"{field_name}: {message}"
+    return Refusal(refusal.reason, message, field_name)
+
+
 # outbound -----------------------------------------------------------------------------------
 
 

@@ -15,6 +15,9 @@ from faststream import FastStream
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
 
+from services.akasse_adapter.mapping import AKASSE
+from services.jobnet_adapter.mapping import JOBNET
+from services.mapping_common import naming_the_field
 from services.storage import merge
 from services.storage.repository import (
     Repository,
@@ -80,7 +83,9 @@ class StorageService(Service):
         try:
             doc = await self.accept(command, await self.clock.now())
         except Refusal as refusal:
-            await self.reject(_original(command), refusal, str(command.beskedId))
+            fmt = AKASSE if command.producer == "akasse" else JOBNET
+            named = naming_the_field(refusal, fmt)  # in the producer's terms
+            await self.reject(_original(command), named, str(command.beskedId))
             return
         await self.finish(doc)
 
@@ -134,7 +139,7 @@ class StorageService(Service):
             raise Refusal(
                 Reason.NOT_MEMBER,
                 f"the citizen is not a member of a-kasse {command.akasse_nr} on {today}",
-                "memberCpr",
+                "cpr",
             )
 
     async def finish(self, doc: Document) -> None:
