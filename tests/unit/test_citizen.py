@@ -1,0 +1,113 @@
+"""The status timeline, fritagelser and the duty rule (shared.citizen)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from shared.citizen import (
+    ExemptionMessage,
+    Maalgruppe,
+    StatusMessage,
+    exemption_periods,
+    has_duty,
+    status_on,
+    timeline,
+)
+
+CPR = "0101901234"
+
+
+def status(fra, til, maalgruppe="dagpenge", at=1, jobcenter="101", akasse="067"):
+    return StatusMessage(
+        messageId=uuid.uuid4(), cpr=CPR, jobcenter=jobcenter, akasseNr=akasse,
+        maalgruppe=maalgruppe, gyldigFra=fra, gyldigTil=til,
+        tidspunkt=datetime(2026, 1, at, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def exemption(fra, til, handling="tildel", exemption_id=None):
+    return ExemptionMessage(
+        messageId=uuid.uuid4(), cpr=CPR, exemptionId=exemption_id or uuid.uuid4(),
+        jobcenter="101", handling=handling, gyldigFra=fra, gyldigTil=til,
+        begrundelse="LAS § 75 stk. 5" if handling == "tildel" else None,
+    )  # fmt: skip
+
+
+def test_a_later_message_overrides_the_days_it_covers() -> None:
+    periods = timeline(
+        [
+            status(date(2026, 1, 1), None, "dagpenge", at=1),
+            status(date(2026, 3, 1), date(2026, 4, 1), "ingen", at=2),
+        ]
+    )
+    assert [(p.fra, p.til, p.maalgruppe) for p in periods] == [
+        (date(2026, 1, 1), date(2026, 3, 1), Maalgruppe.DAGPENGE),
+        (date(2026, 3, 1), date(2026, 4, 1), Maalgruppe.INGEN),
+        (date(2026, 4, 1), None, Maalgruppe.DAGPENGE),
+    ]
+
+
+def test_a_correction_of_the_past_is_applied_in_order_of_tidspunkt_not_arrival() -> None:
+    correction = status(date(2026, 1, 1), date(2026, 2, 1), "ingen", at=5)
+    original = status(date(2026, 1, 1), None, "jobparat_kontanthjaelp", at=1)
+    periods = timeline([correction, original])  # the correction arrived first
+    assert status_on(periods, date(2026, 1, 15)).maalgruppe is Maalgruppe.INGEN
+    assert status_on(periods, date(2026, 2, 1)).maalgruppe is Maalgruppe.JOBPARAT_KONTANTHJAELP
+
+
+def test_periods_are_half_open() -> None:
+    periods = timeline([status(date(2026, 1, 5), date(2026, 6, 30))])
+    assert status_on(periods, date(2026, 1, 4)) is None
+    assert status_on(periods, date(2026, 1, 5)) is not None
+    assert status_on(periods, date(2026, 6, 29)) is not None
+    assert status_on(periods, date(2026, 6, 30)) is None
+
+
+def test_the_duty_rule() -> None:
+    periods = timeline([status(date(2026, 1, 1), None, "ledighedsydelse")])
+    exempt = exemption_periods([exemption(date(2026, 2, 1), date(2026, 3, 1))])
+    assert has_duty(periods, exempt, date(2026, 1, 31))
+    assert not has_duty(periods, exempt, date(2026, 2, 1))
+    assert has_duty(periods, exempt, date(2026, 3, 1))
+    assert not has_duty(timeline([status(date(2026, 1, 1), None, "ingen")]), [], date(2026, 5, 1))
+    assert not has_duty([], [], date(2026, 5, 1))
+
+
+def test_every_group_but_ingen_carries_the_duty() -> None:
+    assert [m for m in Maalgruppe if not m.has_duty] == [Maalgruppe.INGEN]
+
+
+def test_a_revoke_ends_the_exemption_from_its_day_and_before_start_cancels_it() -> None:
+    granted = uuid.uuid4()
+    periods = exemption_periods(
+        [
+            exemption(date(2026, 2, 1), None, exemption_id=granted),
+            exemption(date(2026, 2, 10), None, "tilbagekald", exemption_id=granted),
+        ]
+    )
+    assert [(e.fra, e.til) for e in periods] == [(date(2026, 2, 1), date(2026, 2, 10))]
+    cancelled = uuid.uuid4()
+    assert not exemption_periods(
+        [
+            exemption(date(2026, 2, 1), None, exemption_id=cancelled),
+            exemption(date(2026, 1, 1), None, "tilbagekald", exemption_id=cancelled),
+        ]
+    )
+
+
+def test_bad_messages_are_refused() -> None:
+    with pytest.raises(ValidationError, match="gyldigTil"):
+        status(date(2026, 2, 1), date(2026, 2, 1))
+    with pytest.raises(ValidationError, match="kommunekoder"):
+        status(date(2026, 2, 1), None, jobcenter="999")
+    with pytest.raises(ValidationError, match="akasseNr"):
+        status(date(2026, 2, 1), None, akasse="67")
+    with pytest.raises(ValidationError, match="begrundelse"):
+        ExemptionMessage(
+            messageId=uuid.uuid4(), cpr=CPR, exemptionId=uuid.uuid4(), jobcenter="101",
+            handling="tildel", gyldigFra=date(2026, 1, 1),
+        )  # fmt: skip
