@@ -11,6 +11,7 @@ the Go module proxy) as plain processes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
+FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum")  # the cached binary is rebuilt when they change
 
 
 class InfraError(RuntimeError):
@@ -105,7 +107,10 @@ def kafka_libs() -> Path:
 
 def ferretdb_binary() -> Path:
     """FerretDB built from the Go module proxy through our small wrapper module."""
-    binary = cache_dir() / f"ferretdb-local-{FERRETDB_VERSION}"
+    source = b"".join((INFRA / "ferretdb" / name).read_bytes() for name in FERRETDB_SOURCES)
+    binary = (
+        cache_dir() / f"ferretdb-local-{FERRETDB_VERSION}-{hashlib.sha256(source).hexdigest()[:8]}"
+    )
     if binary.exists():
         return binary
     if shutil.which("go") is None:

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
 
     group_prefix: str = Field("dfdg", alias="JOBLOG_GROUP_PREFIX")  # Kafka consumer groups
     topic_partitions: int = Field(4, alias="JOBLOG_TOPIC_PARTITIONS")
-    consumer_workers: int = Field(2, alias="JOBLOG_CONSUMER_WORKERS")
+    consumer_workers: int = Field(4, alias="JOBLOG_CONSUMER_WORKERS")  # = partitions
     max_message_bytes: int = Field(1_048_576, alias="JOBLOG_MAX_MESSAGE_BYTES")
     rejected_raw_max_bytes: int = Field(65_536, alias="JOBLOG_REJECTED_RAW_MAX_BYTES")
 

@@ -29,7 +29,9 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dir + "/",
+		// WAL (FerretDB's default) with synchronous=normal: a commit is not fsynced, so a
+		// crash of FerretDB loses nothing, only a crash of the machine may lose the latest.
+		SQLiteURL: "file:" + *dir + "/?_pragma=synchronous(normal)",
 	})
 	if err != nil {
 		log.Fatal(err)

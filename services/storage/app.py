@@ -150,7 +150,7 @@ class StorageService(Service):
         await self.writer.add_activity(
             doc["cpr"], doc["joblogId"], doc["version"], doc["handling"], doc["accepteret"]
         )
-        if doc.get("published"):
+        if await self.repo.is_published(doc):
             return
         entry = stored_from(doc)
         change = JoblogChange(

@@ -7,7 +7,9 @@
   (`_id` = messageId); the timeline is derived from them by shared.citizen.
 
 There are no multi-document transactions (FerretDB has none): each step is idempotent and a
-`published` flag on the history entry (an outbox) says whether its effects went out.
+marker in `udgivet` (an outbox: `_id` = the history entry's) says whether its effects went out.
+Markers are inserted rather than flags updated: FerretDB's updates cost more as a collection
+grows, its inserts and `_id` lookups do not.
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ class Repository:
         self.status = db.status_messages
         self.exemptions = db.exemption_messages
         self.messages = db.beskeder
+        self.published = db.udgivet
 
     async def create_indexes(self) -> None:
         await self.history.create_index([("joblogId", ASCENDING), ("version", DESCENDING)])
         await self.history.create_index([("cpr", ASCENDING), ("accepteret", DESCENDING)])
-        await self.history.create_index([("published", ASCENDING)])
         await self.joblogs.create_index([("cpr", ASCENDING)])
         await self.status.create_index([("cpr", ASCENDING)])
         await self.status.create_index([("jobcenter", ASCENDING)])
@@ -85,16 +87,19 @@ class Repository:
         """Bring the current-version projection up to this history entry (never backwards)."""
         current = {k: doc[k] for k in STORED_FIELDS}
         current["_id"] = doc["joblogId"]
-        # a DuplicateKeyError means the projection already holds this or a later version
-        with contextlib.suppress(DuplicateKeyError):
-            await self.joblogs.update_one(
-                {"_id": doc["joblogId"], "version": {"$lt": doc["version"]}},
-                {"$set": current},
-                upsert=True,
-            )
+        projected = await self.joblogs.find_one({"_id": doc["joblogId"]}, {"version": 1})
+        if projected is None:
+            with contextlib.suppress(DuplicateKeyError):  # a concurrent delivery was first
+                await self.joblogs.insert_one(current)
+        elif projected["version"] < doc["version"]:
+            await self.joblogs.replace_one({"_id": doc["joblogId"]}, current)
 
     async def mark_published(self, doc: Document) -> None:
-        await self.history.update_one({"_id": doc["_id"]}, {"$set": {"published": True}})
+        with contextlib.suppress(DuplicateKeyError):
+            await self.published.insert_one({"_id": doc["_id"]})
+
+    async def is_published(self, doc: Document) -> bool:
+        return await self.published.find_one({"_id": doc["_id"]}) is not None
 
     async def current_joblogs(self, joblog_ids: list[str]) -> list[Document]:
         """The current, not deleted, joblogs among these ids, oldest first."""
@@ -117,11 +122,12 @@ class Repository:
         )
 
     async def mark_status_done(self, message_id: UUID) -> None:
-        await self.status.update_one({"_id": str(message_id)}, {"$set": {"behandlet": True}})
+        """The status message's effects (snapshot, notice to the notifier) went out."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self.published.insert_one({"_id": f"status:{message_id}"})
 
     async def status_done(self, message_id: UUID) -> bool:
-        doc = await self.status.find_one({"_id": str(message_id)}, {"behandlet": 1})
-        return bool(doc and doc.get("behandlet"))
+        return await self.published.find_one({"_id": f"status:{message_id}"}) is not None
 
 
 STORED_FIELDS = (
@@ -151,7 +157,6 @@ def history_doc(
         "tidspunkt": tidspunkt,
         "accepteret": accepted,
         "merge": merge,
-        "published": False,
     }
 
 
