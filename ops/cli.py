@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra import local
+from ops.simulate import simulate_command
 from ops.udsoegning import udsoegning_command
 from shared.akasse_register import AkasseEntry, publish_entry
 from shared.settings import get_settings
@@ -173,6 +174,7 @@ def akasse_register(
 
 
 app.command("udsoegning")(udsoegning_command)
+app.command("simulate")(simulate_command)
 
 if __name__ == "__main__":
     app()

@@ -75,6 +75,7 @@ class Service:
             max_request_size=8 * 1024 * 1024,
             graceful_timeout=15.0,
             log_level=logging.DEBUG,  # "received"/"processed" per message: debug only
+            logger=logging.getLogger(f"dfdg.{self.name}.kafka"),  # through the CPR mask
             middlewares=[KafkaPrometheusMiddleware(registry=self.metrics, app_name=self.name)],
         )
         self.mongo: AsyncMongoClient[Document] | None = None

@@ -9,7 +9,9 @@
 
 Exactly once: a notice's id is derived from (cpr, due time, recipient); it is stored before it is
 sent, marked when Kafka acknowledged it, and a notice found unmarked after a crash is looked up
-in dfdg.notices (from the offsets recorded before sending) before it is sent again.
+in dfdg.notices (from the offsets recorded before sending) before it is sent again (by a fresh
+instance before the first tick it handles; the timer the crashed instance held is fired again
+once its lease has lapsed and then finds its notices already sent).
 
 Every notice carries the Kafka header `dfdg-platform` (the platform's JOBLOG_GROUP_PREFIX): the
 lookup after a crash counts only what this platform sent, so another platform sharing the Kafka
@@ -22,7 +24,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -55,7 +57,8 @@ class NotifierService(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.owner = f"notifier-{uuid.uuid4()}"
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # cpr -> (lock, users)
+        self._recovered = False
+        self._recovering = asyncio.Lock()
         self.store: NotifierStore
         self.facts: FactsReader
         self.offsets: AIOKafkaConsumer | None = None
@@ -78,7 +81,6 @@ class NotifierService(Service):
         await self.store.create_indexes()
         self.offsets = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers)
         await self.offsets.start()
-        await self.recover()
         if not self.clock.simulated:
             self.scheduler = asyncio.create_task(self.emit_ticks())
 
@@ -108,28 +110,7 @@ class NotifierService(Service):
         change = CitizenChange.model_validate_json(inbound.body)
         await self.recompute(change.cpr)
 
-    @contextlib.asynccontextmanager
-    async def citizen_lock(self, cpr: str) -> AsyncIterator[None]:
-        """One recomputation of a citizen's timer at a time in this instance. Changes of one
-        citizen are handled by concurrent workers; without it an older read of his facts could
-        be written last and leave a stale due time (e.g. none, after a fritagelse was revoked)."""
-        lock, users = self._locks.get(cpr, (asyncio.Lock(), 0))
-        self._locks[cpr] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[cpr]
-            if users == 1:
-                del self._locks[cpr]
-            else:
-                self._locks[cpr] = (lock, users - 1)
-
     async def recompute(self, cpr: str) -> None:
-        async with self.citizen_lock(cpr):
-            await self._recompute(cpr)
-
-    async def _recompute(self, cpr: str) -> None:
         timer = await self.store.timer(cpr)
         facts = await self.facts.facts(cpr)
         due = advisering.next_due(
@@ -153,6 +134,7 @@ class NotifierService(Service):
             refusal = Refusal(Reason.FIELD_INVALID, message, "now")
             await self.reject(inbound, refusal, None, topic=topics.CITIZEN_REJECTED)
             return
+        await self.recover_once()
         if self.clock.simulated:
             await self.clock.store_tick(now)
         await self.fire_due(now)
@@ -209,6 +191,16 @@ class NotifierService(Service):
     @property
     def platform_id(self) -> str:
         return self.settings.group_prefix
+
+    async def recover_once(self) -> None:
+        """Recovery runs before the first tick this instance handles: it publishes, so it needs
+        the broker connected, which it is not yet while the service starts."""
+        if self._recovered:
+            return
+        async with self._recovering:
+            if not self._recovered:
+                await self.recover()
+                self._recovered = True
 
     async def recover(self) -> None:
         """At start: send what a crash left unmarked, unless it is already in the topic."""

@@ -93,10 +93,13 @@ class NotifierStore:
         self, notices: Iterable[DueNotice], checkpoint: dict[str, int]
     ) -> tuple[list[Document], bool]:
         """Store the notices (once: ids are deterministic); return those not yet published, and
-        whether any of them was stored before (by a run that may have crashed after sending)."""
-        ids, stored_before = [], False
+        whether any of them was stored before (by a run that may have crashed after sending).
+
+        Only point operations on `_id`: FerretDB 1.24 answers `{"_id": {"$in": …}}` by scanning
+        the collection (about 0.2 s at 5,000 notices, per call)."""
+        pending: list[Document] = []
+        stored_before = False
         for notice in notices:
-            ids.append(str(notice.noticeId))
             doc = {
                 "_id": str(notice.noticeId), **notice.payload(), "forfaldt": notice.forfaldt,
                 "udstedt": notice.udstedt, "published": False, "checkpoint": checkpoint,
@@ -105,11 +108,16 @@ class NotifierStore:
                 await self.notices.insert_one(doc)
             except DuplicateKeyError:
                 stored_before = True
-        pending = await self.notices.find({"_id": {"$in": ids}, "published": False}).to_list()
+                found = await self.notices.find_one({"_id": doc["_id"]})
+                if found is not None and not found.get("published"):
+                    pending.append(found)
+            else:
+                pending.append(doc)
         return pending, stored_before
 
     async def pending(self) -> list[Document]:
         return await self.notices.find({"published": False}).to_list()
 
     async def mark_published(self, ids: Iterable[str]) -> None:
-        await self.notices.update_many({"_id": {"$in": list(ids)}}, {"$set": {"published": True}})
+        for notice_id in ids:  # one by one: see add_pending
+            await self.notices.update_one({"_id": notice_id}, {"$set": {"published": True}})
