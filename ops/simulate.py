@@ -39,7 +39,6 @@ from typing import Any
 
 import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -50,7 +49,7 @@ from shared.akasse_register import AkasseEntry, publish_entry
 from shared.clock import CLOCK_ID
 from shared.db import connect
 from shared.facts import FactsReader
-from shared.kafka import group_id, topic_partitions
+from shared.kafka import PlatformLag, topic_partitions
 from shared.kommuner import KOMMUNER
 from shared.settings import Settings
 from shared.tid import COPENHAGEN, as_utc, day_of
@@ -326,46 +325,6 @@ class SimulationReport:
         return dict(sorted(result.items()))
 
 
-class _Lag:
-    """`shared.kafka.platform_lag` with clients kept open: the same consumer groups and topics,
-    but a few milliseconds per question instead of most of a second (new clients first fetch
-    the cluster's metadata), which matters at two questions per simulated day."""
-
-    def __init__(self, settings: Settings) -> None:
-        servers = settings.kafka_bootstrap_servers
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=servers)
-        self.groups = {
-            group_id(settings, name, topic): topic
-            for name, names in topics.CONSUMES.items()
-            for topic in names
-        }
-        self.parts: dict[str, list[TopicPartition]] = {}
-
-    async def start(self) -> None:
-        await self.admin.start()
-        await self.consumer.start()
-        for topic in set(self.groups.values()):
-            self.parts[topic] = await topic_partitions(self.consumer, [topic])
-
-    async def stop(self) -> None:
-        await self.consumer.stop()
-        await self.admin.close()
-
-    async def __call__(self) -> int:
-        ends = await self.consumer.end_offsets([p for ps in self.parts.values() for p in ps])
-        names = list(self.groups)
-        committed = await asyncio.gather(
-            *(self.admin.list_consumer_group_offsets(name) for name in names)
-        )
-        lag = 0
-        for name, offsets in zip(names, committed, strict=True):
-            for tp in self.parts[self.groups[name]]:
-                done = offsets[tp].offset if tp in offsets else 0
-                lag += max(0, ends[tp] - max(done, 0))
-        return lag
-
-
 class _Driver:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -373,7 +332,7 @@ class _Driver:
             bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
         )
         self.mongo, self.db = connect(settings)
-        self.lag = _Lag(settings)
+        self.lag = PlatformLag(settings)
 
     async def __aenter__(self) -> _Driver:
         await self.producer.start()

@@ -2,7 +2,8 @@
 
 Normally the wall clock. With JOBLOG_CLOCK=simulated the latest tick on dfdg.timers is the clock
 everywhere: the notifier stores each tick it processes in the `clock` document, services with a
-database read it from there, and the adapters (which have none) follow the timer topic.
+database read it from there, and the adapters (which have none) follow the ticks sent after they
+started (the wall clock until the first).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class PlatformClock:
             doc = await self._db.clock.find_one({"_id": CLOCK_ID})
             if doc is not None:
                 self.observe_tick(doc["now"])
+        if self._latest_tick == EPOCH:  # no tick yet: not stored, or not seen since the start
+            return datetime.now(UTC)
         return self._latest_tick
 
     async def today(self) -> date:

@@ -22,6 +22,7 @@ from uuid import UUID
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from shared.citizen import (
     ExemptionMessage,
@@ -89,27 +90,32 @@ class FactsWriter:
         await self.citizens.create_index("jobcentre")
 
     async def add_status(self, message: StatusMessage) -> None:
-        await self.citizens.update_one(
-            {"_id": message.cpr},
+        await self._upsert(
+            message.cpr,
             {"$addToSet": {"status": as_content(message), "jobcentre": message.jobcenter}},
-            upsert=True,
         )
 
     async def add_exemption(self, message: ExemptionMessage) -> None:
-        await self.citizens.update_one(
-            {"_id": message.cpr}, {"$addToSet": {"fritagelser": as_content(message)}}, upsert=True
-        )
+        await self._upsert(message.cpr, {"$addToSet": {"fritagelser": as_content(message)}})
 
     async def add_activity(
         self, cpr: str, joblog_id: str, version: int, handling: str, accepted: datetime
     ) -> None:
         entry = {"joblogId": joblog_id, "version": version, "handling": handling,
                  "accepteret": accepted}  # fmt: skip
-        await self.citizens.update_one(
-            {"_id": cpr},
+        await self._upsert(
+            cpr,
             {
                 "$addToSet": {"joblogs": joblog_id, "aktivitet": entry},
                 "$max": {"senesteAktivitet": accepted},
             },
-            upsert=True,
         )
+
+    async def _upsert(self, cpr: str, update: Document) -> None:
+        """Two first writes for a new citizen (say his status and a fritagelse, handled in
+        parallel) can both try to insert: the loser's DuplicateKeyError means the document
+        exists now, so the update is simply made again."""
+        try:
+            await self.citizens.update_one({"_id": cpr}, update, upsert=True)
+        except DuplicateKeyError:
+            await self.citizens.update_one({"_id": cpr}, update, upsert=True)

@@ -120,35 +120,46 @@ async def deliver(
         await on_unexpected(inbound, error)
 
 
-async def consumer_lag(bootstrap_servers: str, subscriptions: dict[str, list[str]]) -> int:
-    """How many records the consumer groups (group -> its topics) have not yet committed."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    await consumer.start()
-    try:
+class PlatformLag:
+    """What the platform's services still have to process (0: everything sent is handled),
+    summed over their consumer groups. Clients are kept open: a question costs a few
+    milliseconds, not the most of a second new clients spend fetching the cluster's metadata."""
+
+    def __init__(self, settings: Settings) -> None:
+        servers = settings.kafka_bootstrap_servers
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=servers)
+        self.groups = {
+            group_id(settings, name, topic): topic
+            for name, names in topics.CONSUMES.items()
+            for topic in names
+        }
+        self.parts: dict[str, list[TopicPartition]] = {}
+
+    async def start(self) -> None:
+        await self.admin.start()
+        await self.consumer.start()
+        for topic in set(self.groups.values()):
+            self.parts[topic] = await topic_partitions(self.consumer, [topic])
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+        await self.admin.close()
+
+    async def __call__(self) -> int:
+        # committed offsets first, then the ends: a handler commits only after it has sent what
+        # it produces, so whatever it sent is then either counted in an end or not yet committed
+        names = list(self.groups)
+        committed = await asyncio.gather(
+            *(self.admin.list_consumer_group_offsets(name) for name in names)
+        )
+        ends = await self.consumer.end_offsets([p for ps in self.parts.values() for p in ps])
         lag = 0
-        for group, names in subscriptions.items():
-            committed = await admin.list_consumer_group_offsets(group)
-            parts = await topic_partitions(consumer, names)
-            ends = await consumer.end_offsets(parts)
-            for tp in parts:
-                done = committed[tp].offset if tp in committed else 0
+        for name, offsets in zip(names, committed, strict=True):
+            for tp in self.parts[self.groups[name]]:
+                done = offsets[tp].offset if tp in offsets else 0
                 lag += max(0, ends[tp] - max(done, 0))
         return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
-
-
-async def platform_lag(settings: Settings) -> int:
-    """What the platform's services still have to process (0: everything sent is handled)."""
-    groups = {
-        group_id(settings, name, topic): [topic]
-        for name, names in topics.CONSUMES.items()
-        for topic in names
-    }
-    return await consumer_lag(settings.kafka_bootstrap_servers, groups)
 
 
 def group_id(settings: Settings, service: str, topic: str) -> str:

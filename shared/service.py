@@ -83,7 +83,7 @@ class Service:
         self.clock = PlatformClock(settings.clock)
         self.log = logging.getLogger(f"dfdg.{self.name}")
         self.register = AkasseRegister()
-        if settings.clock.value == "simulated":
+        if settings.clock.value == "simulated" and not self.uses_database:
             self._follow_ticks()
         if self.follows_register:
             self._follow_register()
@@ -162,10 +162,12 @@ class Service:
         return self.broker.subscriber(topic, **subscriber_options(self, topic))
 
     def _follow_ticks(self) -> None:
-        """With the simulated clock, every instance follows dfdg.timers (no consumer group)."""
+        """With the simulated clock, a service without a database (an adapter) follows the ticks
+        sent on dfdg.timers from its start (no consumer group); until the first it has seen, its
+        clock is the wall clock. Services with a database read the tick the notifier stored."""
 
         @self.broker.subscriber(
-            topics.TIMERS, auto_offset_reset="earliest", decoder=raw_decoder,
+            topics.TIMERS, auto_offset_reset="latest", decoder=raw_decoder,
             title=f"{self.name}.clock",
         )  # fmt: skip
         async def follow_tick(body: bytes) -> None:

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from infra import local
 from shared import topics
 from shared.akasse_register import AkasseEntry, publish_entry
-from shared.kafka import ensure_topics, group_id, platform_lag, topic_partitions
+from shared.kafka import PlatformLag, ensure_topics, group_id, topic_partitions
 from shared.settings import Settings
 
 Json = dict[str, Any]
@@ -206,6 +206,7 @@ class FrontEnd:
         )
         self._consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
         self._task: asyncio.Task[None] | None = None
+        self.lag = PlatformLag(settings)
 
     async def start(self) -> None:
         await ensure_topics(self.settings)
@@ -217,10 +218,12 @@ class FrontEnd:
         for tp in parts:
             self._consumer.seek(tp, ends[tp])
         self._task = asyncio.create_task(self._collect())
+        await self.lag.start()
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
+        await self.lag.stop()
         await self._consumer.stop()
         await self._producer.stop()
 
@@ -271,8 +274,8 @@ class FrontEnd:
         while quiet < 2:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("the platform did not catch up in time")
-            quiet = quiet + 1 if await platform_lag(self.settings) == 0 else 0
-            await asyncio.sleep(0.2)
+            quiet = quiet + 1 if await self.lag() == 0 else 0
+            await asyncio.sleep(0.05)
 
 
 class ApiServer:

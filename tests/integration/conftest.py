@@ -67,6 +67,14 @@ class Platform:
                 raise AssertionError(f"tick {now} was not processed in time")
             await asyncio.sleep(0.05)
 
+    async def status_stored(self, message: dict, timeout: float = 30) -> None:
+        """Wait until storage has processed a status message (quicker than a full settle)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        marker = {"_id": f"status:{message['messageId']}"}
+        while not await self.db.udgivet.find_one(marker):
+            assert asyncio.get_running_loop().time() < deadline, "status message not processed"
+            await asyncio.sleep(0.05)
+
     async def advance(self, **delta: float) -> datetime:
         await self.tick(self.now + timedelta(**delta))
         return self.now

@@ -11,7 +11,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from services.akasse_adapter.mapping import akasse_outbound
@@ -85,6 +85,7 @@ def akasse_entry(content: Json) -> Json:
 @settings(
     max_examples=8,
     deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: examples are slow
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(first=contents, ops=st.lists(edits, min_size=1, max_size=6))
@@ -92,7 +93,7 @@ async def test_both_front_ends_end_with_the_stored_record(platform, first, ops):
     front, cpr, log_id = platform.front, new_cpr(), ids()
     membership = status(cpr, platform.now.date() - timedelta(days=1))
     await front.send(topics.CITIZEN_STATUS, membership)
-    await status_stored(platform, membership)
+    await platform.status_stored(membership)
     await front.send(
         topics.JOBNET_INBOUND,
         jobnet("opret", cpr, log_id, platform.now, joblog=jobnet_joblog(first)),
@@ -143,13 +144,3 @@ async def test_both_front_ends_end_with_the_stored_record(platform, first, ops):
     assert last_akasse["entry"] == expected["entry"]
     assert last_akasse["originEventId"] == doc["kildeBeskedId"]
     assert last_akasse["akasseNr"] == "067" and last_akasse["memberCpr"] == cpr
-
-
-async def status_stored(platform, message: Json, timeout: float = 30) -> None:
-    """Wait until storage has processed a status message (quicker than a full settle)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await platform.db.status_messages.find_one(
-        {"_id": message["messageId"], "behandlet": True}
-    ):
-        assert asyncio.get_running_loop().time() < deadline, "status message not processed"
-        await asyncio.sleep(0.05)

@@ -5,7 +5,6 @@ Every test uses its own citizen and joblog ids, and filters what it reads by the
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,18 +45,8 @@ async def member(platform, akasse_nr: str | None = "067") -> str:
     fra = platform.now.date() - timedelta(days=1)
     message = status(cpr, fra, akasse_nr=akasse_nr)
     await platform.front.send(topics.CITIZEN_STATUS, message)
-    await status_stored(platform, message)
+    await platform.status_stored(message)
     return cpr
-
-
-async def status_stored(platform, message: Json, timeout: float = 30) -> None:
-    """Wait until storage has processed a status message (quicker than a full settle)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await platform.db.status_messages.find_one(
-        {"_id": message["messageId"], "behandlet": True}
-    ):
-        assert asyncio.get_running_loop().time() < deadline, "status message not processed"
-        await asyncio.sleep(0.05)
 
 
 async def created(platform, cpr: str, log_id: str, joblog: Json | None = None) -> None:

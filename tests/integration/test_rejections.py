@@ -4,7 +4,6 @@ and the raw message; and a bad message never holds up the good one behind it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,18 +23,8 @@ async def member(platform, akasse_nr: str | None = "067") -> str:
     fra = platform.now.date() - timedelta(days=1)
     message = status(cpr, fra, akasse_nr=akasse_nr)
     await platform.front.send(topics.CITIZEN_STATUS, message)
-    await status_stored(platform, message)
+    await platform.status_stored(message)
     return cpr
-
-
-async def status_stored(platform, message: Json, timeout: float = 30) -> None:
-    """Wait until storage has processed a status message (quicker than a full settle)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await platform.db.status_messages.find_one(
-        {"_id": message["messageId"], "behandlet": True}
-    ):
-        assert asyncio.get_running_loop().time() < deadline, "status message not processed"
-        await asyncio.sleep(0.05)
 
 
 async def rejected(platform, topic: str, match: Callable[[Json], bool]) -> Json:
