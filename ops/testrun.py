@@ -36,10 +36,15 @@ def run_suite(pytest_args: list[str], lint: bool = True) -> int:
         return 1
     try:
         pytest = [py, "-m", "pytest", "-q", "-ra", *pytest_args]
-        if _step("unit + integration", [*pytest, "tests/unit", "tests/integration"], env) != 0:
-            failures.append("unit + integration")
-        if _step("end-to-end", [*pytest, "tests/e2e"], env) != 0:
-            failures.append("end-to-end")
+        # the simulation gets a platform of its own: a month of a municipality on a clean slate
+        simulation = "tests/integration/test_simulation.py"
+        for title, args in (
+            ("unit + integration", ["tests/unit", "tests/integration", f"--ignore={simulation}"]),
+            ("simulation", [simulation]),
+            ("end-to-end", ["tests/e2e"]),
+        ):
+            if _step(title, [*pytest, *args], env) != 0:
+                failures.append(title)
     finally:
         local.down(profile)
     if failures:
