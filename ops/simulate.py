@@ -143,10 +143,11 @@ class Scenario:
 
 
 def _cpr(rng: random.Random) -> str:
-    """A valid CPR number (born 1958-2004, century digit 0-3 for the 1900s; digit 7 ≤ 3 keeps
-    it valid), without a modulus-11 check digit."""
+    """A valid CPR number (born 1958-2004), without a modulus-11 check digit: digit 7 is 0-3
+    for the 1900s and 4 for 2000-2036 (with 0-3, 29 February 2000 would read as 1900)."""
     born = date.fromordinal(date(1958, 1, 1).toordinal() + rng.randrange(365 * 46))
-    return f"{born:%d%m%y}{rng.randrange(4)}{rng.randrange(1000):03d}"
+    century = rng.randrange(4) if born.year < 2000 else 4
+    return f"{born:%d%m%y}{century}{rng.randrange(1000):03d}"
 
 
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
