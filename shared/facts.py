@@ -16,7 +16,7 @@ index (FerretDB 1.24 on SQLite scans for any other filter). All updates are idem
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from shared.citizen import (
     Period,
     StatusMessage,
     exemption_periods,
+    status_on,
     timeline,
 )
 from shared.db import Document
@@ -75,6 +76,10 @@ class FactsReader:
         doc = await self.document(cpr)
         messages = (StatusMessage.model_validate(m) for m in doc.get("status", []))
         return timeline(m for m in messages if m.messageId != without)
+
+    async def status_on(self, cpr: str, day: date) -> Period | None:
+        """The citizen's status (målgruppe, jobcenter, a-kasse) on a day."""
+        return status_on(await self.timeline(cpr), day)
 
     async def joblog_ids(self, cpr: str) -> list[str]:
         return list((await self.document(cpr)).get("joblogs", []))

@@ -32,8 +32,7 @@ from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.auth import Holder, bearer_holder, forbid, holder_of
 from services.jobcenter_api.udsoegning import CriteriaError
 from services.jobnet_adapter.mapping import jobnet_outbound
-from services.storage.repository import stored_from
-from shared.citizen import status_on
+from services.storage.repository import Repository, stored_from
 from shared.clock import PlatformClock
 from shared.cpr import is_valid_cpr
 from shared.db import connect
@@ -165,11 +164,12 @@ def routes() -> Any:
             raise forbid("joblogs are read by front ends")
         state = request.app.state
         now = await state.clock.now()
+        facts = FactsReader(state.db)
         if caller.akasse_nr is not None:
-            current = status_on(await FactsReader(state.db).timeline(cpr), day_of(now))
+            current = await facts.status_on(cpr, day_of(now))
             if current is None or current.akasseNr != caller.akasse_nr:
                 raise forbid(f"the citizen is not a member of a-kasse {caller.akasse_nr}")
-        docs = await state.db.joblogs.find({"cpr": cpr, "slettet": False}).to_list()
+        docs = await Repository(state.db).current_joblogs(await facts.joblog_ids(cpr))
         result = []
         for doc in docs:
             change = JoblogChange(
@@ -187,7 +187,7 @@ def routes() -> Any:
         state = request.app.state
         now = await state.clock.now()
         if caller.kind == "jobcenter":
-            current = status_on(await FactsReader(state.db).timeline(cpr), day_of(now))
+            current = await FactsReader(state.db).status_on(cpr, day_of(now))
             if current is None or current.jobcenter != caller.ident:
                 raise forbid(f"the citizen is not one of jobcenter {caller.ident}'s citizens")
         elif caller.kind != "revisor":

@@ -134,7 +134,7 @@ class StorageService(Service):
 
     async def check_member(self, command: JoblogCommand, now: datetime) -> None:
         today = day_of(now)
-        status = status_on(await self.facts.timeline(command.cpr), today)
+        status = await self.facts.status_on(command.cpr, today)
         if status is None or status.akasseNr != command.akasse_nr:
             raise Refusal(
                 Reason.NOT_MEMBER,
@@ -168,7 +168,7 @@ class StorageService(Service):
 
     async def receiving_akasse(self, cpr: str, now: datetime) -> str | None:
         """The citizen's a-kasse on the day of `now`, if it offers a joblog."""
-        status = status_on(await self.facts.timeline(cpr), day_of(now))
+        status = await self.facts.status_on(cpr, day_of(now))
         if status is not None and self.register.offers_joblog(status.akasseNr):
             return status.akasseNr
         return None
@@ -186,7 +186,7 @@ class StorageService(Service):
         await self.writer.add_status(message)
         today = day_of(now)
         before = status_on(await self.facts.timeline(message.cpr, without=message.messageId), today)
-        after = status_on(await self.facts.timeline(message.cpr), today)
+        after = await self.facts.status_on(message.cpr, today)
         joined = after.akasseNr if after else None
         if (
             joined is not None
