@@ -1,26 +1,14 @@
-"""What the benchmarks share: the infrastructure, an in-process platform, and result files."""
+"""What the benchmarks share: writing their figures to result files."""
 
 from __future__ import annotations
 
 import json
 import platform as host
 import time
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from services.akasse_adapter.app import AkasseAdapter
-from services.jobnet_adapter.app import JobnetAdapter
-from services.notifier.app import NotifierService
-from services.storage.app import StorageService
-from shared.settings import Settings
-
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-async def start_platform(stack: AsyncExitStack, settings: Settings) -> None:
-    for kind in (StorageService, JobnetAdapter, AkasseAdapter, NotifierService):
-        await stack.enter_async_context(kind(settings))
 
 
 def write_result(name: str, figures: dict[str, Any]) -> Path:

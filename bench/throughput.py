@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from bench.common import start_platform, write_result
+from bench.common import write_result
+from services.in_process import start_services
 from shared import topics
 from tests.harness import (
     FrontEnd,
@@ -67,7 +68,7 @@ async def platform_run(settings, messages: list[dict], cprs: list[str]) -> float
     await start_groups_at_end(settings)
     await front.register("067", True)
     async with AsyncExitStack() as stack:
-        await start_platform(stack, settings)
+        await start_services(stack, settings)
         await front.tick(datetime.now(UTC))
         for cpr in cprs:
             await front.send(topics.CITIZEN_STATUS, status(cpr, datetime.now(UTC).date()))

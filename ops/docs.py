@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.akasse_adapter.app import AkasseAdapter
-from services.jobnet_adapter.app import JobnetAdapter
-from services.notifier.app import NotifierService
-from services.storage.app import StorageService
+from services.in_process import KAFKA_SERVICES
 from shared.service import Service
 from shared.settings import get_settings
 
-KAFKA_SERVICES: tuple[type[Service], ...] = (
-    JobnetAdapter, AkasseAdapter, StorageService, NotifierService,
-)  # fmt: skip
+__all__ = ["KAFKA_SERVICES", "asyncapi_yaml", "write_asyncapi"]
 
 
 def asyncapi_yaml(kind: type[Service]) -> str:

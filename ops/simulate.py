@@ -547,14 +547,10 @@ def _without(*names: str) -> Iterator[None]:
 
 @contextlib.asynccontextmanager
 async def _platform(settings: Settings) -> AsyncIterator[None]:
-    from services.akasse_adapter.app import AkasseAdapter
-    from services.jobnet_adapter.app import JobnetAdapter
-    from services.notifier.app import NotifierService
-    from services.storage.app import StorageService
+    from services.in_process import start_services
 
     async with contextlib.AsyncExitStack() as stack:
-        for kind in (StorageService, JobnetAdapter, AkasseAdapter, NotifierService):
-            await stack.enter_async_context(kind(settings))
+        await start_services(stack, settings)
         yield
 
 

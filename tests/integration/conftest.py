@@ -11,10 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.akasse_adapter.app import AkasseAdapter
-from services.jobnet_adapter.app import JobnetAdapter
+from services.in_process import start_services
 from services.notifier.app import NotifierService
-from services.storage.app import StorageService
 from shared.settings import Settings
 from tests.harness import (
     ApiServer,
@@ -41,8 +39,7 @@ class Platform:
         self.stack = AsyncExitStack()
 
     async def start_services(self) -> None:
-        for kind in (StorageService, JobnetAdapter, AkasseAdapter, NotifierService):
-            self.services.append(await self.stack.enter_async_context(kind(self.settings)))
+        self.services = await start_services(self.stack, self.settings)
 
     async def restart_notifier(self) -> NotifierService:
         return await self.stack.enter_async_context(NotifierService(self.settings))
