@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import typer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -49,7 +49,7 @@ from shared.akasse_register import AkasseEntry, publish_entry
 from shared.clock import CLOCK_ID
 from shared.db import connect
 from shared.facts import FactsReader
-from shared.kafka import PlatformLag, topic_partitions
+from shared.kafka import PlatformLag, end_offsets, records_since
 from shared.kommuner import KOMMUNER
 from shared.settings import Settings
 from shared.tid import COPENHAGEN, as_utc, day_of
@@ -379,43 +379,19 @@ class _Driver:
             await asyncio.sleep(0.02)
 
 
-async def _end_offsets(settings: Settings, names: list[str]) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await consumer.start()
-    try:
-        parts = await topic_partitions(consumer, names)
-        return dict(await consumer.end_offsets(parts))
-    finally:
-        await consumer.stop()
-
-
 async def sent_notices(
     settings: Settings, since: dict[TopicPartition, int], cprs: set[str]
 ) -> list[dict[str, Any]]:
     """The notices for `cprs` this platform (header `dfdg-platform`) sent on dfdg.notices after
     the offsets `since`."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
-    await consumer.start()
     ours = (PLATFORM_HEADER, settings.group_prefix.encode())
     found: list[dict[str, Any]] = []
-    try:
-        parts = list(since)
-        consumer.assign(parts)
-        ends = await consumer.end_offsets(parts)
-        for tp in parts:
-            consumer.seek(tp, since[tp])
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
-                for record in records:
-                    if ours not in list(record.headers or ()):
-                        continue
-                    notice = json.loads(record.value or b"{}")
-                    if notice.get("cpr") in cprs:
-                        found.append(notice)
-    finally:
-        await consumer.stop()
+    async for record in records_since(settings.kafka_bootstrap_servers, since):
+        if ours not in list(record.headers or ()):
+            continue
+        notice = json.loads(record.value or b"{}")
+        if notice.get("cpr") in cprs:
+            found.append(notice)
     return found
 
 
@@ -447,7 +423,7 @@ async def simulate(
         clock = await driver.clock()
         start = max(as_utc(start), as_utc(clock.get("now", start))).replace(microsecond=0)
         scenario = generate(citizens, seed, start, days, salt=settings.group_prefix)
-        since = await _end_offsets(settings, [topics.NOTICES])
+        since = await end_offsets(settings.kafka_bootstrap_servers, [topics.NOTICES])
         ahead: list[datetime] = []
         await publish_entry(
             settings.kafka_bootstrap_servers,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -175,3 +175,33 @@ async def topic_partitions(consumer: AIOKafkaConsumer, names: list[str]) -> list
         for name in names
         for p in sorted(cluster.partitions_for_topic(name) or ())
     ]
+
+
+async def end_offsets(bootstrap_servers: str, names: list[str]) -> dict[TopicPartition, int]:
+    """Where the topics end now (a later `records_since` reads what came after)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(await topic_partitions(consumer, names)))
+    finally:
+        await consumer.stop()
+
+
+async def records_since(
+    bootstrap_servers: str, start: dict[TopicPartition, int]
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """The records from the offsets `start` up to the partitions' ends (no consumer group)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = list(start)
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        for tp in parts:
+            consumer.seek(tp, start[tp])
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+                for record in records:
+                    yield record
+    finally:
+        await consumer.stop()

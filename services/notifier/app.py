@@ -39,7 +39,7 @@ from shared import topics
 from shared.db import Document
 from shared.events import CitizenChange
 from shared.facts import FactsReader
-from shared.kafka import Inbound, deliver, topic_partitions
+from shared.kafka import Inbound, deliver, records_since, topic_partitions
 from shared.rejections import Reason, Refusal
 from shared.service import Service, Tick
 from shared.settings import Settings, get_settings
@@ -227,26 +227,12 @@ class NotifierService(Service):
         return [doc for doc in pending if doc["_id"] not in seen]
 
     async def _notice_ids_since(self, start: dict[int, int]) -> set[str]:
-        reader = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_auto_commit=False
-        )
-        await reader.start()
-        try:
-            parts = [TopicPartition(topics.NOTICES, p) for p in start]
-            reader.assign(parts)
-            ends = await reader.end_offsets(parts)
-            for tp in parts:
-                reader.seek(tp, start[tp.partition])
-            seen: set[str] = set()
-            while [tp for tp in parts if await reader.position(tp) < ends[tp]]:
-                batches = await reader.getmany(timeout_ms=1000)
-                for records in batches.values():
-                    for record in records:
-                        if _sent_by(record.headers, self.platform_id):
-                            seen.add(_notice_id(record.value))
-            return seen
-        finally:
-            await reader.stop()
+        since = {TopicPartition(topics.NOTICES, p): offset for p, offset in start.items()}
+        return {
+            _notice_id(record.value)
+            async for record in records_since(self.settings.kafka_bootstrap_servers, since)
+            if _sent_by(record.headers, self.platform_id)
+        }
 
     # -- the scheduler -----------------------------------------------------------------------
 

@@ -11,16 +11,15 @@ may send the same deterministic notice ids)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
-from services.notifier.app import PLATFORM_HEADER, NotifierService
+from ops.simulate import sent_notices
+from services.notifier.app import NotifierService
 from shared import topics
-from shared.kafka import topic_partitions
+from shared.kafka import end_offsets
 from shared.tid import COPENHAGEN, as_utc, day_of
 from tests.harness import exemption, ids, jobnet, new_cpr, status
 
@@ -43,42 +42,12 @@ class NoticeLog:
         self.start: dict[Any, int] = {}
 
     async def open(self) -> NoticeLog:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.platform.settings.kafka_bootstrap_servers
-        )
-        await consumer.start()
-        try:
-            parts = await topic_partitions(consumer, [topics.NOTICES])
-            self.start = dict(await consumer.end_offsets(parts))
-        finally:
-            await consumer.stop()
+        servers = self.platform.settings.kafka_bootstrap_servers
+        self.start = await end_offsets(servers, [topics.NOTICES])
         return self
 
     async def read(self, cprs: set[str]) -> list[dict[str, Any]]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.platform.settings.kafka_bootstrap_servers,
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        ours = self.platform.settings.group_prefix.encode()
-        found: list[dict[str, Any]] = []
-        try:
-            parts = list(self.start)
-            consumer.assign(parts)
-            ends = await consumer.end_offsets(parts)
-            for tp in parts:
-                consumer.seek(tp, self.start[tp])
-            while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-                for records in (await consumer.getmany(timeout_ms=1000)).values():
-                    for record in records:
-                        if (PLATFORM_HEADER, ours) not in list(record.headers or ()):
-                            continue
-                        notice = json.loads(record.value or b"{}")
-                        if notice.get("cpr") in cprs:
-                            found.append(notice)
-        finally:
-            await consumer.stop()
-        return found
+        return await sent_notices(self.platform.settings, self.start, cprs)
 
 
 async def clock_now(platform: Any) -> datetime:
