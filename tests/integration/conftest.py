@@ -13,12 +13,15 @@ from pymongo import AsyncMongoClient
 
 from services.in_process import start_services
 from services.notifier.app import NotifierService
+from shared import topics
 from shared.settings import Settings
 from tests.harness import (
     ApiServer,
     FrontEnd,
     infrastructure,
+    new_cpr,
     start_groups_at_end,
+    status,
     test_settings,
 )
 
@@ -71,6 +74,15 @@ class Platform:
         while not await self.db.udgivet.find_one(marker):
             assert asyncio.get_running_loop().time() < deadline, "status message not processed"
             await asyncio.sleep(0.05)
+
+    async def new_member(self, akasse_nr: str | None = "067") -> str:
+        """A new citizen on dagpenge, member of `akasse_nr` (from yesterday, so also "today" in
+        Copenhagen whatever the UTC hour), stored."""
+        cpr = new_cpr()
+        message = status(cpr, self.now.date() - timedelta(days=1), akasse_nr=akasse_nr)
+        await self.front.send(topics.CITIZEN_STATUS, message)
+        await self.status_stored(message)
+        return cpr
 
     async def advance(self, **delta: float) -> datetime:
         await self.tick(self.now + timedelta(**delta))

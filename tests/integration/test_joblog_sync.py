@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from shared import topics
-from tests.harness import akasse, application, ids, jobnet, new_cpr, status
+from tests.harness import akasse, application, ids, jobnet, status
 
 Json = dict[str, Any]
 
@@ -38,17 +38,6 @@ def akasse_entry(**fields: Any) -> Json:
     }  # fmt: skip
 
 
-async def member(platform, akasse_nr: str | None = "067") -> str:
-    """A new citizen on dagpenge, member of `akasse_nr` (from yesterday, so also "today" in
-    Copenhagen whatever the UTC hour)."""
-    cpr = new_cpr()
-    fra = platform.now.date() - timedelta(days=1)
-    message = status(cpr, fra, akasse_nr=akasse_nr)
-    await platform.front.send(topics.CITIZEN_STATUS, message)
-    await platform.status_stored(message)
-    return cpr
-
-
 async def created(platform, cpr: str, log_id: str, joblog: Json | None = None) -> None:
     """Create a joblog in Jobnet and wait until both front ends have version 1."""
     front = platform.front
@@ -59,7 +48,7 @@ async def created(platform, cpr: str, log_id: str, joblog: Json | None = None) -
 
 
 async def test_create_in_jobnet_is_seen_in_akasse(platform):
-    front, cpr, log_id = platform.front, await member(platform), ids()
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
     message = jobnet(
         "opret", cpr, log_id, platform.now,
         joblog=application(kontaktperson={"navn": "Ole", "email": "ole@acme.dk"}, noter="god"),
@@ -80,7 +69,7 @@ async def test_create_in_jobnet_is_seen_in_akasse(platform):
 
 
 async def test_create_in_akasse_changed_in_jobnet_is_seen_in_akasse_as_version_2(platform):
-    front, cpr, log_id = platform.front, await member(platform), ids()
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
     await front.send(topics.AKASSE_INBOUND, akasse("JOBLOG_CREATED", cpr, log_id, platform.now))
     [v1, *_] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=1))
     assert v1["kilde"] == "akasse:067" and v1["joblog"]["status"] == "soegt"
@@ -96,7 +85,7 @@ async def test_create_in_akasse_changed_in_jobnet_is_seen_in_akasse_as_version_2
 
 
 async def test_concurrent_edits_of_different_fields_both_survive(platform):
-    front, cpr, log_id = platform.front, await member(platform), ids()
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
     await created(platform, cpr, log_id)
 
     from_jobnet = jobnet(
@@ -130,7 +119,7 @@ async def test_concurrent_edits_of_different_fields_both_survive(platform):
 async def test_concurrent_edits_of_the_same_field_go_to_the_later_time(platform, first):
     """Both edit status from version 1; the a-kasse's occurredAt is later, so it wins whichever
     of the two the platform sees first."""
-    front, cpr, log_id = platform.front, await member(platform), ids()
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
     await created(platform, cpr, log_id)
     earlier = jobnet(
         "ret", cpr, log_id, platform.now - timedelta(minutes=2), 1, application(status="samtale")
@@ -167,7 +156,7 @@ def _id(message: Json) -> str:
 
 
 async def test_edit_after_delete_is_rejected_as_joblog_deleted(platform):
-    front, cpr, log_id = platform.front, await member(platform), ids()
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
     await created(platform, cpr, log_id)
     await front.send(
         topics.AKASSE_INBOUND, akasse("JOBLOG_DELETED", cpr, log_id, platform.now, based_on=1)
@@ -188,7 +177,7 @@ async def test_edit_after_delete_is_rejected_as_joblog_deleted(platform):
 
 
 async def test_the_same_message_twice_gives_one_version_and_one_outbound_each(platform):
-    front, cpr, log_id = platform.front, await member(platform), ids()
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
     opret = jobnet("opret", cpr, log_id, platform.now)
     edit = akasse("JOBLOG_UPDATED", cpr, log_id, platform.now, 1, akasse_entry(notes="x"))
     await front.send(topics.JOBNET_INBOUND, opret)
@@ -209,7 +198,7 @@ async def test_the_same_message_twice_gives_one_version_and_one_outbound_each(pl
 
 async def test_joining_an_akasse_sends_it_a_snapshot_of_current_joblogs(platform):
     front = platform.front
-    cpr = await member(platform, akasse_nr=None)
+    cpr = await platform.new_member(akasse_nr=None)
     kept, edited, deleted = ids(), ids(), ids()
     for log_id in (kept, edited, deleted):
         await front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, platform.now))
@@ -240,7 +229,7 @@ async def test_joining_an_akasse_sends_it_a_snapshot_of_current_joblogs(platform
 
 async def test_akasse_write_for_a_citizen_of_another_akasse_is_not_member(platform):
     front = platform.front
-    cpr = await member(platform, akasse_nr="068")
+    cpr = await platform.new_member(akasse_nr="068")
     log_id = ids()
     message = akasse("JOBLOG_CREATED", cpr, log_id, platform.now)
     await front.send(topics.AKASSE_INBOUND, message)
@@ -253,7 +242,7 @@ async def test_akasse_write_for_a_citizen_of_another_akasse_is_not_member(platfo
 
 
 async def test_api_returns_the_citizens_current_joblogs(platform):
-    front, cpr = platform.front, await member(platform)
+    front, cpr = platform.front, await platform.new_member()
     first, second, deleted = ids(), ids(), ids()
     await created(platform, cpr, first, application(noter="første"))
     await created(platform, cpr, second)

@@ -6,25 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from shared import topics
-from tests.harness import akasse, application, ids, jobnet, new_cpr, status
+from tests.harness import akasse, application, ids, jobnet, new_cpr
 
 Json = dict[str, Any]
 FUTURE = "2999-12-31"  # after the day of receipt, whatever the simulated clock says
-
-
-async def member(platform, akasse_nr: str | None = "067") -> str:
-    cpr = new_cpr()
-    fra = platform.now.date() - timedelta(days=1)
-    message = status(cpr, fra, akasse_nr=akasse_nr)
-    await platform.front.send(topics.CITIZEN_STATUS, message)
-    await platform.status_stored(message)
-    return cpr
 
 
 async def rejected(platform, topic: str, match: Callable[[Json], bool]) -> Json:
@@ -132,7 +122,7 @@ FIELD_CASES = {
 @pytest.mark.parametrize("case", FIELD_CASES)
 async def test_field_invalid(platform, case):
     build, field, detail = FIELD_CASES[case]
-    cpr = await member(platform) if "a-kasse" in case else new_cpr()
+    cpr = await platform.new_member() if "a-kasse" in case else new_cpr()
     message = build(cpr, platform.now)
     akasse_side = "eventId" in message
     inbound = topics.AKASSE_INBOUND if akasse_side else topics.JOBNET_INBOUND
@@ -151,7 +141,7 @@ async def test_field_invalid(platform, case):
 
 @pytest.mark.parametrize("akasse_nr", ["099", "555"])
 async def test_akasse_without_joblog(platform, akasse_nr):
-    cpr = await member(platform, akasse_nr)
+    cpr = await platform.new_member(akasse_nr)
     message = akasse("JOBLOG_CREATED", cpr, ids(), platform.now, akasse_nr=akasse_nr)
     await platform.front.send(topics.AKASSE_INBOUND, message)
     record = await rejected(platform, topics.AKASSE_REJECTED, by_id(message["eventId"]))
@@ -160,7 +150,7 @@ async def test_akasse_without_joblog(platform, akasse_nr):
 
 
 async def test_not_member(platform):
-    cpr = await member(platform, akasse_nr=None)
+    cpr = await platform.new_member(akasse_nr=None)
     message = akasse("JOBLOG_CREATED", cpr, ids(), platform.now)
     await platform.front.send(topics.AKASSE_INBOUND, message)
     record = await rejected(platform, topics.AKASSE_REJECTED, by_id(message["eventId"]))
@@ -172,7 +162,7 @@ async def test_not_member(platform):
 
 
 async def test_unknown_joblog(platform):
-    front, cpr, log_id = platform.front, await member(platform), ids()
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
     from_jobnet = jobnet("ret", cpr, log_id, platform.now, 1, application())
     from_akasse = akasse("JOBLOG_DELETED", cpr, log_id, platform.now, 1)
     await front.send(topics.JOBNET_INBOUND, from_jobnet)
@@ -186,7 +176,7 @@ async def test_unknown_joblog(platform):
 
 
 async def test_joblog_deleted(platform):
-    front, cpr, log_id = platform.front, await member(platform), ids()
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
     await front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, platform.now))
     await front.send(topics.JOBNET_INBOUND, jobnet("slet", cpr, log_id, platform.now, 1))
     await front.wait_for(
@@ -205,7 +195,7 @@ async def test_joblog_deleted(platform):
 async def test_a_bad_message_does_not_block_the_good_one_behind_it(platform):
     """Bad messages of each stage (adapter: bad JSON, field rule; storage: unknown joblog), then
     good ones, all with the same key, so on the same partition in this order."""
-    front, cpr = platform.front, await member(platform)
+    front, cpr = platform.front, await platform.new_member()
     marker, good_jobnet, good_akasse = ids(), ids(), ids()
     bad_json = f'{{"marker": "{marker}"'.encode()
     bad_field = jobnet("opret", cpr, ids(), platform.now, joblog=application(land=None))
