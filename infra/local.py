@@ -12,6 +12,7 @@ the Go module proxy) as plain processes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -29,6 +30,29 @@ INFRA = ROOT / "infra"
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum")  # the cached binary is rebuilt when they change
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+FERRETDB_PATCHES = (
+    (
+        "internal/backends/sqlite/metadata/metadata.go",
+        "IDColumn = DefaultColumn + \"->'$._id'\"",
+        "IDColumn = DefaultColumn + \"->'_id'\"",
+    ),
+    (
+        "internal/backends/sqlite/collection.go",
+        "if params.Filter.Len() == 1 {",
+        "if params.Filter.Len() >= 1 {",
+    ),
+)
+"""Two changes to FerretDB 1.24's SQLite backend, so that a lookup by `_id` uses the index:
+
+1. It looks documents up by `_ferretdb_sjson->'$._id'` but indexes `_ferretdb_sjson->"_id"`: the
+   same value to SQLite's JSON functions, not the same expression, so SQLite never used the
+   index and every find, update and delete by `_id` scanned the collection (EXPLAIN QUERY PLAN:
+   SCAN; patched: SEARCH … USING INDEX).
+2. It narrowed the query by `_id` only when `_id` was the filter's one condition. Every handler
+   applies the whole filter to what the query returns, so `{_id: x, revision: n}` may narrow by
+   `_id` too (FerretDB's PostgreSQL backend pushes down any condition it can).
+"""
 
 
 class InfraError(RuntimeError):
@@ -108,6 +132,7 @@ def kafka_libs() -> Path:
 def ferretdb_binary() -> Path:
     """FerretDB built from the Go module proxy through our small wrapper module."""
     source = b"".join((INFRA / "ferretdb" / name).read_bytes() for name in FERRETDB_SOURCES)
+    source += repr(FERRETDB_PATCHES).encode()
     binary = (
         cache_dir() / f"ferretdb-local-{FERRETDB_VERSION}-{hashlib.sha256(source).hexdigest()[:8]}"
     )
@@ -116,11 +141,38 @@ def ferretdb_binary() -> Path:
     if shutil.which("go") is None:
         raise InfraError("FerretDB is built with Go: `go` (1.24+) must be on PATH")
     say(f"building FerretDB {FERRETDB_VERSION} (about a minute, once) …")
-    staging = binary.with_name(binary.name + ".partial")
     env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
-    _run(["go", "build", "-trimpath", "-o", str(staging), "."], INFRA / "ferretdb", "go build", env)
+    build = binary.with_name(binary.name + ".build")
+    shutil.rmtree(build, ignore_errors=True)
+    for name in FERRETDB_SOURCES:
+        (build / "main").mkdir(parents=True, exist_ok=True)
+        shutil.copy(INFRA / "ferretdb" / name, build / "main" / name)
+    _patched_ferretdb(build / "ferretdb", env)
+    with (build / "main" / "go.mod").open("a") as mod:
+        mod.write(f"\nreplace {FERRETDB_MODULE} => ../ferretdb\n")
+    staging = binary.with_name(binary.name + ".partial")
+    _run(["go", "build", "-trimpath", "-o", str(staging), "."], build / "main", "go build", env)
     staging.rename(binary)
+    shutil.rmtree(build, ignore_errors=True)
     return binary
+
+
+def _patched_ferretdb(target: Path, env: dict[str, str]) -> None:
+    """FerretDB's module source from the Go module proxy, with FERRETDB_PATCHES applied."""
+    found = subprocess.run(
+        ["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+        cwd=INFRA / "ferretdb", env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if found.returncode != 0:
+        raise InfraError(f"go mod download {FERRETDB_MODULE} failed:\n{found.stdout}{found.stderr}")
+    shutil.copytree(json.loads(found.stdout)["Dir"], target)
+    for path in target.rglob("*"):  # the module cache is read-only
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    for name, old, new in FERRETDB_PATCHES:
+        text = (target / name).read_text()
+        if old not in text:
+            raise InfraError(f"FerretDB {FERRETDB_VERSION}: a patch no longer applies to {name}")
+        (target / name).write_text(text.replace(old, new))
 
 
 def _port_open(port: int) -> bool:
