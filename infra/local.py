@@ -11,6 +11,7 @@ the Go module proxy) as plain processes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -182,6 +183,11 @@ def _port_open(port: int) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs; a child of ours that has exited is reaped (a zombie would
+    otherwise look alive, and `down` would wait its whole grace period)."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

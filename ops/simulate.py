@@ -71,6 +71,7 @@ DUTY_GROUPS = {
     "selvforsoergelses_hjemrejseydelse": 4,
 }
 NO_DUTY = "ingen"
+MIN_DAYS = 7  # the scenario's mid-month changes need room
 SIM_PROFILE = local.Profile("sim", 29092, 29093, 27217)
 """The simulation's own local Kafka and FerretDB (a profile of its own, not in local.PROFILES:
 fresh on every run, so nothing of earlier runs is replayed into the new consumer groups)."""
@@ -157,6 +158,8 @@ def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
 def generate(citizens: int, seed: int, start: datetime, days: int, salt: str = "") -> Scenario:
     """The scenario of `seed`. The cprs also depend on `salt` (the platform's group prefix):
     the same seed on another platform sharing a Kafka then has citizens of its own."""
+    if days < MIN_DAYS:
+        raise ValueError(f"a simulation covers at least {MIN_DAYS} days, not {days}")
     rng = random.Random(seed)
     cpr_rng = random.Random(f"{seed}:{salt}:{start.isoformat()}")
     day0 = day_of(start)
@@ -562,7 +565,7 @@ async def _run(
 def simulate_command(
     citizens: int = typer.Option(1000, help="how many citizens"),
     seed: int = typer.Option(1, help="seed of the scenario"),
-    days: int = typer.Option(31, help="how many days to simulate"),
+    days: int = typer.Option(31, min=MIN_DAYS, help="how many days to simulate"),
     profile: str = typer.Option(
         "sim",
         help="'sim': a fresh Kafka and FerretDB of its own, removed afterwards; 'dev' or 'test': "
