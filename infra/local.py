@@ -222,9 +222,12 @@ def _start(
 ) -> None:
     pidfile = profile.run_dir / f"{name}.pid"
     log = profile.run_dir / "logs" / f"{name}.out"
-    if _read_pid(pidfile) is not None and ready():
+    running = _read_pid(pidfile)
+    if running is not None and _port_open(port):  # `ready` passed when it started
         say(f"{name} already running on 127.0.0.1:{port}")
         return
+    if running is not None:  # ours, but not serving: a start that never finished
+        _stop_pid(running)
     if _port_open(port):
         raise InfraError(
             f"port {port} for {name} is taken by a process this launcher did not start; "

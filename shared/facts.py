@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -64,25 +65,25 @@ class FactsReader:
         last = doc.get("senesteAktivitet")
         return Facts(
             cpr,
-            timeline(StatusMessage.model_validate(m) for m in doc.get("status", [])),
+            timeline(status_messages(doc)),
             exemption_periods(
                 ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
             ),
             as_utc(last) if last else None,
         )
 
-    async def timeline(self, cpr: str, without: UUID | None = None) -> list[Period]:
-        """The status timeline; `without` leaves one message out (the state before it)."""
-        doc = await self.document(cpr)
-        messages = (StatusMessage.model_validate(m) for m in doc.get("status", []))
-        return timeline(m for m in messages if m.messageId != without)
-
     async def status_on(self, cpr: str, day: date) -> Period | None:
         """The citizen's status (målgruppe, jobcenter, a-kasse) on a day."""
-        return status_on(await self.timeline(cpr), day)
+        return status_on(timeline(status_messages(await self.document(cpr))), day)
 
     async def joblog_ids(self, cpr: str) -> list[str]:
         return list((await self.document(cpr)).get("joblogs", []))
+
+
+def status_messages(doc: Document | None, without: UUID | None = None) -> list[StatusMessage]:
+    """The status messages in a citizen document; `without` leaves one out."""
+    messages = (StatusMessage.model_validate(m) for m in (doc or {}).get("status", []))
+    return [m for m in messages if m.messageId != without]
 
 
 class FactsWriter:
@@ -94,10 +95,12 @@ class FactsWriter:
     async def create_indexes(self) -> None:
         await self.citizens.create_index("jobcentre")
 
-    async def add_status(self, message: StatusMessage) -> None:
-        await self._upsert(
+    async def add_status(self, message: StatusMessage) -> Document | None:
+        """Add a status message; returns the citizen document as it was before (None: new)."""
+        return await self._upsert(
             message.cpr,
             {"$addToSet": {"status": as_content(message), "jobcentre": message.jobcenter}},
+            ReturnDocument.BEFORE,
         )
 
     async def add_exemption(self, message: ExemptionMessage) -> None:
@@ -105,22 +108,27 @@ class FactsWriter:
 
     async def add_activity(
         self, cpr: str, joblog_id: str, version: int, handling: str, accepted: datetime
-    ) -> None:
+    ) -> Document:
+        """Record an accepted joblog change; returns the citizen document after it."""
         entry = {"joblogId": joblog_id, "version": version, "handling": handling,
                  "accepteret": accepted}  # fmt: skip
-        await self._upsert(
-            cpr,
-            {
-                "$addToSet": {"joblogs": joblog_id, "aktivitet": entry},
-                "$max": {"senesteAktivitet": accepted},
-            },
-        )
+        update = {
+            "$addToSet": {"joblogs": joblog_id, "aktivitet": entry},
+            "$max": {"senesteAktivitet": accepted},
+        }
+        return await self._upsert(cpr, update, ReturnDocument.AFTER) or {"_id": cpr}
 
-    async def _upsert(self, cpr: str, update: Document) -> None:
-        """Two first writes for a new citizen (say his status and a fritagelse, handled in
-        parallel) can both try to insert: the loser's DuplicateKeyError means the document
-        exists now, so the update is simply made again."""
+    async def _upsert(
+        self, cpr: str, update: Document, returning: bool = ReturnDocument.AFTER
+    ) -> Document | None:
+        """One round trip that also answers with the document. Two first writes for a new
+        citizen (say his status and a fritagelse, handled in parallel) can both try to insert:
+        the loser's DuplicateKeyError means the document exists now, so it is made again."""
         try:
-            await self.citizens.update_one({"_id": cpr}, update, upsert=True)
+            return await self.citizens.find_one_and_update(
+                {"_id": cpr}, update, upsert=True, return_document=returning
+            )
         except DuplicateKeyError:
-            await self.citizens.update_one({"_id": cpr}, update, upsert=True)
+            return await self.citizens.find_one_and_update(
+                {"_id": cpr}, update, upsert=True, return_document=returning
+            )

@@ -7,6 +7,7 @@ turn it into their outbound formats) and a note on dfdg.citizen.changes for the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import TypeVar
@@ -26,11 +27,11 @@ from services.storage.repository import (
     stored_from,
 )
 from shared import topics
-from shared.citizen import ExemptionMessage, StatusMessage, status_on
+from shared.citizen import ExemptionMessage, StatusMessage, status_on, timeline
 from shared.cpr import mask
 from shared.db import Document
 from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
-from shared.facts import FactsReader, FactsWriter
+from shared.facts import FactsReader, FactsWriter, status_messages
 from shared.kafka import Inbound, deliver
 from shared.rejections import Reason, Refusal
 from shared.service import Service
@@ -80,6 +81,8 @@ class StorageService(Service):
 
     async def handle_command(self, inbound: Inbound) -> None:
         command = JoblogCommand.model_validate_json(inbound.body)
+        if await self.repo.finished(command.beskedId):
+            return  # a redelivery or a twin of a message handled to the end
         try:
             doc = await self.accept(command, await self.clock.now())
         except Refusal as refusal:
@@ -90,19 +93,18 @@ class StorageService(Service):
         await self.finish(doc)
 
     async def accept(self, command: JoblogCommand, now: datetime) -> Document:
-        """The history entry for this command: the one already stored for its message id, or a
-        new version decided by the merge rule."""
-        if (seen := await self.repo.history_by_message(command.beskedId)) is not None:
-            return seen
+        """The history entry for this command: the one it stored before a crash, or a new
+        version decided by the merge rule."""
         if command.akasse_nr is not None:
             await self.check_member(command, now)
+        latest = await self.repo.projected(command.joblogId)
         for _ in range(VERSION_ATTEMPTS):
-            latest = await self.repo.latest(command.joblogId)
             if latest is not None and latest["beskedId"] == str(command.beskedId):
-                return latest  # stored by this message before a crash or by a twin delivery
+                return latest  # stored by this message before a crash
             doc = await self.next_version(command, latest, now)
-            if await self.repo.add_version(doc) is not None:
+            if (taken := await self.repo.add_version(doc)) is None:
                 break
+            latest = taken  # unprojected (a crash) or a concurrent writer's: decide against it
         else:  # another writer kept taking the version: let the message come again
             raise VersionTaken(f"joblog {command.joblogId}: version taken {VERSION_ATTEMPTS} times")
         self.log.info(
@@ -143,32 +145,29 @@ class StorageService(Service):
             )
 
     async def finish(self, doc: Document) -> None:
-        """Project the version and send it on; idempotent, so a redelivery completes what a
-        crash interrupted and a completed message sends nothing again."""
+        """Project the version, record the activity, send it on, and mark the message finished.
+        Every step is idempotent: after a crash the message comes again and finishes (a change
+        then may go out twice, identical: at-least-once)."""
         await self.repo.project(doc)
-        await self.repo.remember_message(doc)
-        await self.writer.add_activity(
+        citizen = await self.writer.add_activity(
             doc["cpr"], doc["joblogId"], doc["version"], doc["handling"], doc["accepteret"]
         )
-        if await self.repo.is_published(doc):
-            return
         entry = stored_from(doc)
         change = JoblogChange(
             handling=Handling(doc["handling"]),
             entry=entry,
-            akasseNr=await self.receiving_akasse(entry.cpr, doc["accepteret"]),
+            akasseNr=self.receiving_akasse(citizen, doc["accepteret"]),
         )
-        await self.publish(topics.JOBLOG_CHANGES, entry.cpr, change)
-        await self.publish(
-            topics.CITIZEN_CHANGES,
-            entry.cpr,
-            CitizenChange(cpr=entry.cpr, aarsag="joblog", tidspunkt=doc["accepteret"]),
+        note = CitizenChange(cpr=entry.cpr, aarsag="joblog", tidspunkt=doc["accepteret"])
+        await asyncio.gather(
+            self.publish(topics.JOBLOG_CHANGES, entry.cpr, change),
+            self.publish(topics.CITIZEN_CHANGES, entry.cpr, note),
         )
-        await self.repo.mark_published(doc)
+        await self.repo.mark_finished(doc)
 
-    async def receiving_akasse(self, cpr: str, now: datetime) -> str | None:
+    def receiving_akasse(self, citizen: Document, now: datetime) -> str | None:
         """The citizen's a-kasse on the day of `now`, if it offers a joblog."""
-        status = await self.facts.status_on(cpr, day_of(now))
+        status = status_on(timeline(status_messages(citizen)), day_of(now))
         if status is not None and self.register.offers_joblog(status.akasseNr):
             return status.akasseNr
         return None
@@ -183,10 +182,10 @@ class StorageService(Service):
             return
         now = await self.clock.now()
         await self.repo.add_status(message, now)
-        await self.writer.add_status(message)
+        earlier = status_messages(await self.writer.add_status(message), message.messageId)
         today = day_of(now)
-        before = status_on(await self.facts.timeline(message.cpr, without=message.messageId), today)
-        after = await self.facts.status_on(message.cpr, today)
+        before = status_on(timeline(earlier), today)
+        after = status_on(timeline([*earlier, message]), today)
         joined = after.akasseNr if after else None
         if (
             joined is not None

@@ -1,15 +1,18 @@
 """DFDG's collections in MongoDB, and the reads and writes storage makes on them.
 
 - `joblog_history`: every accepted version of every joblog (`_id` "<joblogId>:<version>", unique
-  `beskedId`). The history is the record; a message id seen twice is recognised here.
-- `joblogs`: the current version of each joblog, a projection of the history.
+  `beskedId`). The history is the record.
+- `joblogs`: the current version of each joblog, a projection of the history: the newest entry
+  with `_id` = joblogId and `historik` = the entry's `_id`.
+- `beskeder`: message id -> the history entry it made, written when everything the message
+  causes is done (stored, projected, sent on): a message id found here is finished.
 - `status_messages`, `exemption_messages`: citizens' status and fritagelse messages as received
-  (`_id` = messageId); the timeline is derived from them by shared.citizen.
+  (`_id` = messageId); the timeline is derived from them by shared.citizen. `udgivet` holds a
+  marker `status:<messageId>` once a status message's effects went out.
 
-There are no multi-document transactions (FerretDB has none): each step is idempotent and a
-marker in `udgivet` (an outbox: `_id` = the history entry's) says whether its effects went out.
-Markers are inserted rather than flags updated: FerretDB's updates cost more as a collection
-grows, its inserts and `_id` lookups do not.
+There are no multi-document transactions (FerretDB has none): each step is idempotent, and a
+message that did not finish comes again and completes what it began. Markers are inserted rather
+than flags updated, and every lookup is by `_id` (the index both MongoDB and our FerretDB use).
 """
 
 from __future__ import annotations
@@ -52,54 +55,44 @@ class Repository:
 
     # -- joblogs ---------------------------------------------------------------------------
 
-    async def history_by_message(self, besked_id: UUID) -> Document | None:
-        """The version a message made, if it was stored (`beskeder`: message id -> version)."""
-        seen = await self.messages.find_one({"_id": str(besked_id)})
-        return await self.history.find_one({"_id": seen["historik"]}) if seen else None
+    async def finished(self, besked_id: UUID) -> bool:
+        """Whether this message id was handled to the end before (a redelivery or a twin)."""
+        return await self.messages.find_one({"_id": str(besked_id)}) is not None
 
-    async def remember_message(self, doc: Document) -> None:
+    async def mark_finished(self, doc: Document) -> None:
         with contextlib.suppress(DuplicateKeyError):
             await self.messages.insert_one({"_id": doc["beskedId"], "historik": doc["_id"]})
 
-    async def history_entry(self, joblog_id: UUID, version: int) -> Document | None:
+    async def history_entry(self, joblog_id: UUID | str, version: int) -> Document | None:
         return await self.history.find_one({"_id": history_id(joblog_id, version)})
 
-    async def latest(self, joblog_id: UUID) -> Document | None:
-        """The newest history entry of a joblog: the projection's version, or a later one a
-        crash left unprojected (every lookup by `_id`)."""
-        current = await self.joblogs.find_one({"_id": str(joblog_id)}, {"version": 1})
-        version = current["version"] if current else 0
-        latest = await self.history_entry(joblog_id, version) if version else None
-        while (following := await self.history_entry(joblog_id, version + 1)) is not None:
-            latest, version = following, version + 1
-        return latest
+    async def projected(self, joblog_id: UUID) -> Document | None:
+        """The newest history entry as projected (a crash may have left later ones unprojected:
+        `add_version` finds them)."""
+        current = await self.joblogs.find_one({"_id": str(joblog_id)})
+        if current is None:
+            return None
+        if "historik" not in current:  # projected before the projection kept the whole entry
+            return await self.history_entry(joblog_id, current["version"])
+        return {**current, "_id": current["historik"]}
 
     async def add_version(self, doc: Document) -> Document | None:
-        """Insert a history entry; None if its version is taken (a concurrent writer, or this
-        very message before a crash) — the caller looks again."""
+        """Insert a history entry. None if stored; if its version is taken (a concurrent writer,
+        or this very message before a crash), the entry that holds it."""
         try:
             await self.history.insert_one(doc)
         except DuplicateKeyError:
-            return None
-        return doc
+            return await self.history.find_one({"_id": doc["_id"]})
+        return None
 
     async def project(self, doc: Document) -> None:
-        """Bring the current-version projection up to this history entry (never backwards)."""
-        current = {k: doc[k] for k in STORED_FIELDS}
-        current["_id"] = doc["joblogId"]
-        projected = await self.joblogs.find_one({"_id": doc["joblogId"]}, {"version": 1})
-        if projected is None:
-            with contextlib.suppress(DuplicateKeyError):  # a concurrent delivery was first
-                await self.joblogs.insert_one(current)
-        elif projected["version"] < doc["version"]:
-            await self.joblogs.replace_one({"_id": doc["joblogId"]}, current)
-
-    async def mark_published(self, doc: Document) -> None:
-        with contextlib.suppress(DuplicateKeyError):
-            await self.published.insert_one({"_id": doc["_id"]})
-
-    async def is_published(self, doc: Document) -> bool:
-        return await self.published.find_one({"_id": doc["_id"]}) is not None
+        """Bring the current-version projection up to this history entry (never backwards), in
+        one round trip: replace an older version, insert if there is none, else leave it."""
+        current = {**doc, "_id": doc["joblogId"], "historik": doc["_id"]}
+        with contextlib.suppress(DuplicateKeyError):  # the projection is this version or newer
+            await self.joblogs.replace_one(
+                {"_id": doc["joblogId"], "version": {"$lt": doc["version"]}}, current, upsert=True
+            )
 
     async def current_joblogs(self, joblog_ids: list[str]) -> list[Document]:
         """The current, not deleted, joblogs among these ids, oldest first."""
