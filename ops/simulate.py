@@ -596,7 +596,7 @@ def simulate_command(
             "JOBLOG_CLOCK": "simulated",
             "JOBLOG_METRICS_PORT_BASE": 0,
             "JOBLOG_LOG_LEVEL": "WARNING",
-            "JOBLOG_CONSUMER_WORKERS": int(os.environ.get("JOBLOG_CONSUMER_WORKERS", "4")),
+            "JOBLOG_CONSUMER_WORKERS": int(os.environ.get("JOBLOG_CONSUMER_WORKERS", "8")),
         }
     )
     infra_seconds = wallclock.monotonic() - began

@@ -8,12 +8,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from faststream.kafka.annotations import KafkaMessage
-
 from services.mapping_common import naming_the_field
 from shared import topics
 from shared.events import JoblogChange, JoblogCommand
-from shared.kafka import Inbound, deliver, publish
+from shared.kafka import Inbound, publish
 from shared.rejections import Refusal
 from shared.service import Service
 from shared.settings import Settings
@@ -34,15 +32,8 @@ class FrontendAdapter(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
 
-        @self.consume(self.inbound_topic)
-        async def on_inbound(body: bytes, message: KafkaMessage) -> None:
-            await deliver(
-                Inbound.of(body, message), self.handle_inbound, self.on_unexpected(self.message_id)
-            )
-
-        @self.consume(topics.JOBLOG_CHANGES)
-        async def on_change(body: bytes, message: KafkaMessage) -> None:
-            await deliver(Inbound.of(body, message), self.handle_change, self._skip_change)
+        self.consume(self.inbound_topic, self.handle_inbound, self.on_unexpected(self.message_id))
+        self.consume(topics.JOBLOG_CHANGES, self.handle_change, self._skip_change)
 
     # format hooks ---------------------------------------------------------------------------
 

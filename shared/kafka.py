@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,6 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
-from faststream.kafka.message import KafkaMessage
 from faststream.message import StreamMessage
 from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure
@@ -72,6 +71,11 @@ async def raw_decoder(message: StreamMessage[Any]) -> bytes:
     return bytes(message.body)
 
 
+async def raw_batch_decoder(message: StreamMessage[Any]) -> list[bytes]:
+    """`raw_decoder` for a batch subscriber."""
+    return [record.value or b"" for record in message.raw_message]
+
+
 async def publish(broker: KafkaBroker, topic: str, key: str, payload: BaseModel | bytes) -> None:
     body = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
     await broker.publish(
@@ -90,19 +94,38 @@ class Inbound:
     body: bytes
 
     @classmethod
-    def of(cls, body: bytes, message: KafkaMessage) -> Inbound:
-        record = message.raw_message
-        if isinstance(record, tuple):  # batch: not used by our subscribers
-            record = record[0]
+    def of(cls, record: ConsumerRecord[bytes, bytes]) -> Inbound:
         key = record.key.decode(errors="replace") if record.key is not None else None
-        return cls(record.topic, record.partition, record.offset, key, body)
+        return cls(record.topic, record.partition, record.offset, key, record.value or b"")
 
 
-async def deliver(
-    inbound: Inbound,
-    handle: Callable[[Inbound], Awaitable[None]],
-    on_unexpected: Callable[[Inbound, Exception], Awaitable[None]],
+Handle = Callable[[Inbound], Awaitable[None]]
+Fallback = Callable[[Inbound, Exception], Awaitable[None]]
+
+
+async def deliver_batch(
+    records: Iterable[Inbound], handle: Handle, on_unexpected: Fallback, at_once: int
 ) -> None:
+    """Run a batch of records: each key's (citizen's) records in order, up to `at_once` keys at
+    a time. A transient failure nacks the whole batch once the rest has finished: Kafka then
+    delivers it again from its first records, and the handlers, idempotent, redo nothing twice."""
+    by_key: dict[str | None, list[Inbound]] = {}
+    for inbound in records:
+        by_key.setdefault(inbound.key, []).append(inbound)
+    limit = asyncio.Semaphore(at_once)
+
+    async def in_order(chain: list[Inbound]) -> None:
+        async with limit:
+            for inbound in chain:
+                await deliver(inbound, handle, on_unexpected)  # NackMessage stops this key
+
+    outcomes = await asyncio.gather(*map(in_order, by_key.values()), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def deliver(inbound: Inbound, handle: Handle, on_unexpected: Fallback) -> None:
     """Run one handler under the delivery policy.
 
     - transient infrastructure failures: pause and nack, so the same message comes again;

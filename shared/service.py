@@ -27,7 +27,18 @@ from shared.akasse_register import AkasseRegister
 from shared.clock import PlatformClock
 from shared.cpr import mask
 from shared.db import Document, connect
-from shared.kafka import DURABLE_ACK, Inbound, ensure_topics, group_id, publish, raw_decoder
+from shared.kafka import (
+    DURABLE_ACK,
+    Fallback,
+    Handle,
+    Inbound,
+    deliver_batch,
+    ensure_topics,
+    group_id,
+    publish,
+    raw_batch_decoder,
+    raw_decoder,
+)
 from shared.rejections import REJECTED_TOPIC, Reason, Refusal, rejection
 from shared.settings import Settings
 
@@ -157,9 +168,18 @@ class Service:
 
     # -- helpers for handlers --------------------------------------------------------------
 
-    def consume(self, topic: str) -> Any:
-        """The decorator of a durable handler of `topic` (see `subscriber_options`)."""
-        return self.broker.subscriber(topic, **subscriber_options(self, topic))
+    def consume(self, topic: str, handle: Handle, on_unexpected: Fallback) -> None:
+        """Handle every record of `topic` under the delivery policy (`deliver`): batches from
+        the consumer group, each citizen's records in order, several citizens at once, one
+        offset commit per batch (see `subscriber_options`)."""
+        at_once = self.settings.consumer_workers
+
+        async def on_batch(bodies: list[bytes], message: KafkaMessage) -> None:
+            records = message.raw_message
+            assert isinstance(records, tuple)
+            await deliver_batch(map(Inbound.of, records), handle, on_unexpected, at_once)
+
+        self.broker.subscriber(topic, **subscriber_options(self, topic))(on_batch)
 
     def _follow_ticks(self) -> None:
         """With the simulated clock, a service without a database (an adapter) follows the ticks
@@ -225,13 +245,23 @@ class Tick(BaseModel):
     now: datetime
 
 
+BATCH_RECORDS = 200
+BATCH_WAIT_MS = 20
+"""An idle consumer looks for records this often (FastStream waits as long again when it found
+none): the latency a batch subscriber adds."""
+
+
 def subscriber_options(service: Service, topic: str) -> dict[str, Any]:
-    """Options of every durable consumer-group subscriber (see shared.kafka.DURABLE_ACK)."""
+    """Options of every durable consumer-group subscriber (see shared.kafka.DURABLE_ACK): in
+    batches, so offsets are committed once per batch rather than per record."""
     return {
         "group_id": service.group(topic),
         "heartbeat_interval_ms": 1000,
         "ack_policy": DURABLE_ACK,
         "auto_offset_reset": "earliest",
-        "decoder": raw_decoder,
-        "max_workers": service.settings.consumer_workers,
+        "decoder": raw_batch_decoder,
+        "batch": True,
+        "max_records": BATCH_RECORDS,
+        "batch_timeout_ms": BATCH_WAIT_MS,
+        "title": f"{service.name}.{topic}",
     }

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
 
     group_prefix: str = Field("dfdg", alias="JOBLOG_GROUP_PREFIX")  # Kafka consumer groups
     topic_partitions: int = Field(4, alias="JOBLOG_TOPIC_PARTITIONS")
-    consumer_workers: int = Field(4, alias="JOBLOG_CONSUMER_WORKERS")  # = partitions
+    # citizens a subscriber handles at once (each citizen's records in order)
+    consumer_workers: int = Field(8, alias="JOBLOG_CONSUMER_WORKERS")
     max_message_bytes: int = Field(1_048_576, alias="JOBLOG_MAX_MESSAGE_BYTES")
     rejected_raw_max_bytes: int = Field(65_536, alias="JOBLOG_REJECTED_RAW_MAX_BYTES")
 

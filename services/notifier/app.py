@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream import FastStream
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pydantic import ValidationError
 
@@ -39,7 +38,7 @@ from shared import topics
 from shared.db import Document
 from shared.events import CitizenChange
 from shared.facts import FactsReader
-from shared.kafka import Inbound, deliver, records_since, topic_partitions
+from shared.kafka import Inbound, records_since, topic_partitions
 from shared.rejections import Reason, Refusal
 from shared.service import Service, Tick
 from shared.settings import Settings, get_settings
@@ -69,13 +68,8 @@ class NotifierService(Service):
             "dfdg_notices_sent", "Adviseringer sent", ["modtager"], registry=self.metrics
         )
 
-        @self.consume(topics.CITIZEN_CHANGES)
-        async def on_citizen_change(body: bytes, message: KafkaMessage) -> None:
-            await deliver(Inbound.of(body, message), self.handle_change, self.keep)
-
-        @self.consume(topics.TIMERS)
-        async def on_tick(body: bytes, message: KafkaMessage) -> None:
-            await deliver(Inbound.of(body, message), self.handle_tick, self.keep)
+        self.consume(topics.CITIZEN_CHANGES, self.handle_change, self.keep)
+        self.consume(topics.TIMERS, self.handle_tick, self.keep)
 
     async def prepare_database(self) -> None:
         self.store = NotifierStore(self.db)

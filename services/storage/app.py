@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import TypeVar
 
 from faststream import FastStream
-from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
 
 from services.akasse_adapter.mapping import AKASSE
@@ -32,7 +31,7 @@ from shared.cpr import mask
 from shared.db import Document
 from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
 from shared.facts import FactsReader, FactsWriter, status_messages
-from shared.kafka import Inbound, deliver
+from shared.kafka import Inbound
 from shared.rejections import Reason, Refusal
 from shared.service import Service
 from shared.settings import Settings, get_settings
@@ -58,17 +57,9 @@ class StorageService(Service):
         self.facts: FactsReader
         self.writer: FactsWriter
 
-        @self.consume(topics.JOBLOG_COMMANDS)
-        async def on_command(body: bytes, message: KafkaMessage) -> None:
-            await deliver(Inbound.of(body, message), self.handle_command, self._keep_command)
-
-        @self.consume(topics.CITIZEN_STATUS)
-        async def on_status(body: bytes, message: KafkaMessage) -> None:
-            await deliver(Inbound.of(body, message), self.handle_status, self._keep_citizen)
-
-        @self.consume(topics.CITIZEN_EXEMPTION)
-        async def on_exemption(body: bytes, message: KafkaMessage) -> None:
-            await deliver(Inbound.of(body, message), self.handle_exemption, self._keep_citizen)
+        self.consume(topics.JOBLOG_COMMANDS, self.handle_command, self._keep_command)
+        self.consume(topics.CITIZEN_STATUS, self.handle_status, self._keep_citizen)
+        self.consume(topics.CITIZEN_EXEMPTION, self.handle_exemption, self._keep_citizen)
 
     async def prepare_database(self) -> None:
         self.repo = Repository(self.db)
