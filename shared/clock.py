@@ -8,6 +8,9 @@ started (the wall clock until the first).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -17,6 +20,9 @@ from shared.settings import ClockMode
 from shared.tid import as_utc, day_of
 
 CLOCK_ID = "platform"
+_batch_time: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
+    "batch_time", default=None
+)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -37,6 +43,8 @@ class PlatformClock:
     async def now(self) -> datetime:
         if not self.simulated:
             return datetime.now(UTC)
+        if (pinned := _batch_time.get()) is not None:
+            return pinned
         if self._db is not None:
             doc = await self._db.clock.find_one({"_id": CLOCK_ID})
             if doc is not None:
@@ -44,6 +52,20 @@ class PlatformClock:
         if self._latest_tick == EPOCH:  # no tick yet: not stored, or not seen since the start
             return datetime.now(UTC)
         return self._latest_tick
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Simulated clock: one reading for the records of a batch (handled in this context)
+        instead of a database read per record. A tick is handled before the records sent after
+        it are fetched, so the reading at the start of their batch already shows it."""
+        if not self.simulated:
+            yield
+            return
+        token = _batch_time.set(await self.now())
+        try:
+            yield
+        finally:
+            _batch_time.reset(token)
 
     async def today(self) -> date:
         return day_of(await self.now())

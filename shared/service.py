@@ -177,7 +177,8 @@ class Service:
         async def on_batch(bodies: list[bytes], message: KafkaMessage) -> None:
             records = message.raw_message
             assert isinstance(records, tuple)
-            await deliver_batch(map(Inbound.of, records), handle, on_unexpected, at_once)
+            async with self.clock.batch():
+                await deliver_batch(map(Inbound.of, records), handle, on_unexpected, at_once)
 
         self.broker.subscriber(topic, **subscriber_options(self, topic))(on_batch)
 

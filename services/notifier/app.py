@@ -42,7 +42,7 @@ from shared.kafka import Inbound, records_since, topic_partitions
 from shared.rejections import Reason, Refusal
 from shared.service import Service, Tick
 from shared.settings import Settings, get_settings
-from shared.tid import COPENHAGEN
+from shared.tid import COPENHAGEN, as_utc
 
 LEASE = timedelta(seconds=60)
 FIRING_AT_ONCE = 8
@@ -116,7 +116,9 @@ class NotifierService(Service):
             timer.get("lastNotifiedDue") if timer else None,
             days=self.settings.advisering_days,
         )
-        await self.store.set_due(cpr, due)
+        unchanged = timer is not None and _same(timer.get("due"), due) and not timer.get("lease")
+        if not unchanged:  # (a timer being fired always learns of the recomputation)
+            await self.store.set_due(cpr, due)
 
     async def handle_tick(self, inbound: Inbound) -> None:
         try:
@@ -248,6 +250,12 @@ class NotifierService(Service):
             except Exception as error:  # keep ticking; the next one will do
                 self.log.warning("could not send tick: %r", error)
             await asyncio.sleep(self.settings.tick_interval_seconds)
+
+
+def _same(stored: datetime | None, due: datetime | None) -> bool:
+    if stored is None or due is None:
+        return stored is due
+    return as_utc(stored) == as_utc(due)
 
 
 def advisering_payload(doc: Document) -> dict[str, object]:
