@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -21,14 +22,18 @@ func main() {
 	dir := flag.String("dir", "data/ferretdb", "directory for the SQLite files")
 	flag.Parse()
 
+	// Collect garbage less often than Go's default (100): a local server on a small machine
+	// spends less CPU on it, for some more memory.
+	debug.SetGCPercent(400)
+
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
+		Listener: ferretdb.ListenerConfig{TCP: *listen},
+		Logger:   logger,
+		Handler:  "sqlite",
 		// WAL (FerretDB's default) with synchronous=normal: a commit is not fsynced, so a
 		// crash of FerretDB loses nothing, only a crash of the machine may lose the latest.
 		SQLiteURL: "file:" + *dir + "/?_pragma=synchronous(normal)",
