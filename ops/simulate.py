@@ -409,8 +409,8 @@ async def simulate(
 ) -> SimulationReport:
     """Simulate `days` days of `citizens` citizens on the running platform of `settings`.
 
-    The month starts at `start` or, if the platform's clock is already later (it never goes
-    backwards), at the clock (whole seconds)."""
+    The month starts at `start` or, if the platform's clock is there already (it never goes
+    backwards), a second after the clock (whole seconds)."""
     began = wallclock.monotonic()
     report = progress or (lambda done, total, what: None)
     total = days + 2
@@ -424,8 +424,10 @@ async def simulate(
 
     async with _Driver(settings) as driver:
         await driver.settle()
-        clock = await driver.clock()
-        start = max(as_utc(start), as_utc(clock.get("now", start))).replace(microsecond=0)
+        start = as_utc(start).replace(microsecond=0)
+        if (clock := await driver.clock()).get("now") is not None:
+            # strictly after the clock: a first tick equal to it would count as fired already
+            start = max(start, as_utc(clock["now"]).replace(microsecond=0) + timedelta(seconds=1))
         scenario = generate(citizens, seed, start, days, salt=settings.group_prefix)
         since = await end_offsets(settings.kafka_bootstrap_servers, [topics.NOTICES])
         ahead: list[datetime] = []

@@ -36,11 +36,8 @@ def run_suite(pytest_args: list[str], lint: bool = True) -> int:
         return 1
     try:
         pytest = [py, "-m", "pytest", "-q", "-ra", *pytest_args]
-        # the simulation gets a platform of its own: a month of a municipality on a clean slate
-        simulation = "tests/integration/test_simulation.py"
         for title, args in (
-            ("unit + integration", ["tests/unit", "tests/integration", f"--ignore={simulation}"]),
-            ("simulation", [simulation]),
+            ("unit + integration", ["tests/unit", "tests/integration"]),
             ("end-to-end", ["tests/e2e"]),
         ):
             if _step(title, [*pytest, *args], env) != 0:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ops.simulate import Scenario, SimCitizen, simulate
+from ops.simulate import Scenario, SimCitizen, SimulationReport, simulate
 from shared.tid import COPENHAGEN
 
 pytestmark = pytest.mark.integration
@@ -103,7 +103,7 @@ async def test_a_month_of_citizens_sends_the_notices_the_rule_gives(platform):
     assert report.activity_mismatches == []
 
     expected = 2 * sum(expected_pairs(scenario, c) for c in scenario.citizens)
-    assert report.count == expected
+    assert report.count == expected, differences(report)
     assert report.distinct == report.count  # each notice exactly once
     assert report.stored == expected
     assert expected > CITIZENS // 5  # the scenario exercises the rule, not only its absence
@@ -114,3 +114,22 @@ async def test_a_month_of_citizens_sends_the_notices_the_rule_gives(platform):
             f"{BUDGET_SECONDS:.0f} s ({phases})",
             stacklevel=1,
         )
+
+
+def differences(report: SimulationReport, most: int = 5) -> str:
+    """The citizens whose borger notices differ from the oracle's count, with their scenario."""
+    sent: dict[str, list[str]] = {}
+    for notice in report.notices:
+        if notice["modtager"] == "borger":
+            sent.setdefault(notice["cpr"], []).append(notice["forfaldt"])
+    lines = []
+    for citizen in report.scenario.citizens:
+        expected = expected_pairs(report.scenario, citizen)
+        if len(sent.get(citizen.cpr, [])) != expected:
+            lines.append(
+                f"expected {expected}, sent due {sorted(sent.get(citizen.cpr, []))}: "
+                f"{citizen.statuses} {citizen.exemptions} activity days "
+                f"{[a.day for a in citizen.activity]}"
+            )
+    ticks = [report.scenario.tick(k).isoformat() for k in (0, 1, report.scenario.days)]
+    return f"{len(lines)} citizens differ (ticks {ticks}):\n" + "\n".join(lines[:most])
