@@ -1,7 +1,7 @@
 """DFDG's collections in MongoDB, and the reads and writes storage makes on them.
 
-- `joblog_history`: every accepted version of every joblog (`_id` "<joblogId>:<version>", unique
-  `beskedId`). The history is the record.
+- `joblog_history`: every accepted version of every joblog (`_id` "<joblogId>:<version>", with
+  the `beskedId` that made it). The history is the record.
 - `joblogs`: the current version of each joblog, a projection of the history: the newest entry
   with `_id` = joblogId and `historik` = the entry's `_id`.
 - `beskeder`: message id -> the history entry it made, written when everything the message
