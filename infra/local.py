@@ -145,8 +145,8 @@ def ferretdb_binary() -> Path:
     env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
     build = binary.with_name(binary.name + ".build")
     shutil.rmtree(build, ignore_errors=True)
+    (build / "main").mkdir(parents=True)
     for name in FERRETDB_SOURCES:
-        (build / "main").mkdir(parents=True, exist_ok=True)
         shutil.copy(INFRA / "ferretdb" / name, build / "main" / name)
     _patched_ferretdb(build / "ferretdb", env)
     with (build / "main" / "go.mod").open("a") as mod:

@@ -63,7 +63,7 @@ class Repository:
         with contextlib.suppress(DuplicateKeyError):
             await self.messages.insert_one({"_id": doc["beskedId"], "historik": doc["_id"]})
 
-    async def history_entry(self, joblog_id: UUID | str, version: int) -> Document | None:
+    async def history_entry(self, joblog_id: UUID, version: int) -> Document | None:
         return await self.history.find_one({"_id": history_id(joblog_id, version)})
 
     async def projected(self, joblog_id: UUID) -> Document | None:
