@@ -26,6 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared import credentials
+from shared.access import ADMIN
+from shared.credentials import as_principal
+from shared.provisioning import Provisioning
+from shared.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 KAFKA_VERSION = "4.1.1"
@@ -80,6 +86,16 @@ class Profile:
     @property
     def mongodb_url(self) -> str:
         return f"mongodb://127.0.0.1:{self.mongo_port}/"
+
+    @property
+    def parties_credentials(self) -> Path:
+        """Every party's Kafka password (the contract's `kafka-credentials.json`)."""
+        return self.run_dir / "kafka-credentials.json"
+
+    @property
+    def platform_credentials(self) -> Path:
+        """The admin's and the platform services' Kafka passwords."""
+        return self.run_dir / "platform-credentials.json"
 
 
 PROFILES = {
@@ -269,12 +285,23 @@ def start_kafka(profile: Profile) -> None:
     data = home / "data"
     (home / "logs").mkdir(parents=True, exist_ok=True)
     config = home / "server.properties"
+    formatted = (data / "meta.properties").exists()
+    passwords = credentials.load(profile.platform_credentials)
+    if not formatted or ADMIN not in passwords:  # a new cluster: a new admin
+        shutil.rmtree(data, ignore_errors=True)
+        formatted = False
+        passwords[ADMIN] = credentials.new_password()
+        credentials.save(profile.platform_credentials, passwords)
+    admin_password = passwords[ADMIN]
     template = (INFRA / "kafka" / "server.properties").read_text()
-    config.write_text(
-        template.replace("${CONTROLLER_PORT}", str(profile.controller_port))
-        .replace("${KAFKA_PORT}", str(profile.kafka_port))
-        .replace("${LOG_DIRS}", str(data))
-    )
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the password
+    with os.fdopen(fd, "w") as out:
+        out.write(
+            template.replace("${CONTROLLER_PORT}", str(profile.controller_port))
+            .replace("${KAFKA_PORT}", str(profile.kafka_port))
+            .replace("${LOG_DIRS}", str(data))
+            .replace("${ADMIN_PASSWORD}", admin_password)
+        )
     classpath = f"{libs}/*"
     # Tuned for a small machine and short runs: the serial collector and the quick C1 compiler
     # only (C2 compiling Kafka's hot paths cost more CPU than a run of the suite gives back).
@@ -284,12 +311,14 @@ def start_kafka(profile: Profile) -> None:
         f"-Dlog4j2.configurationFile={INFRA / 'kafka' / 'log4j2.properties'}",
         f"-Dkafka.logs.dir={home / 'logs'}", "-cp", classpath,
     ]  # fmt: skip
-    if not (data / "meta.properties").exists():
+    if not formatted:
+        scram = f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]"
         _run(
-            [*jvm, "kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(config)],
+            [*jvm, "kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(config),
+             "--add-scram", scram],
             home,
             "formatting Kafka's storage",
-        )
+        )  # fmt: skip
     _start("kafka", [*jvm, "kafka.Kafka", str(config)], profile, profile.kafka_port,
            _kafka_ready(profile), timeout=90)  # fmt: skip
 
@@ -326,7 +355,14 @@ def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
         env["KAFKA_BOOTSTRAP_SERVERS"] = kafka
     else:
         start_kafka(profile)
-        env["KAFKA_BOOTSTRAP_SERVERS"] = profile.kafka_bootstrap
+        env |= {
+            "KAFKA_BOOTSTRAP_SERVERS": profile.kafka_bootstrap,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "JOBLOG_KAFKA_CREDENTIALS": str(profile.parties_credentials),
+            "JOBLOG_PLATFORM_CREDENTIALS": str(profile.platform_credentials),
+        }
+        provision(env)
     if mongo := external_mongodb():
         say("using the external MongoDB of MONGODB_URL")
         env["MONGODB_URL"] = mongo
@@ -334,6 +370,17 @@ def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
         start_ferretdb(profile)
         env["MONGODB_URL"] = profile.mongodb_url
     return env
+
+
+def provision(env: dict[str, str]) -> None:
+    """The contract's topics, principals and ACLs on the local Kafka (as its admin)."""
+    settings = Settings.model_validate({**os.environ, **env})
+    started = time.monotonic()
+    Provisioning(as_principal(settings, ADMIN)).platform()
+    say(
+        f"Kafka secured: SASL SCRAM-SHA-512, ACLs; the parties' credentials are in "
+        f"{env['JOBLOG_KAFKA_CREDENTIALS']} ({time.monotonic() - started:.1f}s)"
+    )
 
 
 def _stop_pid(pid: int, grace: float = 15.0) -> None:

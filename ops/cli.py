@@ -24,8 +24,11 @@ from rich.table import Table
 from infra import local
 from ops.simulate import simulate_command
 from ops.udsoegning import udsoegning_command
+from shared.access import OPERATOR
 from shared.akasse_register import AkasseEntry, publish_entry
-from shared.settings import get_settings
+from shared.credentials import as_principal, for_service
+from shared.provisioning import Provisioning
+from shared.settings import Settings, get_settings
 
 app = typer.Typer(help="DFDG joblog platform: run it, test it, operate it.", no_args_is_help=True)
 infra_app = typer.Typer(help="Local Kafka and database processes.", no_args_is_help=True)
@@ -33,7 +36,12 @@ app.add_typer(infra_app, name="infra")
 console = Console(stderr=True)
 ROOT = local.ROOT
 
-SERVICES = ["storage", "jobnet-adapter", "akasse-adapter", "notifier", "jobcenter-api"]
+SERVICES = [
+    "provisioner", "storage", "jobnet-adapter", "akasse-adapter", "notifier", "jobcenter-api",
+]  # fmt: skip
+METRICS_OFFSET = {
+    "jobnet-adapter": 0, "akasse-adapter": 1, "storage": 2, "notifier": 3, "provisioner": 4,
+}  # fmt: skip
 
 
 def _profile(name: str) -> local.Profile:
@@ -75,10 +83,7 @@ def run(profile: str = "dev") -> None:
     except local.InfraError as error:
         console.print(f"[red]infrastructure failed to start:[/red] {error}")
         raise typer.Exit(1) from None
-    settings = get_settings().model_copy(
-        update={"kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
-    )
-    asyncio.run(_ensure_topics(env))
+    settings = Settings.model_validate(env)
     logs = prof.run_dir / "logs"
     children = start_services(env, logs)
     table = Table(title="DFDG joblog platform")
@@ -87,9 +92,16 @@ def run(profile: str = "dev") -> None:
     table.add_row("Kafka", env["KAFKA_BOOTSTRAP_SERVERS"])
     table.add_row("MongoDB wire (FerretDB)", env["MONGODB_URL"])
     table.add_row("Jobcenter HTTP API", f"http://{settings.api_host}:{settings.api_port}/docs")
-    for offset, name in enumerate(SERVICES[:4]):
-        port = settings.metrics_port_base + [2, 0, 1, 3][offset]
-        table.add_row(name, f"metrics http://127.0.0.1:{port}/metrics, log {logs / name}.log")
+    for name in SERVICES:
+        offset = METRICS_OFFSET.get(name)
+        port = (
+            f"metrics http://127.0.0.1:{settings.metrics_port_base + offset}/metrics, "
+            if (offset is not None)
+            else ""
+        )
+        table.add_row(name, f"{port}log {logs / name}.log")
+    if creds := env.get("JOBLOG_KAFKA_CREDENTIALS"):
+        table.add_row("Kafka credentials (SASL SCRAM-SHA-512)", creds)
     Console().print(table)
     console.print("Ctrl-C stops the services and the local infrastructure.")
     try:
@@ -110,8 +122,8 @@ def start_services(env: dict[str, str], logs: Path) -> dict[str, subprocess.Pope
     for name in SERVICES:
         out = (logs / f"{name}.log").open("ab")
         children[name] = subprocess.Popen(
-            [sys.executable, "-m", "services", name], env=env, cwd=ROOT, stdout=out,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "services", name], env=service_env(env, name), cwd=ROOT,
+            stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     return children
 
@@ -127,13 +139,16 @@ def stop_services(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.kill()
 
 
-async def _ensure_topics(env: dict[str, str]) -> None:
-    from shared.kafka import ensure_topics
-
-    settings = get_settings().model_copy(
-        update={"kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
-    )
-    await ensure_topics(settings)
+def service_env(env: dict[str, str], name: str) -> dict[str, str]:
+    """The environment of one service process: its own Kafka principal on the local platform."""
+    if env.get("KAFKA_SASL_USERNAME") or not env.get("JOBLOG_PLATFORM_CREDENTIALS"):
+        return env
+    settings = for_service(Settings.model_validate(env), name)
+    return {
+        **env,
+        "KAFKA_SASL_USERNAME": settings.kafka_sasl_username,
+        "KAFKA_SASL_PASSWORD": settings.kafka_sasl_password.get_secret_value(),
+    }
 
 
 @app.command()
@@ -165,12 +180,37 @@ def akasse_register(
     joblog: bool = typer.Option(True, "--joblog/--no-joblog", help="offers a joblog?"),
     remove: bool = typer.Option(False, help="remove the a-kasse from the register"),
 ) -> None:
-    """Publish a change of the a-kasse register (the compacted topic dfdg.akasse.register)."""
+    """Publish a change of the a-kasse register (the compacted topic dfdg.akasse.register), as
+    the operator (KAFKA_SASL_USERNAME/PASSWORD, else the local `dev` profile's credentials). A
+    new a-kasse gets its topics, principal and ACLs from the provisioner within seconds."""
     if not (len(akasse_nr) == 3 and akasse_nr.isdigit()):
         raise typer.BadParameter("akasseNr must be 3 digits")
     entry = None if remove else AkasseEntry(akasseNr=akasse_nr, navn=navn, tilbyderJoblog=joblog)
-    asyncio.run(publish_entry(get_settings().kafka_bootstrap_servers, entry, akasse_nr))
+    asyncio.run(publish_entry(operator_settings(), entry, akasse_nr))
     console.print(f"a-kasse {akasse_nr}: {'removed' if remove else entry}")
+
+
+def operator_settings(profile: str = "dev") -> Settings:
+    """Connect as the operator: the environment's credentials, else the local profile's."""
+    settings = get_settings()
+    if settings.kafka_sasl_username:
+        return settings
+    prof = _profile(profile)
+    local_env = {
+        "KAFKA_BOOTSTRAP_SERVERS": prof.kafka_bootstrap,
+        "JOBLOG_KAFKA_CREDENTIALS": str(prof.parties_credentials),
+    }
+    return as_principal(Settings.model_validate({**os.environ, **local_env}), OPERATOR)
+
+
+@app.command()
+def provision() -> None:
+    """Create the contract's topics, principals and ACLs on the cluster of
+    KAFKA_BOOTSTRAP_SERVERS, as the admin of KAFKA_SASL_USERNAME/PASSWORD (for a production
+    cluster; the local platform does it at start). New passwords go to JOBLOG_KAFKA_CREDENTIALS
+    and JOBLOG_PLATFORM_CREDENTIALS."""
+    Provisioning(get_settings()).platform()
+    console.print("provisioned: topics, principals and ACLs")
 
 
 app.command("udsoegning")(udsoegning_command)

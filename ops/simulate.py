@@ -38,15 +38,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import typer
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from infra import local
+from ops.parties import PartyProducers
 from shared import topics
+from shared.access import ADMIN, OPERATOR
 from shared.akasse_register import AkasseEntry, publish_entry
 from shared.clock import CLOCK_ID
+from shared.credentials import as_principal
 from shared.db import connect
 from shared.facts import FactsReader
 from shared.kafka import PlatformLag, end_offsets, records_since
@@ -271,7 +274,7 @@ def exemption_message(cpr: str, exemption: SimExemption) -> dict[str, Any]:
 
 def activity_message(cpr: str, activity: SimActivity, at: datetime) -> tuple[str, dict[str, Any]]:
     if activity.kind == "akasse_created":
-        return topics.AKASSE_INBOUND, {
+        return topics.akasse_inbound(AKASSE), {
             "eventId": str(uuid.uuid4()), "type": "JOBLOG_CREATED", "akasseNr": AKASSE,
             "memberCpr": cpr, "logId": activity.joblogId, "occurredAt": _iso(at),
             "entry": {
@@ -332,14 +335,11 @@ class SimulationReport:
 class _Driver:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
-        )
+        self.producer = PartyProducers(settings, linger_ms=5)
         self.mongo, self.db = connect(settings)
-        self.lag = PlatformLag(settings)
+        self.lag = PlatformLag(as_principal(settings, ADMIN))
 
     async def __aenter__(self) -> _Driver:
-        await self.producer.start()
         await self.lag.start()
         return self
 
@@ -349,7 +349,7 @@ class _Driver:
         await self.mongo.close()
 
     async def send(self, topic: str, key: str, message: dict[str, Any]) -> None:
-        await self.producer.send(topic, json.dumps(message).encode(), key=key.encode())
+        await self.producer.send(topic, key.encode(), json.dumps(message).encode())
 
     async def settle(self) -> None:
         """Flush, then wait until the platform's consumer groups have no lag, twice in a row."""
@@ -371,7 +371,7 @@ class _Driver:
         """Send a tick and wait until every timer due by it has fired; False if the clock is
         ahead of it afterwards (someone else's tick)."""
         await self.producer.send_and_wait(
-            topics.TIMERS, json.dumps({"now": now.isoformat()}).encode(), key=b"clock"
+            topics.TIMERS, b"clock", json.dumps({"now": now.isoformat()}).encode()
         )
         deadline = wallclock.monotonic() + WAIT_SECONDS
         while True:
@@ -386,11 +386,11 @@ class _Driver:
 async def sent_notices(
     settings: Settings, since: dict[TopicPartition, int], cprs: set[str]
 ) -> list[dict[str, Any]]:
-    """The notices for `cprs` this platform (header `dfdg-platform`) sent on dfdg.notices after
-    the offsets `since`."""
+    """The notices for `cprs` this platform (header `dfdg-platform`) sent on the notice topics
+    after the offsets `since` (read as the admin: every jobcenter's)."""
     ours = (PLATFORM_HEADER, settings.group_prefix.encode())
     found: list[dict[str, Any]] = []
-    async for record in records_since(settings.kafka_bootstrap_servers, since):
+    async for record in records_since(as_principal(settings, ADMIN), since):
         if ours not in list(record.headers or ()):
             continue
         notice = json.loads(record.value or b"{}")
@@ -429,10 +429,10 @@ async def simulate(
             # strictly after the clock: a first tick equal to it would count as fired already
             start = max(start, as_utc(clock["now"]).replace(microsecond=0) + timedelta(seconds=1))
         scenario = generate(citizens, seed, start, days, salt=settings.group_prefix)
-        since = await end_offsets(settings.kafka_bootstrap_servers, [topics.NOTICES])
+        since = await end_offsets(as_principal(settings, ADMIN), topics.notice_topics())
         ahead: list[datetime] = []
         await publish_entry(
-            settings.kafka_bootstrap_servers,
+            as_principal(settings, OPERATOR),
             AkasseEntry(akasseNr=AKASSE, navn="Simulationens a-kasse", tilbyderJoblog=True),
             AKASSE,
         )
@@ -452,7 +452,8 @@ async def simulate(
             for exemption in citizen.exemptions:
                 if exemption.sent == 0:
                     message = exemption_message(citizen.cpr, exemption)
-                    await driver.send(topics.CITIZEN_EXEMPTION, citizen.cpr, message)
+                    topic = topics.jobcenter_exemption(exemption.jobcenter)
+                    await driver.send(topic, citizen.cpr, message)
         await driver.settle()
         lap("statuses")
         report(1, total, "statuses and fritagelser")
@@ -498,7 +499,8 @@ async def _send_day(
         for exemption in citizen.exemptions:
             if exemption.sent == k:
                 message = exemption_message(citizen.cpr, exemption)
-                await driver.send(topics.CITIZEN_EXEMPTION, citizen.cpr, message)
+                topic = topics.jobcenter_exemption(exemption.jobcenter)
+                await driver.send(topic, citizen.cpr, message)
     for activity in citizen.activity:
         if activity.day == k:
             topic, message = activity_message(citizen.cpr, activity, now)
@@ -550,7 +552,7 @@ async def _run(
             bar.update(task, completed=done, total=total, description=what)
 
         await publish_entry(
-            settings.kafka_bootstrap_servers,
+            as_principal(settings, OPERATOR),
             AkasseEntry(akasseNr=AKASSE, navn="Simulationens a-kasse", tilbyderJoblog=True),
             AKASSE,
         )
@@ -591,8 +593,7 @@ def simulate_command(
     run = uuid.uuid4().hex[:8]
     settings = Settings.model_validate(
         {
-            "KAFKA_BOOTSTRAP_SERVERS": env["KAFKA_BOOTSTRAP_SERVERS"],
-            "MONGODB_URL": env["MONGODB_URL"],
+            **env,
             "MONGODB_DATABASE": f"dfdg_sim_{run}",
             "JOBLOG_GROUP_PREFIX": f"sim-{run}",
             "JOBLOG_CLOCK": "simulated",

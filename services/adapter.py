@@ -25,15 +25,13 @@ class FrontendAdapter(Service):
     checks on the parsed command (`check`) and a routing rule for outbound (`wants`)."""
 
     uses_database = False
-    inbound_topic: str
-    outbound_topic: str
-    rejected_topic: str
+    inbound: topics.Source
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
 
-        self.consume(self.inbound_topic, self.handle_inbound, self.on_unexpected(self.message_id))
-        self.consume(topics.JOBLOG_CHANGES, self.handle_change, self._skip_change)
+        self.consume(self.inbound, self.handle_inbound, self.on_unexpected(self.message_id))
+        self.consume(topics.Source(topics.JOBLOG_CHANGES), self.handle_change, self._skip_change)
 
     # format hooks ---------------------------------------------------------------------------
 
@@ -48,12 +46,13 @@ class FrontendAdapter(Service):
     def message_id(self, raw: bytes) -> str | None:
         raise NotImplementedError
 
-    def check(self, command: JoblogCommand) -> None:
-        """Further refusals that depend on the adapter's own state (e.g. the a-kasse register)."""
+    def check(self, command: JoblogCommand, inbound: Inbound) -> None:
+        """Further refusals that depend on where it came from and the adapter's own state (the
+        a-kasse of the topic, the a-kasse register)."""
 
-    def wants(self, change: JoblogChange) -> bool:
-        """Does this front end receive the change?"""
-        return True
+    def outbound_topic(self, change: JoblogChange) -> str | None:
+        """The front end's topic that receives the change, if any."""
+        raise NotImplementedError
 
     # handlers -------------------------------------------------------------------------------
 
@@ -63,7 +62,7 @@ class FrontendAdapter(Service):
             command = self.parse(
                 inbound.body, inbound.key, received, self.settings.max_message_bytes
             )
-            self.check(command)
+            self.check(command, inbound)
         except Refusal as refusal:
             named = naming_the_field(refusal)
             await self.reject(inbound, named, self.message_id(inbound.body))
@@ -75,9 +74,9 @@ class FrontendAdapter(Service):
 
     async def handle_change(self, inbound: Inbound) -> None:
         change = JoblogChange.model_validate_json(inbound.body)
-        if self.wants(change):
+        if (topic := self.outbound_topic(change)) is not None:
             payload = self.to_outbound(change)
-            await publish(self.broker, self.outbound_topic, change.entry.cpr, _json(payload))
+            await publish(self.broker, topic, change.entry.cpr, _json(payload))
 
     async def _skip_change(self, inbound: Inbound, error: Exception) -> None:
         # An internal change we cannot translate is a bug in the platform, not the producer's

@@ -15,7 +15,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import BaseModel, ValidationError
 
 from shared import topics
-from shared.kafka import topic_partitions
+from shared.kafka import client_options, topic_partitions
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,17 @@ class AkasseRegister:
     def get(self, akasse_nr: str | None) -> AkasseEntry | None:
         return self._entries.get(akasse_nr) if akasse_nr else None
 
+    def entries(self) -> list[AkasseEntry]:
+        return list(self._entries.values())
+
     def offers_joblog(self, akasse_nr: str | None) -> bool:
         entry = self.get(akasse_nr)
         return entry is not None and entry.tilbyderJoblog
 
-    async def load(self, bootstrap_servers: str) -> None:
+    async def load(self, settings: Settings) -> None:
         """Read the whole compacted topic up to its current end."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+            **client_options(settings), enable_auto_commit=False, group_id=None
         )
         await consumer.start()
         try:
@@ -76,9 +80,10 @@ class AkasseRegister:
             await consumer.stop()
 
 
-async def publish_entry(bootstrap_servers: str, entry: AkasseEntry | None, akasse_nr: str) -> None:
-    """Operators' way to change the register (None removes the a-kasse)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+async def publish_entry(settings: Settings, entry: AkasseEntry | None, akasse_nr: str) -> None:
+    """Operators' way to change the register (None removes the a-kasse); `settings` connect as
+    the operator."""
+    producer = AIOKafkaProducer(**client_options(settings), acks="all")
     await producer.start()
     try:
         value = entry.model_dump_json().encode() if entry is not None else None

@@ -4,19 +4,20 @@ delivery policy of every handler (at-least-once, nothing lost, nothing blocking)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.helpers import create_ssl_context
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure
 
@@ -37,32 +38,35 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 RETRY_PAUSE_SECONDS = 1.0
 
 
-async def ensure_topics(settings: Settings) -> None:
-    """Create the contract's topics if missing (the register is compacted). Idempotent."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(
-                name,
-                num_partitions=settings.topic_partitions,
-                replication_factor=1,
-                topic_configs=(
-                    {"cleanup.policy": "compact"}
-                    if name in topics.COMPACTED
-                    else {"max.message.bytes": str(8 * 1024 * 1024)}
-                ),
-            )
-            for name in topics.ALL
-            if name not in existing
-        ]
-        if wanted:
-            # another service may create them at the same moment
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
-    finally:
-        await admin.close()
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options of every aiokafka client: the servers and, as the contract's settings
+    say, SASL (SCRAM) over plaintext locally or over TLS (SASL_SSL) in production."""
+    protocol = settings.kafka_security_protocol.upper()
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": protocol,
+    }
+    if protocol.startswith("SASL"):
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password.get_secret_value(),
+        }
+    if protocol.endswith("SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return options
+
+
+def broker_security(settings: Settings) -> BaseSecurity | None:
+    """The same for a FastStream broker."""
+    protocol = settings.kafka_security_protocol.upper()
+    tls = create_ssl_context(cafile=settings.kafka_ssl_cafile) if protocol.endswith("SSL") else None
+    if not protocol.startswith("SASL"):
+        return BaseSecurity(ssl_context=tls) if tls else None
+    kinds = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
+    kind = kinds[settings.kafka_sasl_mechanism.upper()]
+    password = settings.kafka_sasl_password.get_secret_value()
+    return kind(settings.kafka_sasl_username, password, ssl_context=tls, use_ssl=tls is not None)
 
 
 async def raw_decoder(message: StreamMessage[Any]) -> bytes:
@@ -146,24 +150,22 @@ async def deliver(inbound: Inbound, handle: Handle, on_unexpected: Fallback) -> 
 class PlatformLag:
     """What the platform's services still have to process (0: everything sent is handled),
     summed over their consumer groups. Clients are kept open: a question costs a few
-    milliseconds, not the most of a second new clients spend fetching the cluster's metadata."""
+    milliseconds, not the most of a second new clients spend fetching the cluster's metadata.
+    Connects with `settings`' principal, which must be allowed to describe the groups (the
+    admin, in tests and the simulation)."""
 
     def __init__(self, settings: Settings) -> None:
-        servers = settings.kafka_bootstrap_servers
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=servers)
+        self.admin = AIOKafkaAdminClient(**client_options(settings))
+        self.consumer = AIOKafkaConsumer(**client_options(settings))
         self.groups = {
-            group_id(settings, name, topic): topic
-            for name, names in topics.CONSUMES.items()
-            for topic in names
+            group_id(settings, name, source.name): source
+            for name, sources in topics.CONSUMES.items()
+            for source in sources
         }
-        self.parts: dict[str, list[TopicPartition]] = {}
 
     async def start(self) -> None:
         await self.admin.start()
         await self.consumer.start()
-        for topic in set(self.groups.values()):
-            self.parts[topic] = await topic_partitions(self.consumer, [topic])
 
     async def stop(self) -> None:
         await self.consumer.stop()
@@ -176,10 +178,20 @@ class PlatformLag:
         committed = await asyncio.gather(
             *(self.admin.list_consumer_group_offsets(name) for name in names)
         )
-        ends = await self.consumer.end_offsets([p for ps in self.parts.values() for p in ps])
+        cluster = await self.consumer._client.fetch_all_metadata()
+        parts = {
+            name: [
+                TopicPartition(topic, p)
+                for topic in sorted(cluster.topics())
+                if source.matches(topic)
+                for p in sorted(cluster.partitions_for_topic(topic) or ())
+            ]
+            for name, source in self.groups.items()
+        }
+        ends = await self.consumer.end_offsets(sorted({tp for ps in parts.values() for tp in ps}))
         lag = 0
         for name, offsets in zip(names, committed, strict=True):
-            for tp in self.parts[self.groups[name]]:
+            for tp in parts[name]:
                 done = offsets[tp].offset if tp in offsets else 0
                 lag += max(0, ends[tp] - max(done, 0))
         return lag
@@ -200,9 +212,9 @@ async def topic_partitions(consumer: AIOKafkaConsumer, names: list[str]) -> list
     ]
 
 
-async def end_offsets(bootstrap_servers: str, names: list[str]) -> dict[TopicPartition, int]:
+async def end_offsets(settings: Settings, names: list[str]) -> dict[TopicPartition, int]:
     """Where the topics end now (a later `records_since` reads what came after)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(**client_options(settings))
     await consumer.start()
     try:
         return dict(await consumer.end_offsets(await topic_partitions(consumer, names)))
@@ -211,10 +223,10 @@ async def end_offsets(bootstrap_servers: str, names: list[str]) -> dict[TopicPar
 
 
 async def records_since(
-    bootstrap_servers: str, start: dict[TopicPartition, int]
+    settings: Settings, start: dict[TopicPartition, int]
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """The records from the offsets `start` up to the partitions' ends (no consumer group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         parts = list(start)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from shared import topics
 from shared.events import Rejection
 from shared.kafka import Inbound
 
@@ -19,6 +18,8 @@ class Reason(StrEnum):
     UNKNOWN_JOBLOG = "unknown_joblog"
     JOBLOG_DELETED = "joblog_deleted"
     DUPLICATE_JOBLOG = "duplicate_joblog"  # opret of an id that already exists, other content
+    AKASSE_MISMATCH = "akasse_mismatch"  # akasseNr is not the a-kasse of the topic
+    JOBCENTER_MISMATCH = "jobcenter_mismatch"  # not the topic's jobcenter, or not his citizen
     INTERNAL_ERROR = "internal_error"  # a bug; the message is kept here for replay
 
 
@@ -30,14 +31,6 @@ class Refusal(Exception):
         self.reason = reason
         self.message = message
         self.field = field
-
-
-REJECTED_TOPIC = {
-    topics.JOBNET_INBOUND: topics.JOBNET_REJECTED,
-    topics.AKASSE_INBOUND: topics.AKASSE_REJECTED,
-    topics.CITIZEN_STATUS: topics.CITIZEN_REJECTED,
-    topics.CITIZEN_EXEMPTION: topics.CITIZEN_REJECTED,
-}
 
 
 def rejection(

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from faststream import FastStream
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
@@ -32,14 +32,14 @@ from shared.kafka import (
     Fallback,
     Handle,
     Inbound,
+    broker_security,
     deliver_batch,
-    ensure_topics,
     group_id,
     publish,
     raw_batch_decoder,
     raw_decoder,
 )
-from shared.rejections import REJECTED_TOPIC, Reason, Refusal, rejection
+from shared.rejections import Reason, Refusal, rejection
 from shared.settings import Settings
 
 _CPR_PATTERN = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
@@ -74,12 +74,16 @@ class Service:
     name = "service"
     uses_database = True
     follows_register = False
+    follows_ticks = True  # a service without a database follows the simulated clock itself
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = CollectorRegistry()
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
+            security=broker_security(settings),
+            # a pattern subscriber finds a new party's topics within this time
+            metadata_max_age_ms=PATTERN_REFRESH_MS,
             client_id=f"dfdg-{self.name}",
             acks="all",
             enable_idempotence=True,
@@ -94,7 +98,7 @@ class Service:
         self.clock = PlatformClock(settings.clock)
         self.log = logging.getLogger(f"dfdg.{self.name}")
         self.register = AkasseRegister()
-        if settings.clock.value == "simulated" and not self.uses_database:
+        if settings.clock.value == "simulated" and self.follows_ticks and not self.uses_database:
             self._follow_ticks()
         if self.follows_register:
             self._follow_register()
@@ -112,10 +116,10 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Before the subscribers run: topics exist, the database is reachable, state loaded."""
-        await ensure_topics(self.settings)
+        """Before the subscribers run: the database is reachable, state loaded. (Topics are the
+        provisioning's: a service's principal may not create any.)"""
         if self.follows_register:
-            await self.register.load(self.settings.kafka_bootstrap_servers)
+            await self.register.load(self.settings)
         if self.uses_database:
             self.mongo, self._db = connect(self.settings)
             await self.mongo.admin.command("ping")
@@ -168,10 +172,11 @@ class Service:
 
     # -- helpers for handlers --------------------------------------------------------------
 
-    def consume(self, topic: str, handle: Handle, on_unexpected: Fallback) -> None:
-        """Handle every record of `topic` under the delivery policy (`deliver`): batches from
-        the consumer group, each citizen's records in order, several citizens at once, one
-        offset commit per batch (see `subscriber_options`)."""
+    def consume(self, source: topics.Source, handle: Handle, on_unexpected: Fallback) -> None:
+        """Handle every record of `source` (a topic, or a family of per-party topics followed
+        by pattern) under the delivery policy (`deliver`): batches from the consumer group,
+        each citizen's records in order, several citizens at once, one offset commit per batch
+        (see `subscriber_options`)."""
         at_once = self.settings.consumer_workers
 
         async def on_batch(bodies: list[bytes], message: KafkaMessage) -> None:
@@ -180,7 +185,11 @@ class Service:
             async with self.clock.batch():
                 await deliver_batch(map(Inbound.of, records), handle, on_unexpected, at_once)
 
-        self.broker.subscriber(topic, **subscriber_options(self, topic))(on_batch)
+        options = subscriber_options(self, source.name)
+        if source.pattern is None:
+            self.broker.subscriber(provisioned(source.name), **options)(on_batch)
+        else:
+            self.broker.subscriber(pattern=source.pattern, **options)(on_batch)
 
     def _follow_ticks(self) -> None:
         """With the simulated clock, a service without a database (an adapter) follows the ticks
@@ -188,7 +197,7 @@ class Service:
         clock is the wall clock. Services with a database read the tick the notifier stored."""
 
         @self.broker.subscriber(
-            topics.TIMERS, auto_offset_reset="latest", decoder=raw_decoder,
+            provisioned(topics.TIMERS), auto_offset_reset="latest", decoder=raw_decoder,
             title=f"{self.name}.clock",
         )  # fmt: skip
         async def follow_tick(body: bytes) -> None:
@@ -198,7 +207,9 @@ class Service:
 
     def _follow_register(self) -> None:
         @self.broker.subscriber(
-            topics.AKASSE_REGISTER, auto_offset_reset="earliest", title=f"{self.name}.register"
+            provisioned(topics.AKASSE_REGISTER),
+            auto_offset_reset="earliest",
+            title=f"{self.name}.register",
         )
         async def follow_register(message: KafkaMessage) -> None:
             record = message.raw_message
@@ -220,7 +231,7 @@ class Service:
             inbound, refusal, message_id, await self.clock.now(),
             self.settings.rejected_raw_max_bytes,
         )  # fmt: skip
-        target = topic or REJECTED_TOPIC[inbound.topic]
+        target = topic or topics.rejected_topic_for(inbound.topic)
         await self.publish(target, inbound.key or "", record)
         self.log.info(
             "rejected %s from %s: %s (%s)", message_id, inbound.topic, refusal.reason,
@@ -240,12 +251,18 @@ class Service:
         return keep
 
 
+def provisioned(name: str) -> Topic:
+    """A topic the provisioning made: subscribers never try to create one."""
+    return Topic(name, declare=False)
+
+
 class Tick(BaseModel):
     """A clock tick on dfdg.timers."""
 
     now: datetime
 
 
+PATTERN_REFRESH_MS = 3000
 BATCH_RECORDS = 200
 BATCH_WAIT_MS = 20
 """An idle consumer looks for records this often (FastStream waits as long again when it found

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +20,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    # Every client authenticates (SASL_PLAINTEXT locally, SASL_SSL in production).
+    kafka_security_protocol: str = Field("SASL_PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL")
+    kafka_sasl_mechanism: str = Field("SCRAM-SHA-512", alias="KAFKA_SASL_MECHANISM")
+    kafka_sasl_username: str = Field("", alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr = Field(SecretStr(""), alias="KAFKA_SASL_PASSWORD")
+    kafka_ssl_cafile: str | None = Field(None, alias="KAFKA_SSL_CAFILE")
+    # Where the provisioning keeps the parties' passwords (given to each party by the operator)
+    # and, on the local platform, the admin's and the services' (so one command starts them all).
+    kafka_credentials_file: Path | None = Field(None, alias="JOBLOG_KAFKA_CREDENTIALS")
+    platform_credentials_file: Path | None = Field(None, alias="JOBLOG_PLATFORM_CREDENTIALS")
+    # partitions of each jobcenter's topics (98 jobcentres: few records each)
+    jobcenter_topic_partitions: int = Field(1, alias="JOBLOG_JOBCENTER_TOPIC_PARTITIONS")
     mongodb_url: str = Field("mongodb://127.0.0.1:27017/", alias="MONGODB_URL")
     mongodb_database: str = Field("dfdg", alias="MONGODB_DATABASE")
 

@@ -20,12 +20,17 @@ from typing import Any
 
 import httpx
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from infra import local
+from ops.parties import PartyProducers
 from shared import topics
+from shared.access import ADMIN, OPERATOR
 from shared.akasse_register import AkasseEntry, publish_entry
-from shared.kafka import PlatformLag, ensure_topics, group_id, topic_partitions
+from shared.credentials import as_principal
+from shared.kafka import PlatformLag, client_options, group_id, topic_partitions
+from shared.kommuner import KOMMUNER
+from shared.provisioning import Provisioning
 from shared.settings import Settings
 
 Json = dict[str, Any]
@@ -35,7 +40,9 @@ def infrastructure() -> dict[str, str]:
     """Kafka and the database: those named in the environment, else Docker containers
     (testcontainers) where an engine runs, else the project's own local processes."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("MONGODB_URL"):
-        return {k: os.environ[k] for k in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL")}
+        return {
+            k: v for k, v in os.environ.items() if k.startswith(("KAFKA_", "MONGODB_", "JOBLOG_"))
+        }
     if shutil.which("docker") and os.environ.get("JOBLOG_TESTCONTAINERS") == "1":
         from testcontainers.kafka import KafkaContainer
         from testcontainers.mongodb import MongoDbContainer
@@ -53,8 +60,7 @@ def test_settings(env: dict[str, str], **overrides: Any) -> Settings:
     """Settings of one isolated platform: its own database and consumer groups."""
     run = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
-        "KAFKA_BOOTSTRAP_SERVERS": env["KAFKA_BOOTSTRAP_SERVERS"],
-        "MONGODB_URL": env["MONGODB_URL"],
+        **env,
         "MONGODB_DATABASE": f"dfdg_test_{run}",
         "JOBLOG_GROUP_PREFIX": f"test-{run}",
         "JOBLOG_CLOCK": "simulated",
@@ -82,19 +88,23 @@ def free_port() -> int:
 async def start_groups_at_end(settings: Settings) -> None:
     """Commit the current end offsets for the platform's consumer groups before its services
     start, so a test platform handles only what its tests send (not earlier runs' messages)."""
-    for service, names in topics.CONSUMES.items():
-        for name in names:
+    admin = as_principal(settings, ADMIN)
+    for service, sources in topics.CONSUMES.items():
+        for source in sources:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                group_id=group_id(settings, service, name),
+                **client_options(admin),
+                group_id=group_id(settings, service, source.name),
                 enable_auto_commit=False,
             )
             await consumer.start()
             try:
-                parts = await topic_partitions(consumer, [name])
-                consumer.assign(parts)
-                ends = await consumer.end_offsets(parts)
-                await consumer.commit({tp: ends[tp] for tp in parts})
+                cluster = await consumer._client.fetch_all_metadata()
+                names = [name for name in sorted(cluster.topics()) if source.matches(name)]
+                parts = await topic_partitions(consumer, names)
+                if parts:  # (a family of per-party topics may have none yet)
+                    consumer.assign(parts)
+                    ends = await consumer.end_offsets(parts)
+                    await consumer.commit({tp: ends[tp] for tp in parts})
             finally:
                 await consumer.stop()
 
@@ -187,48 +197,52 @@ def exemption(
 
 
 class FrontEnd:
-    """Produces to the platform's topics and collects what it writes to the watched topics
-    (from the moment the front end started)."""
+    """Produces to the platform's topics in the name of the party that writes each (with its
+    credentials), and collects what the platform writes to the watched topics from the moment
+    they are watched (read as the admin: the tests observe every party's topics)."""
 
     WATCHED = (
-        topics.JOBNET_OUTBOUND, topics.AKASSE_OUTBOUND, topics.JOBNET_REJECTED,
-        topics.AKASSE_REJECTED, topics.CITIZEN_REJECTED, topics.NOTICES,
+        topics.JOBNET_OUTBOUND, topics.JOBNET_REJECTED, topics.CITIZEN_REJECTED,
+        *topics.notice_topics(), *(topics.jobcenter_rejected(kode) for kode in KOMMUNER),
     )  # fmt: skip
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.admin = as_principal(settings, ADMIN)
         self.seen: dict[str, list[Json]] = defaultdict(list)
         self.raw_seen: dict[str, list[bytes]] = defaultdict(list)
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            acks="all",
-            max_request_size=8 * 1024 * 1024,
-        )
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-        self._task: asyncio.Task[None] | None = None
-        self.lag = PlatformLag(settings)
+        self.parties = PartyProducers(settings, max_request_size=8 * 1024 * 1024)
+        self._consumers: list[AIOKafkaConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.lag = PlatformLag(self.admin)
+        self.watched_akasser: set[str] = set()
 
     async def start(self) -> None:
-        await ensure_topics(self.settings)
-        await self._producer.start()
-        await self._consumer.start()
-        parts = await topic_partitions(self._consumer, list(self.WATCHED))
-        self._consumer.assign(parts)
-        ends = await self._consumer.end_offsets(parts)
-        for tp in parts:
-            self._consumer.seek(tp, ends[tp])
-        self._task = asyncio.create_task(self._collect())
+        await self.watch(list(self.WATCHED))
         await self.lag.start()
 
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-        await self.lag.stop()
-        await self._consumer.stop()
-        await self._producer.stop()
+    async def watch(self, names: list[str]) -> None:
+        """Collect what is written to `names` from now on."""
+        consumer = AIOKafkaConsumer(**client_options(self.admin))
+        await consumer.start()
+        parts = await topic_partitions(consumer, names)
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        for tp in parts:
+            consumer.seek(tp, ends[tp])
+        self._consumers.append(consumer)
+        self._tasks.append(asyncio.create_task(self._collect(consumer)))
 
-    async def _collect(self) -> None:
-        async for record in self._consumer:
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.lag.stop()
+        for consumer in self._consumers:
+            await consumer.stop()
+        await self.parties.stop()
+
+    async def _collect(self, consumer: AIOKafkaConsumer) -> None:
+        async for record in consumer:
             self.raw_seen[record.topic].append(record.value or b"")
             try:
                 self.seen[record.topic].append(json.loads(record.value or b"null"))
@@ -239,15 +253,21 @@ class FrontEnd:
         body = message if isinstance(message, bytes) else json.dumps(message).encode()
         if key is None and isinstance(message, dict):
             key = message.get("cpr") or message.get("memberCpr")
-        await self._producer.send_and_wait(topic, body, key=key.encode() if key else None)
+        await self.parties.send_and_wait(topic, key.encode() if key else None, body)
 
     async def tick(self, now: datetime) -> None:
         await self.send(topics.TIMERS, {"now": iso(now)}, key="clock")
 
     async def register(self, akasse_nr: str, offers_joblog: bool = True) -> None:
+        """Name the a-kasse in the register (as the operator) and watch its topics. Its topics,
+        principal and ACLs are made first, as the provisioner service would within seconds."""
+        if akasse_nr not in self.watched_akasser:
+            await asyncio.to_thread(Provisioning(self.admin).akasse, akasse_nr)
+            await self.watch([topics.akasse_outbound(akasse_nr), topics.akasse_rejected(akasse_nr)])
+            self.watched_akasser.add(akasse_nr)
         entry = AkasseEntry(akasseNr=akasse_nr, navn=f"A-kasse {akasse_nr}",
                             tilbyderJoblog=offers_joblog)  # fmt: skip
-        await publish_entry(self.settings.kafka_bootstrap_servers, entry, akasse_nr)
+        await publish_entry(as_principal(self.settings, OPERATOR), entry, akasse_nr)
 
     async def wait_for(
         self, topic: str, match: Callable[[Json], bool], count: int = 1, timeout: float = 30

@@ -1,7 +1,9 @@
-"""a-kasse adapter: the a-kasse joblog format in and out (akasse.joblog.inbound/.outbound).
+"""a-kasse adapter: the a-kasse joblog format in and out (akasse.<nr>.joblog.inbound/.outbound).
 
-Only a-kasser registered as offering a joblog may write (the register follows the compacted
-topic dfdg.akasse.register); membership is checked by storage, which holds the status timeline.
+Every a-kasse's inbound topic is followed by pattern, so a new a-kasse needs no restart. The
+a-kasse is the topic's: a body naming another is refused (`akasse_mismatch`). Only a-kasser
+registered as offering a joblog may write (the register follows the compacted topic
+dfdg.akasse.register); membership is checked by storage, which holds the status timeline.
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ from services.adapter import FrontendAdapter
 from services.akasse_adapter import mapping
 from shared import topics
 from shared.events import JoblogChange, JoblogCommand
+from shared.kafka import Inbound
 from shared.rejections import Reason, Refusal
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 
 class AkasseAdapter(FrontendAdapter):
     name = "akasse-adapter"
     follows_register = True
-    inbound_topic = topics.AKASSE_INBOUND
-    outbound_topic = topics.AKASSE_OUTBOUND
-    rejected_topic = topics.AKASSE_REJECTED
+    inbound = topics.AKASSE_INBOUND
 
     def parse(
         self, raw: bytes, key: str | None, received: datetime, max_bytes: int
@@ -37,8 +38,14 @@ class AkasseAdapter(FrontendAdapter):
     def message_id(self, raw: bytes) -> str | None:
         return mapping.message_id_of(raw)
 
-    def check(self, command: JoblogCommand) -> None:
+    def check(self, command: JoblogCommand, inbound: Inbound) -> None:
         akasse_nr = command.akasse_nr
+        if akasse_nr != topics.akasse_of(inbound.topic):
+            raise Refusal(
+                Reason.AKASSE_MISMATCH,
+                f"akasseNr {akasse_nr} is not the a-kasse of {inbound.topic}",
+                "akasseNr",
+            )
         if not self.register.offers_joblog(akasse_nr):
             known = self.register.get(akasse_nr) is not None
             raise Refusal(
@@ -48,10 +55,10 @@ class AkasseAdapter(FrontendAdapter):
                 "akasseNr",
             )
 
-    def wants(self, change: JoblogChange) -> bool:
-        return change.akasseNr is not None  # the citizen's a-kasse offers a joblog
+    def outbound_topic(self, change: JoblogChange) -> str | None:
+        # the citizen's a-kasse, when it offers a joblog
+        return topics.akasse_outbound(change.akasseNr) if change.akasseNr else None
 
 
-def create_app() -> FastStream:
-    settings = get_settings()
-    return AkasseAdapter(settings).app(metrics_offset=1)
+def create_app(settings: Settings | None = None) -> FastStream:
+    return AkasseAdapter(settings or get_settings()).app(metrics_offset=1)

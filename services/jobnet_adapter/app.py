@@ -11,14 +11,12 @@ from services.adapter import FrontendAdapter
 from services.jobnet_adapter import mapping
 from shared import topics
 from shared.events import JoblogChange, JoblogCommand
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 
 class JobnetAdapter(FrontendAdapter):
     name = "jobnet-adapter"
-    inbound_topic = topics.JOBNET_INBOUND
-    outbound_topic = topics.JOBNET_OUTBOUND
-    rejected_topic = topics.JOBNET_REJECTED
+    inbound = topics.Source(topics.JOBNET_INBOUND)
 
     def parse(
         self, raw: bytes, key: str | None, received: datetime, max_bytes: int
@@ -31,10 +29,10 @@ class JobnetAdapter(FrontendAdapter):
     def message_id(self, raw: bytes) -> str | None:
         return mapping.message_id_of(raw)
 
-    def wants(self, change: JoblogChange) -> bool:
-        return not change.snapshot  # snapshots are for a new a-kasse; Jobnet has every change
+    def outbound_topic(self, change: JoblogChange) -> str | None:
+        # snapshots are for a new a-kasse; Jobnet has every change
+        return None if change.snapshot else topics.JOBNET_OUTBOUND
 
 
-def create_app() -> FastStream:
-    settings = get_settings()
-    return JobnetAdapter(settings).app(metrics_offset=0)
+def create_app(settings: Settings | None = None) -> FastStream:
+    return JobnetAdapter(settings or get_settings()).app(metrics_offset=0)

@@ -1,4 +1,5 @@
-"""Notifier: durable advisering timers and the notices on dfdg.notices.
+"""Notifier: durable advisering timers and the notices: the citizen's on dfdg.notices.borger,
+the jobcenter's on jobcenter.<kode>.notices.
 
 - dfdg.citizen.changes (joblog activity, status, fritagelse stored): recompute the citizen's timer
   from DFDG with the pure rules of `services.notifier.advisering`.
@@ -9,7 +10,7 @@
 
 Exactly once: a notice's id is derived from (cpr, due time, recipient); it is stored before it is
 sent, marked when Kafka acknowledged it, and a notice found unmarked after a crash is looked up
-in dfdg.notices (from the offsets recorded before sending) before it is sent again (by a fresh
+in its topic (from the offsets recorded before sending) before it is sent again (by a fresh
 instance before the first tick it handles; the timer the crashed instance held is fired again
 once its lease has lapsed and then finds its notices already sent).
 
@@ -26,6 +27,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream import FastStream
@@ -38,7 +40,7 @@ from shared import topics
 from shared.db import Document
 from shared.events import CitizenChange
 from shared.facts import FactsReader
-from shared.kafka import Inbound, records_since, topic_partitions
+from shared.kafka import Inbound, client_options, records_since, topic_partitions
 from shared.rejections import Reason, Refusal
 from shared.service import Service, Tick
 from shared.settings import Settings, get_settings
@@ -68,14 +70,14 @@ class NotifierService(Service):
             "dfdg_notices_sent", "Adviseringer sent", ["modtager"], registry=self.metrics
         )
 
-        self.consume(topics.CITIZEN_CHANGES, self.handle_change, self.keep)
-        self.consume(topics.TIMERS, self.handle_tick, self.keep)
+        self.consume(topics.Source(topics.CITIZEN_CHANGES), self.handle_change, self.keep)
+        self.consume(topics.Source(topics.TIMERS), self.handle_tick, self.keep)
 
     async def prepare_database(self) -> None:
         self.store = NotifierStore(self.db)
         self.facts = FactsReader(self.db)
         await self.store.create_indexes()
-        self.offsets = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        self.offsets = AIOKafkaConsumer(**client_options(self.settings))
         await self.offsets.start()
         if not self.clock.simulated:
             self.scheduler = asyncio.create_task(self.emit_ticks())
@@ -176,7 +178,9 @@ class NotifierService(Service):
     # -- notices -----------------------------------------------------------------------------
 
     async def send(self, notices: list[advisering.DueNotice]) -> None:
-        pending, stored_before = await self.store.add_pending(notices, await self.notice_offsets())
+        names = sorted({notice_topic(n.modtager, n.jobcenter) for n in notices})
+        checkpoint = await self.notice_offsets(names)
+        pending, stored_before = await self.store.add_pending(notices, checkpoint)
         if pending and stored_before:  # left unmarked by a crash: maybe sent, maybe not
             pending = await self.not_in_topic(pending)
         await self.publish_notices(pending)
@@ -186,8 +190,9 @@ class NotifierService(Service):
 
         async def publish(doc: Document) -> None:
             payload = advisering_payload(doc)
+            topic = notice_topic(doc["modtager"], doc["jobcenter"])
             await self.broker.publish(
-                _json(payload), topics.NOTICES, key=doc["cpr"].encode(), headers=headers
+                _json(payload), topic, key=doc["cpr"].encode(), headers=headers
             )
             self.sent.labels(doc["modtager"]).inc()
 
@@ -215,28 +220,30 @@ class NotifierService(Service):
             self.log.info("recovering %d notices left unmarked", len(pending))
             await self.publish_notices(await self.not_in_topic(pending))
 
-    async def notice_offsets(self) -> dict[str, int]:
+    async def notice_offsets(self, names: list[str]) -> list[list[Any]]:
+        """Where the notice topics end now: `[topic, partition, offset]` each (topic names
+        hold dots, which a document's keys may not)."""
         assert self.offsets is not None
-        parts = await topic_partitions(self.offsets, [topics.NOTICES])
+        parts = await topic_partitions(self.offsets, names)
         ends = await self.offsets.end_offsets(parts)
-        return {str(tp.partition): offset for tp, offset in ends.items()}
+        return [[tp.topic, tp.partition, offset] for tp, offset in ends.items()]
 
     async def not_in_topic(self, pending: list[Document]) -> list[Document]:
-        """The pending notices not found in dfdg.notices after their checkpoints; those found
+        """The pending notices not found in their topics after their checkpoints; those found
         are marked published."""
-        start: dict[int, int] = {}
+        start: dict[TopicPartition, int] = {}
         for doc in pending:
-            for partition, offset in doc["checkpoint"].items():
-                start[int(partition)] = min(start.get(int(partition), offset), offset)
+            for topic, partition, offset in doc["checkpoint"]:
+                tp = TopicPartition(topic, partition)
+                start[tp] = min(start.get(tp, offset), offset)
         seen = await self._notice_ids_since(start)
         await self.store.mark_published(doc["_id"] for doc in pending if doc["_id"] in seen)
         return [doc for doc in pending if doc["_id"] not in seen]
 
-    async def _notice_ids_since(self, start: dict[int, int]) -> set[str]:
-        since = {TopicPartition(topics.NOTICES, p): offset for p, offset in start.items()}
+    async def _notice_ids_since(self, since: dict[TopicPartition, int]) -> set[str]:
         return {
             _notice_id(record.value)
-            async for record in records_since(self.settings.kafka_bootstrap_servers, since)
+            async for record in records_since(self.settings, since)
             if _sent_by(record.headers, self.platform_id)
         }
 
@@ -250,6 +257,11 @@ class NotifierService(Service):
             except Exception as error:  # keep ticking; the next one will do
                 self.log.warning("could not send tick: %r", error)
             await asyncio.sleep(self.settings.tick_interval_seconds)
+
+
+def notice_topic(modtager: str, jobcenter: str) -> str:
+    """The citizen's notice goes to digital post, the jobcenter's to that jobcenter only."""
+    return topics.NOTICES_BORGER if modtager == "borger" else topics.jobcenter_notices(jobcenter)
 
 
 def _same(stored: datetime | None, due: datetime | None) -> bool:
@@ -274,7 +286,7 @@ def _iso(value: object) -> object:
 
 
 def _sent_by(headers: Sequence[tuple[str, bytes]] | None, platform_id: str) -> bool:
-    """Whether a record on dfdg.notices was sent by this platform; a record without the header
+    """Whether a notice record was sent by this platform; a record without the header
     was sent before it existed, by this platform (one platform per Kafka in production)."""
     values = [value for key, value in headers or () if key == PLATFORM_HEADER]
     return not values or values[-1] == platform_id.encode()
@@ -291,6 +303,5 @@ def _notice_id(value: bytes | None) -> str:
         return ""
 
 
-def create_app() -> FastStream:
-    settings = get_settings()
-    return NotifierService(settings).app(metrics_offset=3)
+def create_app(settings: Settings | None = None) -> FastStream:
+    return NotifierService(settings or get_settings()).app(metrics_offset=3)

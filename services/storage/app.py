@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import TypeVar
 
 from faststream import FastStream
@@ -27,10 +28,11 @@ from services.storage.repository import (
 )
 from shared import topics
 from shared.citizen import ExemptionMessage, StatusMessage, status_on, timeline
-from shared.cpr import mask
+from shared.cpr import is_valid_cpr, mask
 from shared.db import Document
 from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
 from shared.facts import FactsReader, FactsWriter, status_messages
+from shared.joblog_rules import check_joblog
 from shared.kafka import Inbound
 from shared.rejections import Reason, Refusal
 from shared.service import Service
@@ -41,6 +43,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 VERSION_ATTEMPTS = 5
+KILDE = re.compile(r"jobnet|akasse:\d{3}")
 
 
 class VersionTaken(ConnectionError):
@@ -57,9 +60,9 @@ class StorageService(Service):
         self.facts: FactsReader
         self.writer: FactsWriter
 
-        self.consume(topics.JOBLOG_COMMANDS, self.handle_command, self._keep_command)
-        self.consume(topics.CITIZEN_STATUS, self.handle_status, self._keep_citizen)
-        self.consume(topics.CITIZEN_EXEMPTION, self.handle_exemption, self._keep_citizen)
+        self.consume(topics.Source(topics.JOBLOG_COMMANDS), self.handle_command, self._keep_command)
+        self.consume(topics.Source(topics.CITIZEN_STATUS), self.handle_status, self._keep_citizen)
+        self.consume(topics.JOBCENTER_EXEMPTION, self.handle_exemption, self._keep_citizen)
 
     async def prepare_database(self) -> None:
         self.repo = Repository(self.db)
@@ -86,6 +89,7 @@ class StorageService(Service):
     async def accept(self, command: JoblogCommand, now: datetime) -> Document:
         """The history entry for this command: the one it stored before a crash, or a new
         version decided by the merge rule."""
+        check_command(command, day_of(now))
         if command.akasse_nr is not None:
             await self.check_member(command, now)
         latest = await self.repo.projected(command.joblogId)
@@ -203,10 +207,32 @@ class StorageService(Service):
         message = await self.parse_citizen(inbound, ExemptionMessage)
         if message is None:
             return
+        try:
+            await self.check_jobcenter(message, topics.jobcenter_of(inbound.topic))
+        except Refusal as refusal:
+            await self.reject(inbound, refusal, str(message.messageId))
+            return
         now = await self.clock.now()
         await self.repo.add_exemption(message, now)
         await self.writer.add_exemption(message)
         await self.note_change(message.cpr, "exemption", now)
+
+    async def check_jobcenter(self, message: ExemptionMessage, kode: str | None) -> None:
+        """A jobcenter grants or revokes fritagelser for its own citizens only: those it has on
+        the exemption's first day."""
+        if message.jobcenter != kode:
+            raise Refusal(
+                Reason.JOBCENTER_MISMATCH,
+                f"jobcenter {message.jobcenter} is not the jobcenter of this topic ({kode})",
+                "jobcenter",
+            )
+        status = await self.facts.status_on(message.cpr, message.gyldigFra)
+        if status is None or status.jobcenter != kode:
+            raise Refusal(
+                Reason.JOBCENTER_MISMATCH,
+                f"the citizen does not belong to jobcenter {kode} on {message.gyldigFra}",
+                "cpr",
+            )
 
     async def note_change(self, cpr: str, why: str, now: datetime) -> None:
         change = CitizenChange.model_validate({"cpr": cpr, "aarsag": why, "tidspunkt": now})
@@ -236,6 +262,19 @@ class StorageService(Service):
         await self.on_unexpected(_message_id)(inbound, error)
 
 
+def check_command(command: JoblogCommand, today: date) -> None:
+    """Defence in depth: a record on the internal topic is checked like one from a front end
+    (the adapters' checks are not trusted to have run)."""
+    if not is_valid_cpr(command.cpr):
+        raise Refusal(Reason.INVALID_CPR, "cpr is not a valid CPR number", "cpr")
+    if not KILDE.fullmatch(command.kilde):
+        raise Refusal(Reason.MALFORMED, f"unknown source {command.kilde!r}", "kilde")
+    if command.joblog is not None:
+        check_joblog(command.joblog, today)
+    elif command.handling is not Handling.SLET:
+        raise Refusal(Reason.FIELD_INVALID, "joblog: is required", "joblog")
+
+
 def citizen_refusal(error: ValidationError) -> Refusal:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or None
@@ -261,12 +300,14 @@ def _message_id(body: bytes) -> str | None:
 
 def _original(command: JoblogCommand) -> Inbound:
     """Where the command came from, for a rejection on the producer's topic."""
-    topic = topics.JOBNET_INBOUND if command.producer == "jobnet" else topics.AKASSE_INBOUND
+    if command.producer == "jobnet" or command.akasse_nr is None:
+        topic = topics.JOBNET_INBOUND
+    else:
+        topic = topics.akasse_inbound(command.akasse_nr)
     return Inbound(
         topic, command.raaPartition, command.raaOffset, command.cpr, command.raa.encode()
     )
 
 
-def create_app() -> FastStream:
-    settings = get_settings()
-    return StorageService(settings).app(metrics_offset=2)
+def create_app(settings: Settings | None = None) -> FastStream:
+    return StorageService(settings or get_settings()).app(metrics_offset=2)

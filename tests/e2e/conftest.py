@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ops.cli import SERVICES
+from ops.cli import SERVICES, service_env
 from shared.settings import Settings
 from tests.harness import (
     FrontEnd,
@@ -38,6 +38,10 @@ class Processes:
         self.env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+            "KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol,
+            "KAFKA_SASL_MECHANISM": settings.kafka_sasl_mechanism,
+            "JOBLOG_KAFKA_CREDENTIALS": str(settings.kafka_credentials_file),
+            "JOBLOG_PLATFORM_CREDENTIALS": str(settings.platform_credentials_file),
             "MONGODB_URL": settings.mongodb_url,
             "MONGODB_DATABASE": settings.mongodb_database,
             "JOBLOG_GROUP_PREFIX": settings.group_prefix,
@@ -51,8 +55,8 @@ class Processes:
     def start(self, name: str) -> None:
         log = (self.logs / f"{name}.log").open("ab")
         self.children[name] = subprocess.Popen(
-            [sys.executable, "-m", "services", name], cwd=ROOT, env=self.env, stdout=log,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "services", name], cwd=ROOT, env=service_env(self.env, name),
+            stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
     def kill(self, name: str) -> None:

@@ -25,10 +25,10 @@ async def test_a_log_made_in_jobnet_is_changed_in_the_akasse_and_read_back(stack
     await stack.send(topics.CITIZEN_STATUS, status(cpr, date.today() - timedelta(days=40)))
     await stack.settle()
     await stack.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, datetime.now(UTC)))
-    await stack.wait_for(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") == log_id)
+    await stack.wait_for(topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id)
     update = akasse("JOBLOG_UPDATED", cpr, log_id, datetime.now(UTC), based_on=1)
     update["entry"]["jobTitle"] = "Truckfører"
-    await stack.send(topics.AKASSE_INBOUND, update)
+    await stack.send(topics.akasse_inbound("067"), update)
     [v2] = await stack.wait_for(
         topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == log_id and m["version"] == 2
     )

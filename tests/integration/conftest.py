@@ -59,7 +59,9 @@ class Platform:
         while True:
             doc = await self.db.clock.find_one({"_id": "platform"})
             adapters_follow = all(
-                s.clock._latest_tick >= now for s in self.services if not s.uses_database
+                s.clock._latest_tick >= now
+                for s in self.services
+                if s.follows_ticks and not s.uses_database
             )
             if doc and doc.get("fired") and doc["fired"] >= now and adapters_follow:
                 return

@@ -19,6 +19,8 @@ import pytest
 from ops.simulate import sent_notices
 from services.notifier.app import NotifierService
 from shared import topics
+from shared.access import ADMIN
+from shared.credentials import as_principal
 from shared.kafka import end_offsets
 from shared.tid import COPENHAGEN, as_utc, day_of
 from tests.harness import exemption, ids, jobnet, new_cpr, status
@@ -42,8 +44,8 @@ class NoticeLog:
         self.start: dict[Any, int] = {}
 
     async def open(self) -> NoticeLog:
-        servers = self.platform.settings.kafka_bootstrap_servers
-        self.start = await end_offsets(servers, [topics.NOTICES])
+        admin = as_principal(self.platform.settings, ADMIN)
+        self.start = await end_offsets(admin, topics.notice_topics())
         return self
 
     async def read(self, cprs: set[str]) -> list[dict[str, Any]]:
@@ -175,9 +177,9 @@ async def test_exempt_citizen_gets_none_and_the_end_of_an_exemption_restarts_the
     for cpr in (exempt, until_day_10):
         await front.send(topics.CITIZEN_STATUS, status(cpr, d0))
     await platform.settle()  # a fritagelse is granted to a citizen the platform knows
-    await front.send(topics.CITIZEN_EXEMPTION, exemption(exempt, d0))
+    await front.send(topics.jobcenter_exemption("101"), exemption(exempt, d0))
     await front.send(
-        topics.CITIZEN_EXEMPTION,
+        topics.jobcenter_exemption("101"),
         exemption(until_day_10, d0 + timedelta(days=5), d0 + timedelta(days=10)),
     )
     await platform.settle()

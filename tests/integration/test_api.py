@@ -220,7 +220,7 @@ async def test_exempt_citizens(platform):
         exemption(revoked, d("2026-01-20"), handling="tilbagekald",
                   exemption_id=grant["exemptionId"]),
     ):  # fmt: skip
-        await platform.front.send(topics.CITIZEN_EXEMPTION, message)
+        await platform.front.send(topics.jobcenter_exemption("101"), message)
     await platform.settle()
 
     january = await extract(platform, fra="2026-01-01", til="2026-01-31")
@@ -248,7 +248,7 @@ async def test_kun_adviserede_and_notice_boundaries(platform):
     await platform.settle()
     await advance(platform, seconds=1)  # the notifier catches up on the due times passed
     notices = await platform.front.wait_for(
-        topics.NOTICES, lambda m: m["cpr"] == advised and m["modtager"] == "borger", count=2
+        topics.NOTICES_BORGER, lambda m: m["cpr"] == advised and m["modtager"] == "borger", count=2
     )
     assert notices[0]["forfaldt"].startswith("2026-02-04T00:00:00+01:00")
 

@@ -99,7 +99,7 @@ async def test_both_front_ends_end_with_the_stored_record(platform, first, ops):
         jobnet("opret", cpr, log_id, platform.now, joblog=jobnet_joblog(first)),
     )
     await front.wait_for(topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == log_id)
-    await front.wait_for(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") == log_id)
+    await front.wait_for(topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id)
 
     again: list[tuple[str, Json]] = []
     for sent, op in enumerate(ops):
@@ -109,7 +109,7 @@ async def test_both_front_ends_end_with_the_stored_record(platform, first, ops):
             topic = topics.JOBNET_INBOUND
             message = jobnet("ret", cpr, log_id, at, base, jobnet_joblog(op["content"]))
         else:
-            topic = topics.AKASSE_INBOUND
+            topic = topics.akasse_inbound("067")
             message = akasse("JOBLOG_UPDATED", cpr, log_id, at, base, akasse_entry(op["content"]))
         await front.send(topic, message)
         for resent in again:
@@ -131,7 +131,7 @@ async def test_both_front_ends_end_with_the_stored_record(platform, first, ops):
     event(f"versions: {versions}, merged: {merges}")
 
     to_jobnet = front.matching(topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == log_id)
-    to_akasse = front.matching(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") == log_id)
+    to_akasse = front.matching(topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id)
     assert [m["version"] for m in to_jobnet] == list(range(1, doc["version"] + 1))
     assert [m["version"] for m in to_akasse] == list(range(1, doc["version"] + 1))
 

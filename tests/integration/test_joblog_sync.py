@@ -44,7 +44,7 @@ async def created(platform, cpr: str, log_id: str, joblog: Json | None = None) -
     opret = jobnet("opret", cpr, log_id, platform.now, joblog=joblog)
     await front.send(topics.JOBNET_INBOUND, opret)
     await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=1))
-    await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=1))
+    await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=1))
 
 
 async def test_create_in_jobnet_is_seen_in_akasse(platform):
@@ -55,7 +55,7 @@ async def test_create_in_jobnet_is_seen_in_akasse(platform):
     )  # fmt: skip
     await front.send(topics.JOBNET_INBOUND, message)
 
-    [out, *_] = await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id))
+    [out, *_] = await front.wait_for(topics.akasse_outbound("067"), ak(log_id))
     assert out["type"] == "JOBLOG_CREATED"
     assert out["akasseNr"] == "067" and out["memberCpr"] == cpr and out["version"] == 1
     assert out["origin"] == "jobnet" and out["originEventId"] == message["beskedId"]
@@ -70,14 +70,16 @@ async def test_create_in_jobnet_is_seen_in_akasse(platform):
 
 async def test_create_in_akasse_changed_in_jobnet_is_seen_in_akasse_as_version_2(platform):
     front, cpr, log_id = platform.front, await platform.new_member(), ids()
-    await front.send(topics.AKASSE_INBOUND, akasse("JOBLOG_CREATED", cpr, log_id, platform.now))
+    await front.send(
+        topics.akasse_inbound("067"), akasse("JOBLOG_CREATED", cpr, log_id, platform.now)
+    )
     [v1, *_] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=1))
     assert v1["kilde"] == "akasse:067" and v1["joblog"]["status"] == "soegt"
 
     edit = jobnet("ret", cpr, log_id, platform.now, 1, application(status="samtale"))
     await front.send(topics.JOBNET_INBOUND, edit)
 
-    [v2, *_] = await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=2))
+    [v2, *_] = await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=2))
     assert v2["type"] == "JOBLOG_UPDATED" and v2["akasseNr"] == "067"
     assert v2["origin"] == "jobnet" and v2["originEventId"] == edit["beskedId"]
     assert v2["entry"]["status"] == "INTERVIEW"
@@ -97,10 +99,10 @@ async def test_concurrent_edits_of_different_fields_both_survive(platform):
         akasse_entry(notes="ringet op"),
     )  # fmt: skip
     await front.send(topics.JOBNET_INBOUND, from_jobnet)
-    await front.send(topics.AKASSE_INBOUND, from_akasse)
+    await front.send(topics.akasse_inbound("067"), from_akasse)
 
     [jn3, *_] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=3))
-    [ak3, *_] = await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=3))
+    [ak3, *_] = await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=3))
     assert jn3["joblog"]["stilling"] == "Truckfører" and jn3["joblog"]["noter"] == "ringet op"
     assert ak3["entry"]["jobTitle"] == "Truckfører" and ak3["entry"]["notes"] == "ringet op"
     stored = await platform.db.joblogs.find_one({"_id": log_id})
@@ -128,7 +130,7 @@ async def test_concurrent_edits_of_the_same_field_go_to_the_later_time(platform,
         "JOBLOG_UPDATED", cpr, log_id, platform.now - timedelta(minutes=1), 1,
         akasse_entry(status="REJECTED"),
     )  # fmt: skip
-    sends = [(topics.JOBNET_INBOUND, earlier), (topics.AKASSE_INBOUND, later)]
+    sends = [(topics.JOBNET_INBOUND, earlier), (topics.akasse_inbound("067"), later)]
     if first == "akasse":
         sends.reverse()
     for topic, message in sends:  # one after the other: v2 is the first, v3 the merge
@@ -136,7 +138,7 @@ async def test_concurrent_edits_of_the_same_field_go_to_the_later_time(platform,
         await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, kildeBeskedId=_id(message)))
 
     [jn3, *_] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=3))
-    [ak3, *_] = await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=3))
+    [ak3, *_] = await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=3))
     assert jn3["joblog"]["status"] == "afslag"
     assert ak3["entry"]["status"] == "REJECTED"
     stored = await platform.db.joblogs.find_one({"_id": log_id})
@@ -159,7 +161,8 @@ async def test_edit_after_delete_is_rejected_as_joblog_deleted(platform):
     front, cpr, log_id = platform.front, await platform.new_member(), ids()
     await created(platform, cpr, log_id)
     await front.send(
-        topics.AKASSE_INBOUND, akasse("JOBLOG_DELETED", cpr, log_id, platform.now, based_on=1)
+        topics.akasse_inbound("067"),
+        akasse("JOBLOG_DELETED", cpr, log_id, platform.now, based_on=1),
     )
     [gone, *_] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=2))
     assert gone["handling"] == "slet" and gone["slettet"] is True
@@ -182,16 +185,21 @@ async def test_the_same_message_twice_gives_one_version_and_one_outbound_each(pl
     edit = akasse("JOBLOG_UPDATED", cpr, log_id, platform.now, 1, akasse_entry(notes="x"))
     await front.send(topics.JOBNET_INBOUND, opret)
     await front.send(topics.JOBNET_INBOUND, opret)
-    await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=1))
-    await front.send(topics.AKASSE_INBOUND, edit)
-    await front.send(topics.AKASSE_INBOUND, edit)
+    await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=1))
+    await front.send(topics.akasse_inbound("067"), edit)
+    await front.send(topics.akasse_inbound("067"), edit)
     await platform.settle()
 
     assert await platform.db.joblog_history.count_documents({"joblogId": log_id}) == 2
     assert [m["version"] for m in front.matching(topics.JOBNET_OUTBOUND, jn(log_id))] == [1, 2]
-    assert [m["version"] for m in front.matching(topics.AKASSE_OUTBOUND, ak(log_id))] == [1, 2]
+    assert [m["version"] for m in front.matching(topics.akasse_outbound("067"), ak(log_id))] == [
+        1,
+        2,
+    ]
     assert not front.matching(topics.JOBNET_REJECTED, lambda m: m.get("id") == opret["beskedId"])
-    assert not front.matching(topics.AKASSE_REJECTED, lambda m: m.get("id") == edit["eventId"])
+    assert not front.matching(
+        topics.akasse_rejected("067"), lambda m: m.get("id") == edit["eventId"]
+    )
     stored = await platform.db.joblogs.find_one({"_id": log_id})
     assert stored["version"] == 2 and stored["joblog"]["noter"] == "x"
 
@@ -211,14 +219,14 @@ async def test_joining_an_akasse_sends_it_a_snapshot_of_current_joblogs(platform
     await front.wait_for(topics.JOBNET_OUTBOUND, jn(deleted, version=2))
     await platform.settle()
     mine = {kept, edited, deleted}
-    assert not front.matching(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") in mine)
+    assert not front.matching(topics.akasse_outbound("067"), lambda m: m.get("logId") in mine)
 
     fra = platform.now.date() - timedelta(days=1)
     joined = status(cpr, fra, akasse_nr="067", at=datetime.now(UTC))  # after the first one
     await front.send(topics.CITIZEN_STATUS, joined)
-    await front.wait_for(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") in mine, count=2)
+    await front.wait_for(topics.akasse_outbound("067"), lambda m: m.get("logId") in mine, count=2)
     await platform.settle()
-    snapshot = front.matching(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") in mine)
+    snapshot = front.matching(topics.akasse_outbound("067"), lambda m: m.get("logId") in mine)
     assert {m["logId"]: m["version"] for m in snapshot} == {kept: 1, edited: 2}
     assert all(m["snapshot"] is True and m["akasseNr"] == "067" for m in snapshot)
     assert all(m["memberCpr"] == cpr for m in snapshot)
@@ -232,9 +240,9 @@ async def test_akasse_write_for_a_citizen_of_another_akasse_is_not_member(platfo
     cpr = await platform.new_member(akasse_nr="068")
     log_id = ids()
     message = akasse("JOBLOG_CREATED", cpr, log_id, platform.now)
-    await front.send(topics.AKASSE_INBOUND, message)
+    await front.send(topics.akasse_inbound("067"), message)
     [refused] = await front.wait_for(
-        topics.AKASSE_REJECTED, lambda m: m.get("id") == message["eventId"]
+        topics.akasse_rejected("067"), lambda m: m.get("id") == message["eventId"]
     )
     assert refused["reason"] == "not_member" and refused["field"] == "memberCpr"
     assert "067" in refused["message"]
@@ -248,7 +256,7 @@ async def test_api_returns_the_citizens_current_joblogs(platform):
     await created(platform, cpr, second)
     await created(platform, cpr, deleted)
     await front.send(
-        topics.AKASSE_INBOUND, akasse("JOBLOG_UPDATED", cpr, second, platform.now, 1,
+        topics.akasse_inbound("067"), akasse("JOBLOG_UPDATED", cpr, second, platform.now, 1,
                                       akasse_entry(status="HIRED"))
     )  # fmt: skip
     await front.send(topics.JOBNET_INBOUND, jobnet("slet", cpr, deleted, platform.now, 1))

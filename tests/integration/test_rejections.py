@@ -45,7 +45,7 @@ def check(record: Json, reason: str, field: str | None, raw: bytes | Json) -> No
     ("inbound", "rejected_topic"),
     [
         (topics.JOBNET_INBOUND, topics.JOBNET_REJECTED),
-        (topics.AKASSE_INBOUND, topics.AKASSE_REJECTED),
+        (topics.akasse_inbound("067"), topics.akasse_rejected("067")),
     ],
 )
 async def test_bad_json_is_malformed(platform, inbound, rejected_topic):
@@ -87,10 +87,10 @@ async def test_invalid_cpr_in_jobnet_and_akasse(platform):
     from_jobnet = jobnet("opret", day_32, ids(), platform.now)
     from_akasse = akasse("JOBLOG_CREATED", "0101-901234", ids(), platform.now)
     await front.send(topics.JOBNET_INBOUND, from_jobnet)
-    await front.send(topics.AKASSE_INBOUND, from_akasse)
+    await front.send(topics.akasse_inbound("067"), from_akasse)
     record = await rejected(platform, topics.JOBNET_REJECTED, by_id(from_jobnet["beskedId"]))
     check(record, "invalid_cpr", "cpr", from_jobnet)
-    record = await rejected(platform, topics.AKASSE_REJECTED, by_id(from_akasse["eventId"]))
+    record = await rejected(platform, topics.akasse_rejected("067"), by_id(from_akasse["eventId"]))
     check(record, "invalid_cpr", "memberCpr", from_akasse)
 
 
@@ -125,11 +125,11 @@ async def test_field_invalid(platform, case):
     cpr = await platform.new_member() if "a-kasse" in case else new_cpr()
     message = build(cpr, platform.now)
     akasse_side = "eventId" in message
-    inbound = topics.AKASSE_INBOUND if akasse_side else topics.JOBNET_INBOUND
+    inbound = topics.akasse_inbound("067") if akasse_side else topics.JOBNET_INBOUND
     await platform.front.send(inbound, message)
     record = await rejected(
         platform,
-        topics.AKASSE_REJECTED if akasse_side else topics.JOBNET_REJECTED,
+        topics.akasse_rejected("067") if akasse_side else topics.JOBNET_REJECTED,
         by_id(message["eventId" if akasse_side else "beskedId"]),
     )
     check(record, "field_invalid", field, message)
@@ -139,21 +139,30 @@ async def test_field_invalid(platform, case):
 # -- a-kasse register and membership --------------------------------------------------------
 
 
-@pytest.mark.parametrize("akasse_nr", ["099", "555"])
-async def test_akasse_without_joblog(platform, akasse_nr):
-    cpr = await platform.new_member(akasse_nr)
-    message = akasse("JOBLOG_CREATED", cpr, ids(), platform.now, akasse_nr=akasse_nr)
-    await platform.front.send(topics.AKASSE_INBOUND, message)
-    record = await rejected(platform, topics.AKASSE_REJECTED, by_id(message["eventId"]))
+async def test_akasse_without_joblog(platform):
+    cpr = await platform.new_member("099")
+    message = akasse("JOBLOG_CREATED", cpr, ids(), platform.now, akasse_nr="099")
+    await platform.front.send(topics.akasse_inbound("099"), message)
+    record = await rejected(platform, topics.akasse_rejected("099"), by_id(message["eventId"]))
     check(record, "akasse_without_joblog", "akasseNr", message)
-    assert akasse_nr in record["message"]
+    assert "099" in record["message"]
+
+
+async def test_akasse_mismatch(platform):
+    """The a-kasse is the topic's: 067 cannot write in 099's name."""
+    cpr = await platform.new_member("099")
+    message = akasse("JOBLOG_CREATED", cpr, ids(), platform.now, akasse_nr="099")
+    await platform.front.send(topics.akasse_inbound("067"), message)
+    record = await rejected(platform, topics.akasse_rejected("067"), by_id(message["eventId"]))
+    check(record, "akasse_mismatch", "akasseNr", message)
+    assert "akasse.067.joblog.inbound" in record["message"]
 
 
 async def test_not_member(platform):
     cpr = await platform.new_member(akasse_nr=None)
     message = akasse("JOBLOG_CREATED", cpr, ids(), platform.now)
-    await platform.front.send(topics.AKASSE_INBOUND, message)
-    record = await rejected(platform, topics.AKASSE_REJECTED, by_id(message["eventId"]))
+    await platform.front.send(topics.akasse_inbound("067"), message)
+    record = await rejected(platform, topics.akasse_rejected("067"), by_id(message["eventId"]))
     check(record, "not_member", "memberCpr", message)
     assert "067" in record["message"]
 
@@ -166,11 +175,11 @@ async def test_unknown_joblog(platform):
     from_jobnet = jobnet("ret", cpr, log_id, platform.now, 1, application())
     from_akasse = akasse("JOBLOG_DELETED", cpr, log_id, platform.now, 1)
     await front.send(topics.JOBNET_INBOUND, from_jobnet)
-    await front.send(topics.AKASSE_INBOUND, from_akasse)
+    await front.send(topics.akasse_inbound("067"), from_akasse)
     record = await rejected(platform, topics.JOBNET_REJECTED, by_id(from_jobnet["beskedId"]))
     check(record, "unknown_joblog", "joblogId", from_jobnet)
     assert log_id in record["message"]
-    record = await rejected(platform, topics.AKASSE_REJECTED, by_id(from_akasse["eventId"]))
+    record = await rejected(platform, topics.akasse_rejected("067"), by_id(from_akasse["eventId"]))
     check(record, "unknown_joblog", "logId", from_akasse)
     assert log_id in record["message"]
 
@@ -180,11 +189,11 @@ async def test_joblog_deleted(platform):
     await front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, platform.now))
     await front.send(topics.JOBNET_INBOUND, jobnet("slet", cpr, log_id, platform.now, 1))
     await front.wait_for(
-        topics.AKASSE_OUTBOUND, lambda m: m.get("logId") == log_id and m["version"] == 2
+        topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id and m["version"] == 2
     )
     message = akasse("JOBLOG_UPDATED", cpr, log_id, platform.now, 1)
-    await front.send(topics.AKASSE_INBOUND, message)
-    record = await rejected(platform, topics.AKASSE_REJECTED, by_id(message["eventId"]))
+    await front.send(topics.akasse_inbound("067"), message)
+    record = await rejected(platform, topics.akasse_rejected("067"), by_id(message["eventId"]))
     check(record, "joblog_deleted", "logId", message)  # in the a-kasse's terms
     assert log_id in record["message"]
 
@@ -205,21 +214,21 @@ async def test_a_bad_message_does_not_block_the_good_one_behind_it(platform):
     await front.send(topics.JOBNET_INBOUND, bad_field)
     await front.send(topics.JOBNET_INBOUND, unknown)
     await front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, good_jobnet, platform.now))
-    await front.send(topics.AKASSE_INBOUND, bad_json, key=cpr)
-    await front.send(topics.AKASSE_INBOUND, bad_akasse)
+    await front.send(topics.akasse_inbound("067"), bad_json, key=cpr)
+    await front.send(topics.akasse_inbound("067"), bad_akasse)
     await front.send(
-        topics.AKASSE_INBOUND, akasse("JOBLOG_CREATED", cpr, good_akasse, platform.now)
+        topics.akasse_inbound("067"), akasse("JOBLOG_CREATED", cpr, good_akasse, platform.now)
     )
 
     for log_id in (good_jobnet, good_akasse):
         await front.wait_for(topics.JOBNET_OUTBOUND, lambda m, i=log_id: m.get("joblogId") == i)
-        await front.wait_for(topics.AKASSE_OUTBOUND, lambda m, i=log_id: m.get("logId") == i)
-    for topic in (topics.JOBNET_REJECTED, topics.AKASSE_REJECTED):
+        await front.wait_for(topics.akasse_outbound("067"), lambda m, i=log_id: m.get("logId") == i)
+    for topic in (topics.JOBNET_REJECTED, topics.akasse_rejected("067")):
         record = await rejected(platform, topic, lambda m: marker in m.get("raw", ""))
         assert record["reason"] == "malformed"
     record = await rejected(platform, topics.JOBNET_REJECTED, by_id(bad_field["beskedId"]))
     check(record, "field_invalid", "joblog.land", bad_field)
     record = await rejected(platform, topics.JOBNET_REJECTED, by_id(unknown["beskedId"]))
     check(record, "unknown_joblog", "joblogId", unknown)
-    record = await rejected(platform, topics.AKASSE_REJECTED, by_id(bad_akasse["eventId"]))
-    check(record, "akasse_without_joblog", "akasseNr", bad_akasse)
+    record = await rejected(platform, topics.akasse_rejected("067"), by_id(bad_akasse["eventId"]))
+    check(record, "akasse_mismatch", "akasseNr", bad_akasse)

@@ -13,14 +13,14 @@ async def test_jobnet_opret_reaches_both_front_ends_and_akasse_update_comes_back
 
     await front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, platform.now))
     [out] = await front.wait_for(topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == log_id)
-    [ak] = await front.wait_for(topics.AKASSE_OUTBOUND, lambda m: m.get("logId") == log_id)
+    [ak] = await front.wait_for(topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id)
     assert out["version"] == 1 and out["kilde"] == "jobnet"
     assert ak["version"] == 1 and ak["akasseNr"] == "067" and ak["origin"] == "jobnet"
     stored = await platform.db.joblogs.find_one({"_id": log_id})
     assert stored["version"] == 1
 
     update = akasse("JOBLOG_UPDATED", cpr, log_id, platform.now, based_on=1)
-    await front.send(topics.AKASSE_INBOUND, update)
+    await front.send(topics.akasse_inbound("067"), update)
     outs = await front.wait_for(
         topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == log_id and m["version"] == 2
     )

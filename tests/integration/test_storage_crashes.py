@@ -51,7 +51,7 @@ async def test_a_crash_after_each_step_stores_once_and_sends_the_same(platform, 
 
     opret = jobnet("opret", cpr, log_id, platform.now, joblog=application(noter="før"))
     await front.send(topics.JOBNET_INBOUND, opret)
-    await front.wait_for(topics.AKASSE_OUTBOUND, ak(log_id, version=1))
+    await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=1))
     await platform.settle()
     assert crashed, "the step did not run for this message"
 

@@ -170,21 +170,27 @@ def random_status(rng: random.Random, t0: date, received: date, at: datetime) ->
 
 
 async def send_exemption(platform: Any, rng: random.Random, citizen: Citizen, t0: date) -> None:
+    """A fritagelse from the citizen's jobcenter on its first day (the only one that may grant
+    it); none if the platform knows no status of his then. A revocation likewise."""
     today = cph_day(await clock_now(platform))
     fra = t0 - timedelta(days=rng.randrange(300))
+    if (then := status_on(citizen, fra, today)) is None:
+        return
+    kode = then.jobcenter
     grant = Grant(fra, None if rng.random() < 0.5 else fra + timedelta(days=rng.randint(1, 90)),
                   today)  # fmt: skip
     exemption_id = ids()
-    base = {"cpr": citizen.cpr, "exemptionId": exemption_id, "jobcenter": "101",
+    base = {"cpr": citizen.cpr, "exemptionId": exemption_id, "jobcenter": kode,
             "begrundelse": "LAS § 75 stk. 5", "alternativDokumentation": "samtaler"}  # fmt: skip
-    await platform.front.send(topics.CITIZEN_EXEMPTION, {
+    await platform.front.send(topics.jobcenter_exemption(kode), {
         **base, "messageId": ids(), "handling": "tildel", "gyldigFra": grant.fra.isoformat(),
         "gyldigTil": grant.til.isoformat() if grant.til else None,
     })  # fmt: skip
-    if rng.random() < 0.4:
-        revoke = grant.fra + timedelta(days=rng.randrange(60))
+    revoke = grant.fra + timedelta(days=rng.randrange(60))
+    at_revoke = status_on(citizen, revoke, today)
+    if rng.random() < 0.4 and at_revoke is not None and at_revoke.jobcenter == kode:
         grant.revoked_from.append((revoke, today))
-        await platform.front.send(topics.CITIZEN_EXEMPTION, {
+        await platform.front.send(topics.jobcenter_exemption(kode), {
             **base, "messageId": ids(), "handling": "tilbagekald", "gyldigFra": revoke.isoformat(),
             "gyldigTil": None,
         })  # fmt: skip
@@ -244,11 +250,13 @@ async def generate(platform: Any, rng: random.Random) -> tuple[list[Citizen], da
             status = random_status(rng, t0, t0, at())
             citizen.statuses.append(status)
             messages.append(status_message(citizen.cpr, status))
-        if rng.random() < 0.35:
-            await send_exemption(platform, rng, citizen, t0)
     rng.shuffle(messages)  # the order of arrival does not matter, tidspunkt does
     for message in messages:
         await platform.front.send(topics.CITIZEN_STATUS, message)
+    await platform.settle()
+    for citizen in citizens:  # a jobcenter grants fritagelser to the citizens it knows it has
+        if rng.random() < 0.35:
+            await send_exemption(platform, rng, citizen, t0)
     await platform.settle()
 
     for n in range(LIVE_DAYS):
@@ -260,6 +268,7 @@ async def generate(platform: Any, rng: random.Random) -> tuple[list[Citizen], da
                 await platform.front.send(
                     topics.CITIZEN_STATUS, status_message(citizen.cpr, status)
                 )
+            await platform.settle()
             for citizen in rng.sample(citizens, 5):
                 await send_exemption(platform, rng, citizen, t0)
         await platform.settle()
@@ -294,11 +303,13 @@ async def collect_notices(platform: Any, citizens: list[Citizen]) -> None:
         {"cpr": {"$in": list(by_cpr)}, "modtager": "borger"}
     )
     published = await platform.front.wait_for(
-        topics.NOTICES, lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger", count=stored
+        topics.NOTICES_BORGER,
+        lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger",
+        count=stored,
     )
     await asyncio.sleep(0.5)
     published = platform.front.matching(
-        topics.NOTICES, lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger"
+        topics.NOTICES_BORGER, lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger"
     )
     seen = {(m["cpr"], m["forfaldt"]): m for m in published}  # a redelivery is one notice
     assert len(seen) == stored
