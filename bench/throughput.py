@@ -1,6 +1,8 @@
 """Joblog throughput: Jobnet creates through the whole platform (adapter -> storage -> both
 outbound topics) against a raw baseline measured in the same run on the same Kafka and database:
-a bare produce/consume of the same messages plus one plain insert each.
+a bare produce/consume of the same messages plus one plain insert each. The platform runs twice
+on the same broker: over SASL SCRAM-SHA-512 with ACLs (as always) and over the benchmark
+profile's unauthenticated listener, to show what authentication costs.
 
     .venv/bin/python -m bench.throughput [N]      (writes bench/results/throughput.json)
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
@@ -19,11 +22,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from bench.common import write_result
+from infra import local
 from services.in_process import start_services
 from shared import topics
+from shared.access import ADMIN
+from shared.credentials import as_principal
+from shared.kafka import client_options
+from shared.provisioning import Provisioning
 from tests.harness import (
     FrontEnd,
-    infrastructure,
     jobnet,
     new_cpr,
     start_groups_at_end,
@@ -35,10 +42,10 @@ from tests.harness import (
 async def raw_baseline(settings, messages: list[dict]) -> float:
     """Messages per second for produce + consume + one insert each, nothing else."""
     topic = f"bench.raw.{uuid.uuid4().hex[:6]}"
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest"
-    )
+    admin = as_principal(settings, ADMIN)
+    Provisioning(admin).topics([topic], settings.topic_partitions)
+    producer = AIOKafkaProducer(**client_options(admin), acks="all")
+    consumer = AIOKafkaConsumer(topic, **client_options(admin), auto_offset_reset="earliest")
     mongo: AsyncMongoClient[dict] = AsyncMongoClient(settings.mongodb_url)
     collection = mongo[settings.mongodb_database].raw_baseline
     await producer.start()
@@ -78,7 +85,10 @@ async def platform_run(settings, messages: list[dict], cprs: list[str]) -> float
         for message in messages:
             await front.send(topics.JOBNET_INBOUND, message)
         await front.wait_for(
-            topics.AKASSE_OUTBOUND, lambda m: m.get("logId") in wanted, len(messages), 600
+            topics.akasse_outbound("067"), lambda m: m.get("logId") in wanted, len(messages), 600
+        )
+        await front.wait_for(
+            topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") in wanted, len(messages), 600
         )
         elapsed = time.perf_counter() - started
     await front.stop()
@@ -88,20 +98,39 @@ async def platform_run(settings, messages: list[dict], cprs: list[str]) -> float
     return len(messages) / elapsed
 
 
+BENCH_PROFILE = local.Profile("bench", 39192, 39193, 27517, unauthenticated_port=39194)
+
+
 async def main(n: int) -> None:
-    env = infrastructure()
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        sys.exit("bench.throughput starts its own Kafka (it needs the unauthenticated listener)")
+    env = local.up(BENCH_PROFILE, fresh=True)
+    unauthenticated = {
+        **env,
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{BENCH_PROFILE.unauthenticated_port}",
+        "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+    }
     cprs = [new_cpr() for _ in range(50)]
     now = datetime.now(UTC)
-    messages = [jobnet("opret", cprs[i % len(cprs)], str(uuid.uuid4()), now) for i in range(n)]
-    raw = await raw_baseline(test_settings(env), messages)
-    full = await platform_run(test_settings(env), messages, cprs)
+
+    def batch() -> list[dict]:
+        return [jobnet("opret", cprs[i % len(cprs)], str(uuid.uuid4()), now) for i in range(n)]
+
+    try:
+        raw = await raw_baseline(test_settings(env), batch())
+        sasl = await platform_run(test_settings(env), batch(), cprs)
+        plain = await platform_run(test_settings(unauthenticated), batch(), cprs)
+    finally:
+        local.down(BENCH_PROFILE)
     write_result(
         "throughput",
         {
             "messages": n,
             "raw_baseline_msgs_per_s": round(raw, 1),
-            "platform_msgs_per_s": round(full, 1),
-            "platform_vs_raw": round(full / raw, 3),
+            "platform_msgs_per_s": round(sasl, 1),
+            "platform_without_sasl_msgs_per_s": round(plain, 1),
+            "platform_vs_raw": round(sasl / raw, 3),
+            "sasl_cost": round(1 - sasl / plain, 3),
         },
     )
 

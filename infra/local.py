@@ -74,6 +74,9 @@ class Profile:
     kafka_port: int
     controller_port: int
     mongo_port: int
+    unauthenticated_port: int | None = None
+    """Benchmarks only: a second listener without SASL (its clients are super users), so one
+    run can measure the platform with and without authentication on the same broker."""
 
     @property
     def run_dir(self) -> Path:
@@ -293,6 +296,7 @@ def start_kafka(profile: Profile) -> None:
         passwords[ADMIN] = credentials.new_password()
         credentials.save(profile.platform_credentials, passwords)
     admin_password = passwords[ADMIN]
+    bench = profile.unauthenticated_port
     template = (INFRA / "kafka" / "server.properties").read_text()
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the password
     with os.fdopen(fd, "w") as out:
@@ -301,6 +305,9 @@ def start_kafka(profile: Profile) -> None:
             .replace("${KAFKA_PORT}", str(profile.kafka_port))
             .replace("${LOG_DIRS}", str(data))
             .replace("${ADMIN_PASSWORD}", admin_password)
+            .replace("${BENCH_LISTENER}", f",BENCH://127.0.0.1:{bench}" if bench else "")
+            .replace("${BENCH_ADVERTISED}", f",BENCH://127.0.0.1:{bench}" if bench else "")
+            .replace("${BENCH_SUPER_USER}", ";User:ANONYMOUS" if bench else "")
         )
     classpath = f"{libs}/*"
     # Tuned for a small machine and short runs: the serial collector and the quick C1 compiler

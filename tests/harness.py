@@ -265,6 +265,10 @@ class FrontEnd:
             await asyncio.to_thread(Provisioning(self.admin).akasse, akasse_nr)
             await self.watch([topics.akasse_outbound(akasse_nr), topics.akasse_rejected(akasse_nr)])
             self.watched_akasser.add(akasse_nr)
+        await self.publish_register(akasse_nr, offers_joblog)
+
+    async def publish_register(self, akasse_nr: str, offers_joblog: bool) -> None:
+        """Only the register entry, as the operator (the provisioner does the rest)."""
         entry = AkasseEntry(akasseNr=akasse_nr, navn=f"A-kasse {akasse_nr}",
                             tilbyderJoblog=offers_joblog)  # fmt: skip
         await publish_entry(as_principal(self.settings, OPERATOR), entry, akasse_nr)

@@ -220,21 +220,24 @@ class NotifierService(Service):
             self.log.info("recovering %d notices left unmarked", len(pending))
             await self.publish_notices(await self.not_in_topic(pending))
 
-    async def notice_offsets(self, names: list[str]) -> list[list[Any]]:
-        """Where the notice topics end now: `[topic, partition, offset]` each (topic names
-        hold dots, which a document's keys may not)."""
+    async def notice_offsets(self, names: list[str]) -> list[dict[str, Any]]:
+        """Where the notice topics end now, a `{topic, partition, offset}` each (topic names
+        hold dots, which a document's keys may not; FerretDB stores no nested arrays)."""
         assert self.offsets is not None
         parts = await topic_partitions(self.offsets, names)
         ends = await self.offsets.end_offsets(parts)
-        return [[tp.topic, tp.partition, offset] for tp, offset in ends.items()]
+        return [
+            {"topic": tp.topic, "partition": tp.partition, "offset": offset}
+            for tp, offset in ends.items()
+        ]
 
     async def not_in_topic(self, pending: list[Document]) -> list[Document]:
         """The pending notices not found in their topics after their checkpoints; those found
         are marked published."""
         start: dict[TopicPartition, int] = {}
         for doc in pending:
-            for topic, partition, offset in doc["checkpoint"]:
-                tp = TopicPartition(topic, partition)
+            for mark in doc["checkpoint"]:
+                tp, offset = TopicPartition(mark["topic"], mark["partition"]), mark["offset"]
                 start[tp] = min(start.get(tp, offset), offset)
         seen = await self._notice_ids_since(start)
         await self.store.mark_published(doc["_id"] for doc in pending if doc["_id"] in seen)

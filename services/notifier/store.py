@@ -4,7 +4,7 @@
   by every recomputation) and a lease (`lease`, `leaseUntil`) held while one instance fires it.
   Only due timers are ever read, a batch at a time, so a million timers are never in memory.
 - `notices`: `_id` = noticeId (deterministic), the payload, `published` (an outbox flag) and
-  `checkpoint`: the end offsets of its notice topics (`[topic, partition, offset]` each) before
+  `checkpoint`: the end offsets of its notice topics (a `{topic, partition, offset}` each) before
   it was first sent, so recovery after a crash can look in the topic whether it went out.
 """
 
@@ -90,7 +90,7 @@ class NotifierStore:
     # -- notices -----------------------------------------------------------------------------
 
     async def add_pending(
-        self, notices: Iterable[DueNotice], checkpoint: list[list[Any]]
+        self, notices: Iterable[DueNotice], checkpoint: list[dict[str, Any]]
     ) -> tuple[list[Document], bool]:
         """Store the notices (once: ids are deterministic); return those not yet published, and
         whether any of them was stored before (by a run that may have crashed after sending).
