@@ -19,6 +19,7 @@ class Reason(StrEnum):
     UNKNOWN_JOBLOG = "unknown_joblog"
     JOBLOG_DELETED = "joblog_deleted"
     DUPLICATE_JOBLOG = "duplicate_joblog"  # opret of an id that already exists, other content
+    MERGE_INVALID = "merge_invalid"  # a three-way merge would give an entry the rules refuse
     INTERNAL_ERROR = "internal_error"  # a bug; the message is kept here for replay
 
 
