@@ -299,6 +299,13 @@ def need(obj: Json, key: str, convert: Convert[T], prefix: str = "") -> T:
 def as_text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"must be a string, not {_json_type(value)}")
+    try:  # JSON can escape half of a surrogate pair ("\ud83d") alone: no character, no UTF-8
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"is not valid Unicode text: a lone surrogate {value[error.start]!r} at character"
+            f" {error.start + 1} (a \\uD800-\\uDFFF escape that is not half of a pair)"
+        ) from None
     return value
 
 

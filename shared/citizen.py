@@ -171,28 +171,39 @@ def status_on(periods: Iterable[Period], day: date) -> Period | None:
 
 
 def exemption_periods(messages: Iterable[ExemptionMessage]) -> list[ExemptionPeriod]:
-    """Exemptions in force: a grant gives [gyldigFra, gyldigTil); a revoke of the same
-    exemptionId ends it at the revoke's gyldigFra (a revoke from its first day cancels it)."""
+    """Exemptions in force, from the messages in the order received: a grant (tildel) gives
+    [gyldigFra, gyldigTil); a revoke (tilbagekald) of the same exemptionId ends it at the
+    revoke's gyldigFra (the earliest, if several; a revoke from its first day cancels it).
+
+    A new tildel under an exemptionId already granted replaces that grant (a correction) while
+    it is not revoked. Once revoked, the revoked grant stays as it ended and the new tildel is
+    granted anew from its own gyldigFra (later revokes end only the new one). A revoke received
+    before any grant of its id applies to the grant that follows."""
+    revoked: list[tuple[ExemptionMessage, date]] = []  # grants revoked, then granted anew
     grants: dict[UUID, ExemptionMessage] = {}
     revoked_from: dict[UUID, date] = {}
     for message in messages:
+        exemption_id = message.exemptionId
         if message.handling is ExemptionAction.TILDEL:
-            grants[message.exemptionId] = message
+            if exemption_id in grants and exemption_id in revoked_from:
+                revoked.append((grants[exemption_id], revoked_from.pop(exemption_id)))
+            grants[exemption_id] = message
         else:
-            earlier = revoked_from.get(message.exemptionId)
-            revoked_from[message.exemptionId] = (
+            earlier = revoked_from.get(exemption_id)
+            revoked_from[exemption_id] = (
                 message.gyldigFra if earlier is None else min(earlier, message.gyldigFra)
             )
+    ends = [*revoked, *((grant, revoked_from.get(i)) for i, grant in grants.items())]
     result = []
-    for exemption_id, grant in grants.items():
+    for grant, revoke in ends:
         til = grant.gyldigTil
-        if (revoke := revoked_from.get(exemption_id)) is not None:
+        if revoke is not None:
             til = revoke if til is None else min(til, revoke)
         if til is not None and til <= grant.gyldigFra:
             continue  # revoked before it began
         result.append(
             ExemptionPeriod(
-                exemption_id, grant.gyldigFra, til, grant.jobcenter,
+                grant.exemptionId, grant.gyldigFra, til, grant.jobcenter,
                 grant.begrundelse, grant.alternativDokumentation,
             )
         )  # fmt: skip

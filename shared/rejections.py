@@ -20,6 +20,7 @@ class Reason(StrEnum):
     DUPLICATE_JOBLOG = "duplicate_joblog"  # opret of an id that already exists, other content
     AKASSE_MISMATCH = "akasse_mismatch"  # akasseNr is not the a-kasse of the topic
     JOBCENTER_MISMATCH = "jobcenter_mismatch"  # not the topic's jobcenter, or not his citizen
+    MERGE_INVALID = "merge_invalid"  # a three-way merge would give an entry the rules refuse
     INTERNAL_ERROR = "internal_error"  # a bug; the message is kept here for replay
 
 

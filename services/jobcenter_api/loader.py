@@ -71,9 +71,15 @@ async def facts_of(
     status: dict[str, list[StatusMessage]] = defaultdict(list)
     async for doc in db.status_messages.find({**within, **_before("modtaget", known_by)}):
         status[doc["cpr"]].append(StatusMessage.model_validate(doc))
-    exemptions: dict[str, list[ExemptionMessage]] = defaultdict(list)
+    # in the order received, as the notifier reads them: a later grant of an exemptionId
+    # replaces an earlier one (shared.citizen.exemption_periods); ties keep the database's order
+    received: dict[str, list[tuple[datetime, ExemptionMessage]]] = defaultdict(list)
     async for doc in db.exemption_messages.find({**within, **_before("modtaget", known_by)}):
-        exemptions[doc["cpr"]].append(ExemptionMessage.model_validate(doc))
+        received[doc["cpr"]].append((as_utc(doc["modtaget"]), ExemptionMessage.model_validate(doc)))
+    exemptions = {
+        cpr: [message for _, message in sorted(found, key=lambda pair: pair[0])]
+        for cpr, found in received.items()
+    }
     activity: dict[str, list[datetime]] = defaultdict(list)
     created: dict[str, dict[str, datetime]] = defaultdict(dict)
     deleted: dict[str, dict[str, datetime]] = defaultdict(dict)
@@ -96,7 +102,7 @@ async def facts_of(
         CitizenFacts(
             cpr=cpr,
             periods=timeline(status[cpr]),
-            exemptions=exemption_periods(exemptions[cpr]),
+            exemptions=exemption_periods(exemptions.get(cpr, [])),
             activity=sorted(activity[cpr]),
             joblogs=[
                 JoblogFact(joblog_id, at, deleted[cpr].get(joblog_id))

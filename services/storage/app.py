@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.akasse_adapter.mapping import AKASSE
 from services.jobnet_adapter.mapping import JOBNET
-from services.mapping_common import naming_the_field
+from services.mapping_common import Format, naming_the_field
 from services.storage import merge
 from services.storage.repository import (
     Repository,
@@ -80,8 +80,7 @@ class StorageService(Service):
         try:
             doc = await self.accept(command, await self.clock.now())
         except Refusal as refusal:
-            fmt = AKASSE if command.producer == "akasse" else JOBNET
-            named = naming_the_field(refusal, fmt)  # in the producer's terms
+            named = naming_the_field(refusal, _format(command))  # in the producer's terms
             await self.reject(_original(command), named, str(command.beskedId))
             return
         await self.finish(doc)
@@ -122,8 +121,9 @@ class StorageService(Service):
         # the database keeps milliseconds: so does every outbound message, first one included
         accepted = to_millis(now)
         outcome = merge.decide(
-            command, stored, base, latest["tidspunkt"] if latest else None, accepted
-        )
+            command, stored, base, latest["tidspunkt"] if latest else None, accepted,
+            _format(command).entry_names(),
+        )  # fmt: skip
         return history_doc(
             outcome.entry, command.handling, command.beskedId, command.tidspunkt, accepted,
             outcome.merge.as_document() if outcome.merge else None,
@@ -296,6 +296,10 @@ def _message_id(body: bytes) -> str | None:
     except (ValueError, AttributeError):
         return None
     return str(value) if value is not None else None
+
+
+def _format(command: JoblogCommand) -> Format:
+    return AKASSE if command.producer == "akasse" else JOBNET
 
 
 def _original(command: JoblogCommand) -> Inbound:

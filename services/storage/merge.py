@@ -23,6 +23,12 @@
       above and the side that wins it supplies the whole content; every other field where the
       sides differ is recorded as won by that side with reason `follows_type`. When both sides
       have the same type, all fields merge normally.
+    - The merged entry is checked against the field rules (`shared.joblog_rules.check_joblog`,
+      "today" being the day the change was received) like any incoming entry: each side obeys
+      them alone, but a mix may not (base land SE with postnummer "111 22"; one side changes
+      land to DK, the other postnummer to "111 23"). Such a merge is refused as
+      `merge_invalid`, naming the field the rules refuse and which fields came from which side,
+      and nothing is stored; the front end can resend its change based on the current version.
 * slet makes a new version with `slettet=True` and the content kept as it was. A slet based on
   an older version still deletes: a deletion is a decision about the whole entry, not a field.
 
@@ -33,8 +39,9 @@ when an older base was merged against (ret with `grundversion < stored.version`)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from shared.events import (
@@ -44,8 +51,9 @@ from shared.events import (
     Kontaktperson,
     StoredJoblog,
 )
+from shared.joblog_rules import check_joblog
 from shared.rejections import Reason, Refusal
-from shared.tid import as_utc
+from shared.tid import as_utc, day_of
 
 Winner = Literal["incoming", "current"]
 MergeReason = Literal[
@@ -102,8 +110,12 @@ def decide(
     base: Joblog | None,
     current_tidspunkt: datetime | None,
     accepted: datetime,
+    names: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """The next version for `command`, or a `Refusal`. See the module docstring for the rule."""
+    """The next version for `command`, or a `Refusal`. See the module docstring for the rule.
+
+    `names` turns a canonical entry path into the producer's field name for a `merge_invalid`
+    refusal (as for `check_joblog`)."""
     if command.handling is Handling.OPRET:
         return _opret(command, stored, accepted)
     if stored is None:
@@ -140,7 +152,39 @@ def decide(
         base_missing=base is None,
         fields=decisions,
     )
+    check_merged(merged, report, day_of(command.modtaget), names)
     return Outcome(_next(command, stored, merged, accepted), report)
+
+
+def check_merged(
+    merged: Joblog, report: MergeReport, today: date, names: Mapping[str, str] | None = None
+) -> None:
+    """Refuse (`merge_invalid`) a merged entry that breaks the field rules. The message names
+    the field the rules refuse, then which changed fields the merge took from which side."""
+    try:
+        check_joblog(merged, today, names)
+    except Refusal as broken:
+        named = names or {}
+        sides: dict[Winner, list[str]] = {"current": [], "incoming": []}
+        for d in report.fields:
+            if d.reason != "same_value":
+                sides[d.winner].append(named.get(d.field, d.field))
+        origin = "; ".join(
+            f"{label}: {', '.join(fields)}"
+            for label, fields in (
+                (f"from version {report.merged_against}", sides["current"]),
+                ("from this change", sides["incoming"]),
+            )
+            if fields
+        )
+        raise Refusal(
+            Reason.MERGE_INVALID,
+            f"{broken.message}, in the merge of this change (based on version"
+            f" {report.grundversion}) with version {report.merged_against} ({origin});"
+            f" nothing was stored: send the change again based on version"
+            f" {report.merged_against}",
+            broken.field,
+        ) from None
 
 
 def merge_content(

@@ -523,3 +523,23 @@ async def test_access_log_records_every_read(platform):
     assert ("frontend:jobnet", "afvist") in [(e["hvem"], e["hvad"]) for e in last.json()]
     assert all("cpr" not in e and "_id" not in e for e in last.json())
     assert uuid.UUID(entry["_id"])
+
+
+async def test_a_fritagelse_granted_again_under_its_id_after_a_revoke(platform):
+    """Issue 13: a tildel under an exemptionId that was revoked grants it anew (before, the old
+    revoke cut the new grant away); the revoked stretch stays. The udsøgning reads the messages
+    in the order received, as the notifier does."""
+    cpr = new_cpr()
+    await send_statuses(platform, status(cpr, d("2026-01-05"), DP, akasse_nr=None))
+    grant = exemption(cpr, d("2026-01-10"))
+    for message in (
+        grant,
+        exemption(cpr, d("2026-01-20"), handling="tilbagekald", exemption_id=grant["exemptionId"]),
+        exemption(cpr, d("2026-02-01"), exemption_id=grant["exemptionId"]),
+    ):
+        await platform.front.send(topics.jobcenter_exemption("101"), message)
+        await platform.settle()
+        await advance(platform, seconds=1)  # received one after the other
+    assert (await extract(platform, fra="2026-01-01", til="2026-01-15"))[cpr]["fritaget"] == "ja"
+    assert (await extract(platform, fra="2026-01-01", til="2026-01-31"))[cpr]["fritaget"] == "nej"
+    assert (await extract(platform, fra="2026-02-01", til="2026-02-28"))[cpr]["fritaget"] == "ja"

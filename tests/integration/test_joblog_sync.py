@@ -157,6 +157,54 @@ def _id(message: Json) -> str:
     return str(message.get("beskedId") or message["eventId"])
 
 
+async def test_a_merge_that_breaks_the_field_rules_is_merge_invalid_and_nothing_stored(platform):
+    """Issue 13. Version 1 is in Sweden, postnummer "111 22". Jobnet moves it to DK (so to
+    postnummer 8000); the a-kasse, based on version 1 and later, changes the postal code to
+    "111 23". Each change obeys the field rules, the merge (DK with "111 23") does not: the
+    a-kasse's change is rejected as merge_invalid, and version 2 stays as it was."""
+    front, cpr, log_id = platform.front, await platform.new_member(), ids()
+    await created(platform, cpr, log_id, application(land="SE", postnummer="111 22"))
+    to_dk = jobnet("ret", cpr, log_id, platform.now - timedelta(minutes=2), 1, application())
+    await front.send(topics.JOBNET_INBOUND, to_dk)
+    await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=2))
+    stored_v2 = await platform.db.joblogs.find_one({"_id": log_id})
+    assert stored_v2["joblog"]["land"] == "DK" and stored_v2["joblog"]["postnummer"] == "8000"
+
+    employer = {"name": "Acme A/S", "country": "SE", "postalCode": "111 23", "city": "Aarhus C"}
+    new_code = akasse(
+        "JOBLOG_UPDATED", cpr, log_id, platform.now - timedelta(minutes=1), 1,
+        akasse_entry(employer=employer),
+    )  # fmt: skip
+    await front.send(topics.akasse_inbound("067"), new_code)
+    [refused] = await front.wait_for(
+        topics.akasse_rejected("067"), lambda m: m.get("id") == new_code["eventId"]
+    )
+    assert refused["reason"] == "merge_invalid"
+    assert refused["field"] == "entry.employer.postalCode"
+    assert refused["message"].startswith(
+        "entry.employer.postalCode: must be exactly 4 digits when entry.employer.country is DK"
+    )
+    assert "from version 2: entry.employer.country" in refused["message"]
+    assert json.loads(refused["raw"]) == new_code
+    # the rejection is sent after the decision: what is stored now is final for this message
+    assert await platform.db.joblogs.find_one({"_id": log_id}) == stored_v2
+    assert await platform.db.joblog_history.count_documents({"joblogId": log_id}) == 2
+    assert not await platform.db.beskeder.find_one({"_id": new_code["eventId"]})
+
+    # sent again based on version 2, the a-kasse's change is version 3: the refused merge took
+    # no version, and (each citizen's messages being in order) sent nothing before it
+    again = akasse("JOBLOG_UPDATED", cpr, log_id, platform.now, 2, akasse_entry(employer=employer))
+    await front.send(topics.akasse_inbound("067"), again)
+    [v3, *_] = await front.wait_for(topics.JOBNET_OUTBOUND, jn(log_id, version=3))
+    await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=3))
+    assert v3["kildeBeskedId"] == again["eventId"]
+    assert v3["joblog"]["land"] == "SE" and v3["joblog"]["postnummer"] == "111 23"
+    assert not front.matching(topics.JOBNET_OUTBOUND, jn(log_id, kildeBeskedId=new_code["eventId"]))
+    assert not front.matching(
+        topics.akasse_outbound("067"), ak(log_id, originEventId=new_code["eventId"])
+    )
+
+
 async def test_edit_after_delete_is_rejected_as_joblog_deleted(platform):
     front, cpr, log_id = platform.front, await platform.new_member(), ids()
     await created(platform, cpr, log_id)

@@ -431,6 +431,94 @@ def test_add_local_days_accepts_any_zone_and_naive_utc() -> None:
     assert add_local_days(moment.replace(tzinfo=None), 30) == add_local_days(moment, 30)
 
 
+# --- 29 February ------------------------------------------------------------------------------
+
+
+def test_a_30_day_window_across_29_february_of_a_leap_year() -> None:
+    periods = duty_from(date(2028, 1, 3))
+    activity = cph(2028, 2, 10, 10)
+    due = next_due(periods, [], activity, None)
+    # 2028 is a leap year: 10 February + 30 days is 11 March (in 2027 it would be 12 March)
+    assert due == cph(2028, 3, 11, 10)
+    assert next_due(duty_from(date(2027, 1, 4)), [], cph(2027, 2, 10, 10), None) == cph(
+        2027, 3, 12, 10
+    )
+    assert due is not None and hours(due - activity) == 720
+    notices, _ = due_notices(CPR, periods, [], activity, None, due)
+    assert [n.dageUdenAktivitet for n in notices] == [30, 30]
+    # activity on the leap day itself: due 30 March, after the change to summer time (26 March)
+    leap = cph(2028, 2, 29, 9)
+    due = next_due(periods, [], leap, None)
+    assert due is not None and local(due).isoformat() == "2028-03-30T09:00:00+02:00"
+    assert hours(due - leap) == 719
+
+
+def test_a_duty_ending_on_29_february() -> None:
+    # the duty starts on 30 January: the first due time is 29 February at midnight
+    activity = None
+    with_leap_day = duty_from(date(2028, 1, 30), date(2028, 3, 1))  # the last day is 29 February
+    due = next_due(with_leap_day, [], activity, None)
+    assert due == cph(2028, 2, 29) and day_of(due) == date(2028, 2, 29)
+    notices, following = due_notices(CPR, with_leap_day, [], activity, None, due)
+    assert [(n.modtager, n.dageUdenAktivitet) for n in notices] == [
+        ("borger", 30),
+        ("jobcenter", 30),
+    ]
+    assert following is None  # no duty 30 days later
+    # the duty ends at the start of 29 February (the last day is 28 February): no notice
+    assert next_due(duty_from(date(2028, 1, 30), date(2028, 2, 29)), [], activity, None) is None
+    # an exemption from 29 February: no duty on the due day either
+    leap_exemption = [exemption(date(2028, 2, 29), date(2028, 3, 1))]
+    assert next_due(with_leap_day, leap_exemption, activity, None) is None
+
+
+# --- the two DST change days: day boundaries ------------------------------------------------
+
+SPRING, AUTUMN = date(2026, 3, 29), date(2026, 10, 25)  # last Sundays of March and October
+
+
+def test_dst_change_days_are_23_and_25_hours_long() -> None:
+    assert hours(start_of_day(SPRING + timedelta(days=1)) - start_of_day(SPRING)) == 23
+    assert hours(start_of_day(AUTUMN + timedelta(days=1)) - start_of_day(AUTUMN)) == 25
+
+
+def test_due_on_the_dst_change_days_at_both_ends_of_the_day() -> None:
+    periods = duty_from(date(2026, 1, 5))
+    for change_day in (SPRING, AUTUMN):
+        day0 = change_day - timedelta(days=30)
+        for wall in ((0, 0), (23, 59)):  # the first and the last minute of the day
+            activity = cph(day0.year, day0.month, day0.day, *wall)
+            due = next_due(periods, [], activity, None)
+            assert due is not None
+            assert day_of(due) == change_day, (change_day, wall)
+            assert local(due).replace(tzinfo=None) == datetime.combine(
+                change_day, datetime.min.time()
+            ).replace(hour=wall[0], minute=wall[1])
+            notices, _ = due_notices(CPR, periods, [], activity, None, due)
+            assert {n.dageUdenAktivitet for n in notices} == {30}
+            assert {day_of(n.forfaldt) for n in notices} == {change_day}
+    # the minute before midnight after the change: still the change day, not the next
+    assert day_of(datetime(2026, 3, 29, 21, 59, tzinfo=UTC)) == SPRING  # 23:59 CEST
+    assert day_of(datetime(2026, 3, 29, 22, 0, tzinfo=UTC)) == SPRING + timedelta(days=1)
+    assert day_of(datetime(2026, 10, 25, 22, 59, tzinfo=UTC)) == AUTUMN  # 23:59 CET
+    assert day_of(datetime(2026, 10, 25, 23, 0, tzinfo=UTC)) == AUTUMN + timedelta(days=1)
+
+
+def test_duty_starting_or_ending_on_the_dst_change_days() -> None:
+    for change_day in (SPRING, AUTUMN):
+        # a duty from the change day: the clock starts at its (local) midnight
+        due = next_due(duty_from(change_day), [], None, None)
+        after = change_day + timedelta(days=30)
+        assert due == cph(after.year, after.month, after.day)
+        # a duty whose last day is the change day, 30 days after the anchor: due that day
+        start = change_day - timedelta(days=30)
+        assert next_due(duty_from(start, change_day + timedelta(days=1)), [], None, None) == cph(
+            change_day.year, change_day.month, change_day.day
+        )
+        # ending at the start of the change day: nothing due
+        assert next_due(duty_from(start, change_day), [], None, None) is None
+
+
 # --- `after` ---------------------------------------------------------------------------------
 
 

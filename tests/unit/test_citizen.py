@@ -14,6 +14,7 @@ from shared.citizen import (
     StatusMessage,
     exemption_periods,
     has_duty,
+    is_exempt,
     status_on,
     timeline,
 )
@@ -97,6 +98,57 @@ def test_a_revoke_ends_the_exemption_from_its_day_and_before_start_cancels_it() 
             exemption(date(2026, 1, 1), None, "tilbagekald", exemption_id=cancelled),
         ]
     )
+
+
+def test_a_new_grant_under_an_existing_exemption_id_replaces_the_earlier_one() -> None:
+    same = uuid.uuid4()
+    first = exemption(date(2026, 2, 1), None, exemption_id=same)
+    corrected = exemption(date(2026, 2, 1), date(2026, 4, 1), exemption_id=same)
+    assert [(e.fra, e.til) for e in exemption_periods([first, corrected])] == [
+        (date(2026, 2, 1), date(2026, 4, 1))
+    ]
+    # in the order received: the later grant states the exemption
+    assert [(e.fra, e.til) for e in exemption_periods([corrected, first])] == [
+        (date(2026, 2, 1), None)
+    ]
+    moved = exemption(date(2026, 5, 1), date(2026, 6, 1), exemption_id=same)
+    periods = exemption_periods([first, moved])
+    assert [(e.fra, e.til) for e in periods] == [(date(2026, 5, 1), date(2026, 6, 1))]
+    assert is_exempt(periods, date(2026, 5, 15))
+    assert not is_exempt(periods, date(2026, 2, 15))  # the earlier grant is gone
+
+
+def test_a_grant_after_a_revoke_of_the_same_id_is_in_force() -> None:
+    same = uuid.uuid4()
+    granted = exemption(date(2026, 1, 1), None, exemption_id=same)
+    revoked = exemption(date(2026, 2, 1), None, "tilbagekald", exemption_id=same)
+    again = exemption(date(2026, 3, 1), None, exemption_id=same)
+    # before: the revoke of the first grant also cut the second, from before its start, so the
+    # fritagelse granted again was lost. Now the revoked one stays as it was, the new one holds
+    periods = exemption_periods([granted, revoked, again])
+    assert [(e.fra, e.til) for e in periods] == [
+        (date(2026, 1, 1), date(2026, 2, 1)),
+        (date(2026, 3, 1), None),
+    ]
+    # a revoke after the new grant ends only the new one
+    later = exemption(date(2026, 4, 1), None, "tilbagekald", exemption_id=same)
+    periods = exemption_periods([granted, revoked, again, later])
+    assert [(e.fra, e.til) for e in periods] == [
+        (date(2026, 1, 1), date(2026, 2, 1)),
+        (date(2026, 3, 1), date(2026, 4, 1)),
+    ]
+    # a grant cancelled from its first day leaves nothing of itself
+    cancel = exemption(date(2026, 1, 1), None, "tilbagekald", exemption_id=same)
+    periods = exemption_periods([granted, cancel, again])
+    assert [(e.fra, e.til) for e in periods] == [(date(2026, 3, 1), None)]
+
+
+def test_a_revoke_received_before_its_grant_still_applies() -> None:
+    same = uuid.uuid4()
+    revoked = exemption(date(2026, 2, 10), None, "tilbagekald", exemption_id=same)
+    granted = exemption(date(2026, 2, 1), None, exemption_id=same)
+    periods = exemption_periods([revoked, granted])
+    assert [(e.fra, e.til) for e in periods] == [(date(2026, 2, 1), date(2026, 2, 10))]
 
 
 def test_bad_messages_are_refused() -> None:

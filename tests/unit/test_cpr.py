@@ -81,3 +81,42 @@ def test_mask_is_stable_and_hides_the_number() -> None:
     assert mask("0101901234") == mask("0101901234")
     assert mask("0101901234") != mask("0101901235")
     assert "0101901234" not in mask("0101901234")
+
+
+# 29 February 1900: 1900 was no leap year (divisible by 100, not by 400), 2000 was.
+@pytest.mark.parametrize("digit7", "0123")
+def test_29_february_1900_is_not_a_date(digit7: str) -> None:
+    cpr = f"290200{digit7}123"
+    assert not is_valid_cpr(cpr)
+    with pytest.raises(InvalidCpr, match="real date"):
+        birth_date(cpr)
+
+
+@pytest.mark.parametrize("digit7", "456789")
+def test_29_february_00_with_digit_4_to_9_is_2000_a_leap_year(digit7: str) -> None:
+    assert birth_date(f"290200{digit7}123") == date(2000, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("cpr", "born"),
+    [
+        ("2902961234", date(1996, 2, 29)),  # 1900s leap year
+        ("2902364000", date(2036, 2, 29)),  # 4 and YY 36: 2036, a leap year
+        ("2902965000", date(1896, 2, 29)),  # 5-8 and YY > 57: 1896, a leap year
+        ("2902565000", date(2056, 2, 29)),  # 5-8 and YY <= 57: 2056, a leap year
+    ],
+)
+def test_other_leap_days(cpr: str, born: date) -> None:
+    assert birth_date(cpr) == born
+
+
+@pytest.mark.parametrize(
+    "cpr",
+    [
+        "2902374000",  # 4 and YY 37: 1937, not a leap year
+        "2902979000",  # 9 and YY 97: 1997
+        "2902585000",  # 5-8 and YY 58: 1858
+    ],
+)
+def test_leap_day_in_a_year_that_is_not_leap(cpr: str) -> None:
+    assert not is_valid_cpr(cpr)

@@ -151,6 +151,54 @@ def test_names_give_the_producers_terms() -> None:
     )
 
 
+@pytest.mark.parametrize("blank", [" ", "   ", "\t\n", "\u00a0", "\u3000 \u2003"])
+def test_whitespace_only_aktivitet_is_refused(blank: str) -> None:
+    # blank in any Unicode sense (str.isspace: also no-break and ideographic spaces)
+    refused = refusal(change(ACTIVITY, aktivitet=blank))
+    assert refused.field == "aktivitet"
+    assert "required for another activity" in refused.message
+
+
+def test_aktivitet_with_text_inside_whitespace_is_kept_as_sent() -> None:
+    check_joblog(change(ACTIVITY, aktivitet="  Jobmesse  "), TODAY)
+
+
+def test_padded_lower_case_dk_is_denmark() -> None:
+    """ " dk " is accepted as sent, not refused and not rewritten: like every other text field,
+    the country is stored as the producer wrote it (the platform trims or recases no text). For
+    the postal code rule it is Denmark, compared without case and surrounding whitespace."""
+    check_joblog(change(APPLICATION, land=" dk ", postnummer="8000"), TODAY)
+    refused = refusal(change(APPLICATION, land=" dk ", postnummer="111 22"))
+    assert refused.field == "postnummer"
+    check_joblog(change(APPLICATION, land=" se ", postnummer="111 22"), TODAY)
+    check_joblog(change(APPLICATION, land="Danmark", postnummer="111 22"), TODAY)  # not "DK"
+
+
+OUTSIDE_BMP = "\U0001f600"  # 😀, one character (code point), two UTF-16 units, 4 UTF-8 bytes
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("stilling", 200), ("virksomhed", 200), ("noter", 2000), ("kontaktperson.navn", 200)],
+)
+def test_text_length_is_counted_in_characters_outside_the_bmp_too(field: str, limit: int) -> None:
+    def with_text(text: str) -> Joblog:
+        if field.startswith("kontaktperson."):
+            return change(APPLICATION, kontaktperson=Kontaktperson(navn=text))
+        return change(APPLICATION, **{field: text})
+
+    check_joblog(with_text(OUTSIDE_BMP * limit), TODAY)
+    refused = refusal(with_text(OUTSIDE_BMP * (limit + 1)))
+    assert refused.field == field
+    assert f"is {limit + 1} characters, at most {limit}" in refused.message
+
+
+def test_aktivitet_length_outside_the_bmp() -> None:
+    check_joblog(change(ACTIVITY, aktivitet=OUTSIDE_BMP * 250), TODAY)
+    assert refusal(change(ACTIVITY, aktivitet=OUTSIDE_BMP * 251)).field == "aktivitet"
+    check_joblog(change(ACTIVITY, aktivitet=OUTSIDE_BMP), TODAY)  # 1 character is enough
+
+
 # a strategy of valid entries ----------------------------------------------------------------
 
 TEXT = st.text(max_size=200)

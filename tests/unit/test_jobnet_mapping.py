@@ -283,6 +283,46 @@ def test_field_rules_name_jobnet_fields(changes: dict[str, Any], field: str) -> 
     assert refusal.message.startswith(f"{field}: ")
 
 
+EMOJI = "\U0001f600"  # outside the BMP: one character, a surrogate pair in escaped JSON
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])  # "\ud83d\ude00" or the UTF-8 bytes
+def test_text_length_counts_characters_outside_the_bmp_once(ensure_ascii: bool) -> None:
+    def raw(stilling: str) -> bytes:
+        body = message(joblog__stilling=stilling)
+        return json.dumps(body, ensure_ascii=ensure_ascii).encode()
+
+    assert parse(raw(EMOJI * 200)).joblog.stilling == EMOJI * 200
+    refusal = refused(raw(EMOJI * 201))
+    assert (refusal.reason, refusal.field) == (Reason.FIELD_INVALID, "joblog.stilling")
+    assert "201 characters, at most 200" in refusal.message
+
+
+def test_a_lone_surrogate_is_field_invalid() -> None:
+    # before: accepted here, then the command could not be written as UTF-8 (internal_error)
+    raw = json.dumps(message(joblog__stilling="Lager\ud83d")).encode()
+    assert b"\\ud83d" in raw
+    refusal = refused(raw)
+    assert (refusal.reason, refusal.field) == (Reason.FIELD_INVALID, "joblog.stilling")
+    assert "lone surrogate" in refusal.message and "character 6" in refusal.message
+    refusal.message.encode("utf-8")  # the rejection itself can be sent
+    # a whole pair is one character
+    assert parse(json.dumps(message(joblog__stilling="Lager\ud83d\ude00")).encode()) is not None
+
+
+def test_padded_lower_case_dk_is_kept_as_sent() -> None:
+    command = parse(message(joblog__land=" dk ", joblog__postnummer="8000"))
+    assert command.joblog.land == " dk "  # not rewritten to "DK"
+    refusal = refused(message(joblog__land=" dk ", joblog__postnummer="111 22"))
+    assert refusal.field == "joblog.postnummer"
+
+
+def test_whitespace_only_aktivitet_is_field_invalid() -> None:
+    entry = {"type": "anden_aktivitet", "aktivitet": " \t ", "aktivitetsdato": "2026-11-18"}
+    refusal = refused(message(joblog=entry))
+    assert (refusal.reason, refusal.field) == (Reason.FIELD_INVALID, "joblog.aktivitet")
+
+
 def test_today_is_the_copenhagen_day_of_receipt() -> None:
     # received 23:30 UTC on the 20th = the 21st in Copenhagen
     assert parse(message(joblog__soegtDato="2026-11-21")).joblog.soegtDato.day == 21

@@ -7,21 +7,26 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
+from services.akasse_adapter.mapping import AKASSE
+from services.mapping_common import naming_the_field
 from services.storage import merge
 from services.storage.merge import MERGE_FIELDS, FieldDecision, Outcome
 from shared.events import (
     Ansoegningsstatus,
     Arbejdstid,
+    FundetVia,
     Handling,
     Joblog,
     JoblogCommand,
     JoblogType,
     Kontaktperson,
+    SoegtVia,
     StoredJoblog,
 )
+from shared.joblog_rules import check_joblog
 from shared.rejections import Reason, Refusal
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -32,6 +37,7 @@ BASE = Joblog(
     type=JoblogType.ANSOEGNING,
     stilling="Lagerarbejder",
     virksomhed="Lager A/S",
+    land="DK",
     status=Ansoegningsstatus.SOEGT,
     soegtDato=date(2026, 3, 1),
     kontaktperson=Kontaktperson(navn="Ida", telefon="11223344"),
@@ -45,6 +51,7 @@ def command(
     tidspunkt: datetime = T0,
     kilde: str = "jobnet",
     besked_id: UUID | None = None,
+    modtaget: datetime | None = None,
 ) -> JoblogCommand:
     return JoblogCommand(
         beskedId=besked_id or uuid4(),
@@ -55,7 +62,7 @@ def command(
         tidspunkt=tidspunkt,
         grundversion=grundversion,
         joblog=None if handling is Handling.SLET else joblog,
-        modtaget=tidspunkt,
+        modtaget=modtaget or tidspunkt,
         raa="{}",
     )
 
@@ -290,7 +297,7 @@ def test_missing_base_decides_every_difference_by_tidspunkt():
 
 def test_type_change_takes_whole_content_from_the_type_winner():
     aktivitet = Joblog(
-        type=JoblogType.ANDEN_AKTIVITET, aktivitet="Jobmesse", aktivitetsdato=date(2026, 3, 4)
+        type=JoblogType.ANDEN_AKTIVITET, aktivitet="Jobmesse", aktivitetsdato=date(2026, 3, 1)
     )
     current = stored(edit(BASE, noter="note"), version=2)
     cmd = command(joblog=aktivitet, grundversion=1)
@@ -356,34 +363,175 @@ def test_slet_on_older_version_still_deletes():
     assert outcome.merge is None
 
 
-# --- property: two sides editing with stale grundversions ---
+# --- a merge that breaks the field rules ---
 
+# Each side below passes the field rules on its own (as its adapter checked); the mix does not.
+ABROAD = edit(BASE, land="SE", postnummer="111 22")
+TO_DK = edit(ABROAD, land="DK", postnummer="8000")  # the front end moving it to DK fixes the code
+NEW_CODE = edit(ABROAD, postnummer="111 23")
+
+
+def merge_refusal(
+    incoming: Joblog,
+    current: Joblog,
+    base: Joblog | None = ABROAD,
+    names: dict[str, str] | None = None,
+    incoming_later: bool = True,
+) -> Refusal:
+    at = T0 + timedelta(minutes=-1 if incoming_later else 1)
+    with pytest.raises(Refusal) as caught:
+        merge.decide(
+            command(joblog=incoming, grundversion=1), stored(current, version=2), base, at, T0,
+            names,
+        )  # fmt: skip
+    return caught.value
+
+
+def test_a_merge_the_field_rules_refuse_is_merge_invalid():
+    # the issue's case: base SE "111 22"; one side changes land to DK (and so the postnummer to
+    # 4 digits), the other, later, the postnummer to "111 23": the merge gives DK with "111 23"
+    r = merge_refusal(NEW_CODE, TO_DK)
+    assert (r.reason, r.field) == (Reason.MERGE_INVALID, "postnummer")
+    assert r.message.startswith("postnummer: must be exactly 4 digits when land is DK")
+    assert "(from version 2: land; from this change: postnummer)" in r.message
+    assert "based on version 1" in r.message
+    assert "send the change again based on version 2" in r.message
+
+
+def test_merge_invalid_either_way_round():
+    # the DK side is the incoming one, the other side later: its "111 23" wins the postnummer
+    r = merge_refusal(TO_DK, NEW_CODE, incoming_later=False)
+    assert (r.reason, r.field) == (Reason.MERGE_INVALID, "postnummer")
+    assert "(from version 2: postnummer; from this change: land)" in r.message
+    # and when the DK side is the later one, its "8000" wins: a valid merge, stored
+    outcome = merge.decide(command(joblog=TO_DK, grundversion=1), stored(NEW_CODE, version=2),
+                           ABROAD, T0 - timedelta(minutes=1), T0)  # fmt: skip
+    assert outcome.entry.joblog == TO_DK
+
+
+def test_merge_invalid_without_any_tidspunkt_race():
+    # no postnummer in the base: each side changes one field, so neither wins by time
+    base = edit(ABROAD, postnummer=None)
+    for incoming_later in (True, False):
+        r = merge_refusal(edit(base, postnummer="111 23"), edit(base, land="DK"), base,
+                          incoming_later=incoming_later)  # fmt: skip
+        assert (r.reason, r.field) == (Reason.MERGE_INVALID, "postnummer")
+
+
+def test_merge_invalid_names_the_fields_in_the_producers_terms():
+    names = AKASSE.entry_names()
+    r = merge_refusal(NEW_CODE, TO_DK, names=names)
+    assert (r.reason, r.field) == (Reason.MERGE_INVALID, "entry.employer.postalCode")
+    assert r.message.startswith(
+        "entry.employer.postalCode: must be exactly 4 digits when entry.employer.country is DK"
+    )
+    assert "from version 2: entry.employer.country" in r.message
+    assert "from this change: entry.employer.postalCode" in r.message
+    # storage's naming_the_field leaves a message that already names its field as it is
+    assert naming_the_field(r, AKASSE).message == r.message
+
+
+def test_merge_invalid_with_lower_case_padded_dk():
+    # " dk " counts as Denmark for the postnummer rule (shared.joblog_rules), merged or not
+    r = merge_refusal(NEW_CODE, edit(TO_DK, land=" dk "))
+    assert r.reason == Reason.MERGE_INVALID
+
+
+def test_merge_invalid_with_a_missing_base():
+    # without the base every difference goes by tidspunkt, so the later side wins them all and
+    # the merge is that side's own (valid) content: never merge_invalid
+    for incoming_later in (True, False):
+        cmd = command(joblog=NEW_CODE, grundversion=1)
+        at = T0 + timedelta(minutes=-1 if incoming_later else 1)
+        outcome = merge.decide(cmd, stored(TO_DK, version=2), None, at, T0)
+        assert outcome.entry.joblog == (NEW_CODE if incoming_later else TO_DK)
+
+
+def test_a_valid_mix_is_stored():
+    base = edit(ABROAD, postnummer=None)
+    outcome = merge.decide(
+        command(joblog=edit(base, postnummer="8000"), grundversion=1),
+        stored(edit(base, land="DK"), version=2),
+        base,
+        T0 + timedelta(hours=1),
+        T0,
+    )
+    assert outcome.entry.joblog == edit(base, land="DK", postnummer="8000")
+    assert outcome.entry.version == 3
+
+
+def test_merge_is_checked_against_the_day_of_receipt():
+    # a date is checked against the day the change was received, as by the adapter
+    current = stored(edit(BASE, noter="x"), version=2)
+    incoming = edit(BASE, soegtDato=date(2026, 3, 3))
+    received_3rd = command(
+        joblog=incoming, grundversion=1, modtaget=datetime(2026, 3, 3, 8, tzinfo=UTC)
+    )
+    outcome = merge.decide(received_3rd, current, BASE, T0, T0 + timedelta(days=1))
+    assert outcome.entry.joblog.soegtDato == date(2026, 3, 3)
+    received_2nd = command(joblog=incoming, grundversion=1, modtaget=T0)
+    with pytest.raises(Refusal) as caught:
+        merge.decide(received_2nd, current, BASE, T0, T0 + timedelta(days=1))
+    assert (caught.value.reason, caught.value.field) == (Reason.MERGE_INVALID, "soegtDato")
+
+
+def test_an_edit_of_the_current_version_is_not_rechecked():
+    # content that is not merged is the producer's own, checked by its adapter: no new reason
+    outcome = merge.decide(
+        command(joblog=edit(TO_DK, postnummer="9000"), grundversion=2),
+        stored(TO_DK, version=2),
+        None,
+        T0,
+        T0,
+    )
+    assert outcome.entry.version == 3
+
+
+# --- property: two sides editing every field with stale grundversions ---
+
+TODAY = date(2026, 3, 3)  # the day every change in the property is received
 VALUES: dict[str, list[Any]] = {
-    "stilling": [None, "Pakker", "Truckfører", "Lagerchef"],
+    "type": list(JoblogType),
+    "stilling": [None, "Pakker", "Truckfører", "   "],
     "virksomhed": [None, "Lager A/S", "Lager ApS"],
-    "by": [None, "Aarhus", "Odense"],
+    "adresse": [None, "Vej 1", "Gatan 2"],
+    "postnummer": [None, "8000", "5000", "111 22", "111 23"],
+    "by": [None, "Aarhus", "Malmö"],
+    "land": [None, "DK", "SE", " dk "],
+    "ansoegningsfrist": [None, date(2026, 3, 20), date(2027, 1, 1)],
     "arbejdstid": [None, *Arbejdstid],
-    "status": [None, *Ansoegningsstatus],
-    "soegtDato": [None, date(2026, 3, 1), date(2026, 3, 2)],
-    "noter": [None, "a", "b", "c"],
     "kontaktperson.navn": [None, "Ida", "Bo"],
     "kontaktperson.telefon": [None, "11223344", "99887766"],
     "kontaktperson.email": [None, "ida@lager.dk"],
+    "link": [None, "https://jobnet.dk/job/1", "http://lager.dk", "ftp://lager.dk"],
+    "status": [None, *Ansoegningsstatus],
+    "soegtDato": [None, date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 4)],
+    "fundetVia": [None, *FundetVia],
+    "soegtVia": [None, *SoegtVia],
+    "aktivitet": [None, "Jobmesse", "Netværksmøde", " \t "],
+    "aktivitetsdato": [None, date(2026, 3, 1), date(2026, 3, 3), date(2026, 3, 4)],
+    "noter": [None, "a", "b", "c" * 2001],
 }
-EDITABLE = sorted(VALUES)
+STARTS = [
+    ABROAD,
+    edit(ABROAD, postnummer=None),
+    edit(BASE, postnummer="8000"),
+    Joblog(type=JoblogType.ANDEN_AKTIVITET, aktivitet="Jobmesse", aktivitetsdato=TODAY),
+    edit(ABROAD, aktivitet="Jobmesse", aktivitetsdato=date(2026, 3, 1)),
+]
 
+# the fields whose rules depend on each other, drawn more often than the rest
+HOT = ["type", "land", "postnummer", "aktivitet", "aktivitetsdato", "stilling"]
 edit_strategy = st.dictionaries(
-    st.sampled_from(EDITABLE).flatmap(lambda f: st.tuples(st.just(f), st.sampled_from(VALUES[f]))),
-    st.none(),
-    min_size=1,
-    max_size=4,
-).map(lambda d: dict(d.keys()))
+    st.sampled_from(HOT) | st.sampled_from(sorted(VALUES)), st.none(), min_size=1, max_size=4
+).flatmap(lambda d: st.fixed_dictionaries({f: st.sampled_from(VALUES[f]) for f in d}))
 
 step_strategy = st.tuples(
     st.sampled_from(["jobnet", "akasse:067"]),  # which side edits
     edit_strategy,  # its field changes, on top of the version it last saw
     st.integers(min_value=-120, max_value=120),  # minutes: tidspunkt relative to the last one
     st.booleans(),  # whether the side refreshes to the current version afterwards
+    st.booleans(),  # whether storage finds the base version (False: history gone)
 )
 
 
@@ -397,44 +545,96 @@ def apply(joblog: Joblog, changes: dict[str, Any]) -> Joblog:
     return merge._unflat(values)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(step_strategy, min_size=1, max_size=25))
-def test_two_sides_with_stale_versions_never_lose_untouched_changes(steps):
-    entry = merge.decide(command(Handling.OPRET), None, None, None, T0).entry
+def passes(joblog: Joblog) -> bool:
+    try:
+        check_joblog(joblog, TODAY)
+    except Refusal:
+        return False
+    return True
+
+
+def expected_merge(
+    b: dict[str, Any] | None, i: dict[str, Any], c: dict[str, Any], incoming_later: bool
+) -> dict[str, Any]:
+    """The contract's rule written out on its own: a field only one side changed keeps that
+    side's value, one both changed takes the later side's; no base = both changed all that
+    differs. Different types: the side whose type wins gives the whole entry."""
+
+    def pick(f: str) -> str:
+        i_changed = i[f] != c[f] if b is None else i[f] != b[f]
+        c_changed = i[f] != c[f] if b is None else c[f] != b[f]
+        if i_changed and (not c_changed or (i[f] != c[f] and incoming_later)):
+            return "i"
+        return "c"
+
+    if i["type"] != c["type"]:
+        return i if pick("type") == "i" else c
+    return {f: i[f] if pick(f) == "i" else c[f] for f in MERGE_FIELDS}
+
+
+def test_the_property_varies_every_field():
+    assert set(VALUES) == set(MERGE_FIELDS)
+    assert all(passes(start) for start in STARTS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(STARTS), st.lists(step_strategy, min_size=1, max_size=25))
+@example(  # always run: each side valid alone, the merge DK with "111 23" is not
+    edit(ABROAD, postnummer=None),
+    [
+        ("jobnet", {"land": "DK"}, 0, False, True),
+        ("akasse:067", {"postnummer": "111 23"}, 1, False, True),
+    ],
+)
+def test_two_sides_with_stale_versions_merge_by_the_rule_and_obey_the_field_rules(start, steps):
+    """Every step is a change the adapter accepted (valid on its own); storage then either
+    stores an entry that passes the field rules, merged field by field as the contract says, or
+    refuses the merge as merge_invalid, exactly when the merged entry would break the rules."""
+    accepted = T0 + timedelta(days=1)
+    entry = merge.decide(command(Handling.OPRET, joblog=start), None, None, None, accepted).entry
     history: dict[int, Joblog] = {1: entry.joblog}
     history_tidspunkt: dict[int, datetime] = {1: T0}
     seen = {"jobnet": 1, "akasse:067": 1}  # the version each side last saw
     clock = T0
-    for n, (side, changes, minutes, refresh) in enumerate(steps):
+    for side, changes, minutes, refresh, base_found in steps:
         grund = seen[side]
         base = history[grund]
         incoming = apply(base, changes)
+        if not passes(incoming):
+            continue  # the adapter refuses it: storage never sees it
         clock += timedelta(minutes=minutes)
-        cmd = command(joblog=incoming, grundversion=grund, tidspunkt=clock, kilde=side)
-        accepted = T0 + timedelta(days=1, minutes=n)
-        given_base = base if grund < entry.version else None
-        outcome = merge.decide(cmd, entry, given_base, history_tidspunkt[entry.version], accepted)
+        accepted += timedelta(minutes=1)
+        cmd = command(
+            joblog=incoming, grundversion=grund, tidspunkt=clock, kilde=side, modtaget=accepted
+        )
+        is_merge = grund < entry.version
+        given_base = base if is_merge and base_found else None
+        current_at = history_tidspunkt[entry.version]
+        want = expected_merge(
+            flat(given_base) if given_base else None, flat(incoming), flat(entry.joblog),
+            clock >= current_at,
+        ) if is_merge else flat(incoming)  # fmt: skip
+        try:
+            outcome = merge.decide(cmd, entry, given_base, current_at, accepted)
+        except Refusal as refused:
+            assert refused.reason == Reason.MERGE_INVALID, refused.message
+            assert is_merge and not passes(merge._unflat(want))
+            event("merge refused: merge_invalid")
+            seen[side] = entry.version if refresh else grund
+            continue
         new = outcome.entry
-
+        assert passes(new.joblog)  # the invariant: what is stored obeys the field rules
+        assert flat(new.joblog) == want
         assert new.version == entry.version + 1
         assert new.senestAendret == accepted and new.oprettet == entry.oprettet
-        assert (outcome.merge is not None) == (grund < entry.version)
-        b, i, c, r = flat(base), flat(incoming), flat(entry.joblog), flat(new.joblog)
-        for f in MERGE_FIELDS:
-            if i[f] != b[f] and c[f] == b[f]:
-                assert r[f] == i[f], f"incoming change of {f} lost"
-            elif c[f] != b[f] and i[f] == b[f]:
-                assert r[f] == c[f], f"current change of {f} lost"
-            elif i[f] == b[f] and c[f] == b[f]:
-                assert r[f] == b[f], f"{f} changed by nobody"
-            else:
-                assert r[f] in (i[f], c[f])
-                if i[f] != c[f]:
-                    incoming_later = clock >= history_tidspunkt[entry.version]
-                    assert r[f] == (i[f] if incoming_later else c[f])
+        assert (outcome.merge is not None) == is_merge
+        if outcome.merge is not None:
+            assert outcome.merge.base_missing == (given_base is None)
+            event("merge stored" + (", base missing" if given_base is None else ""))
+            if incoming.type != entry.joblog.type:
+                event("merge stored across types")
 
         entry = new
         history[new.version] = new.joblog
         history_tidspunkt[new.version] = clock
         seen[side] = new.version if refresh else grund
-    assert entry.version == len(steps) + 1

@@ -235,6 +235,45 @@ def test_summer_time_midnight() -> None:
     assert (row.antal_joblogs, row.seneste_aktivitet) == (1, date(2026, 7, 31))
 
 
+@pytest.mark.parametrize(
+    ("change_day", "first", "last"),
+    [
+        # last Sunday of March: 23 hours, from 00:00 CET (23:00 UTC) to 23:59 CEST (21:59 UTC)
+        (date(2026, 3, 29), utc(2026, 3, 28, 23), utc(2026, 3, 29, 21, 59)),
+        # last Sunday of October: 25 hours, from 00:00 CEST (22:00 UTC) to 23:59 CET (22:59 UTC)
+        (date(2026, 10, 25), utc(2026, 10, 24, 22), utc(2026, 10, 25, 22, 59)),
+    ],
+)
+def test_the_dst_change_days_as_a_one_day_period(change_day: date, first: datetime, last: datetime):
+    before, after = first - timedelta(minutes=1), last + timedelta(minutes=1)
+    moments = [before, first, last, after]
+    facts = CitizenFacts(
+        "1",
+        [p(date(2025, 6, 1), None, JP)],
+        activity=moments,
+        joblogs=[JoblogFact(f"j{i}", t) for i, t in enumerate(moments)],
+        notices=[NoticeFact(t, t) for t in moments],
+    )
+    one_day = Criteria("101", change_day, change_day, None, False, date(2026, 12, 1))
+    row = select_row(facts, one_day)
+    assert row is not None
+    assert (row.antal_joblogs, row.antal_adviseringer) == (2, 2)  # first and last, not the others
+    assert row.seneste_aktivitet == row.seneste_advisering == change_day
+    assert row.dage_uden_aktivitet == 0
+    # the day before ends with `before`, the day after begins with `after`
+    day_before = Criteria("101", change_day - timedelta(days=1), change_day - timedelta(days=1),
+                          None, False, date(2026, 12, 1))  # fmt: skip
+    row = select_row(facts, day_before)
+    assert row is not None and (row.antal_joblogs, row.antal_adviseringer) == (1, 1)
+    # a notice issued on the change day counts in an extraction made that day
+    made_that_day = Criteria("101", change_day, change_day, None, False, change_day)
+    row = select_row(
+        CitizenFacts("1", [p(date(2025, 6, 1), None, JP)], notices=[NoticeFact(last, last)]),
+        made_that_day,
+    )
+    assert row is not None and row.antal_adviseringer == 1
+
+
 def test_seneste_aktivitet_may_be_before_the_period() -> None:
     facts = CitizenFacts(
         "1", [p(date(2025, 6, 1), None, JP)], activity=[utc(2025, 12, 11), utc(2026, 2, 3)]
@@ -385,6 +424,35 @@ def test_criteria_validation_accepts() -> None:
     Criteria("101", JAN1, date(2026, 3, 31), None, False, TODAY).validate(max_days=90)  # 90 days
     Criteria("101", JAN1, JAN1, DP, True, TODAY).validate(max_days=1)
     Criteria("101", TODAY, date(2026, 4, 30), None, False, TODAY).validate(max_days=366)
+
+
+def test_a_400_day_period_across_29_february() -> None:
+    """The limit counts days with both ends included (`Criteria.days`), and a period of exactly
+    `max_days` is accepted: 1 January 2028 to 3 February 2029 is 400 days with 29 February
+    2028 among them; one day more is refused."""
+    fra, til = date(2028, 1, 1), date(2029, 2, 3)
+    today = date(2029, 3, 1)
+    exact = Criteria("101", fra, til, None, False, today)
+    assert exact.days == 400 == (til - fra).days + 1
+    exact.validate(max_days=400)
+    one_more = Criteria("101", fra, til + timedelta(days=1), None, False, today)
+    with pytest.raises(CriteriaError) as caught:
+        one_more.validate(max_days=400)
+    assert caught.value.field == "til"
+    assert "401 days; at most 400" in caught.value.message
+    # the same calendar span without a leap day is a day shorter
+    assert Criteria("101", date(2026, 1, 1), date(2027, 2, 3), None, False, today).days == 399
+    # counted across the leap day: a joblog created on 29 February 2028 counts
+    facts = CitizenFacts(
+        "1",
+        [p(date(2027, 6, 1), None, DP)],
+        activity=[utc(2028, 2, 29)],
+        joblogs=[JoblogFact("leap", utc(2028, 2, 29))],
+    )
+    row = select_row(facts, exact)
+    assert row is not None
+    assert (row.antal_joblogs, row.seneste_aktivitet) == (1, date(2028, 2, 29))
+    assert row.dage_uden_aktivitet == (til - date(2028, 2, 29)).days == 340
 
 
 # --- against a naive day-by-day oracle ------------------------------------------------------------
