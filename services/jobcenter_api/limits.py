@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import anyio
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -64,4 +65,10 @@ class SlotResponse(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            self.slot.release()
+            try:  # an abandoned stream is closed now (its cleanup runs), not when collected
+                close = getattr(self.body_iterator, "aclose", None)
+                if close is not None:
+                    with anyio.CancelScope(shield=True):
+                        await close()
+            finally:
+                self.slot.release()

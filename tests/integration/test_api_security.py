@@ -382,7 +382,7 @@ async def a_citizen_with_a_joblog(db: Any) -> str:
 
 @pytest.fixture(scope="module")
 async def busy_api(infra_env: dict[str, str]) -> AsyncIterator[Api]:
-    """An API whose jobcentre 101 and 147 have CITIZENS citizens each."""
+    """An API whose jobcenter 101 has CITIZENS citizens (and 147 has 200)."""
     async with Api(infra_env, JOBLOG_API_TOKENS=TOKENS, JOBLOG_UDSOEGNING_CONCURRENCY=2) as api:
         await seed(api.db, "101", CITIZENS)
         await seed(api.db, "147", 200)
@@ -475,6 +475,11 @@ async def test_an_abandoned_extraction_gives_its_slot_back(busy_api: Api) -> Non
         while slots.running("jobcenter:101"):
             assert time.monotonic() < deadline, "the slot was not given back"
             await asyncio.sleep(0.05)
+        assert time.monotonic() < deadline - 25, "the abandoned extraction ran on"
+    abandoned = await busy_api.db.access_log.find(
+        {"hvem": "jobcenter:101", "hvad": "udsoegning", "fuldfoert": False}
+    ).to_list()
+    assert len(abandoned) == 3  # recorded as not completed
 
 
 async def test_a_small_request_is_quick_while_extractions_run(busy_api: Api) -> None:
