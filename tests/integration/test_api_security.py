@@ -509,3 +509,52 @@ async def test_a_small_request_is_quick_while_extractions_run(busy_api: Api) -> 
     assert [d.status for d in running] == [200, 200, 200]
     assert max(busy) < 1.0
     assert busy_median < max(10 * base_median, 0.05)
+
+
+# -- refused requests are logged in bounded size --------------------------------------------------
+
+
+def bounded(entry: dict[str, Any]) -> None:
+    """Every string the access-log entry holds is at most LOGGED_MAX characters."""
+    for key, value in entry.items():
+        if isinstance(value, str):
+            assert len(value) <= LOGGED_MAX, (key, len(value))
+    assert len(json.dumps(entry, default=str)) < 2000
+
+
+async def test_a_30_kb_query_string_is_logged_bounded(api_file: Api) -> None:
+    padding = "x" * 30_000
+    for bearer, params, code in [
+        (None, {**JANUARY, "pad": padding}, 401),  # no token
+        ("jc147", {**JANUARY, "pad": padding}, 403),  # another jobcenter's data
+        ("jc101", {"fra": padding, "til": "2026-01-31"}, 422),  # a 30 KB date, echoed in detail
+        ("jc101", {"fra": "2026-01-01"}, 422),  # no `til`
+        ("jc101", {**JANUARY, "pad": padding}, 200),  # unknown parameters are ignored
+    ]:
+        async with api_file.client(bearer) as client:
+            response = await client.get(UDS.format("101"), params=params)
+        assert response.status_code == code, response.text
+        entry = await api_file.logged(response)
+        bounded(entry)
+        query = response.request.url.query.decode()
+        assert entry["forespoergsel"] == query[:LOGGED_MAX]
+        if len(query) > LOGGED_MAX:
+            assert entry["forespoergsel_laengde"] == len(query) > 30_000
+        if code == 422 and len(query) > LOGGED_MAX:
+            assert entry["aarsag_laengde"] > 30_000 and entry["aarsag"].startswith("fra ")
+    long_path = f"/v1/citizens/{'9' * 30_000}/joblogs"
+    async with api_file.client("jobnet") as client:
+        response = await client.get(long_path)
+    assert response.status_code == 422
+    entry = await api_file.db.access_log.find_one({"sti": long_path[:LOGGED_MAX]})
+    assert entry["sti_laengde"] == len(long_path) and entry["cpr"] is None
+    bounded(entry)
+
+
+async def test_a_long_jwt_subject_is_logged_bounded(api_file: Api) -> None:
+    subject = "s" * 5000
+    response = await api_file.get(token(sub=subject), UDS.format("147"), **JANUARY)
+    assert response.status_code == 403
+    entry = await api_file.logged(response)
+    assert entry["bruger"] == subject[:LOGGED_MAX] and entry["bruger_laengde"] == 5000
+    bounded(entry)
