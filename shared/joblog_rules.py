@@ -6,6 +6,13 @@ at most 200. Postal codes are 4 digits when the country is DK. Links are http or
 host. The application date and the activity date may not be after the day the message was
 received; a deadline may.
 
+No text field may hold a control character (Unicode category Cc: C0, DEL, C1), except line
+feed, carriage return and tab in the notes, nor a bidirectional embedding, override or isolate
+(U+202A-U+202E, U+2066-U+2069): such a character could reorder or hide what a caseworker sees of
+this or a neighbouring field, or break a CSV line. The bidirectional *marks* (LRM U+200E, RLM
+U+200F, ALM U+061C) are allowed: they open no scope that reaches past themselves, and names and
+addresses in Arabic or Hebrew script legitimately carry them.
+
 Fields are named by their canonical path ("stilling", "kontaktperson.navn"); `names` turns that
 into the producer's own name ("entry.jobTitle") for the refusal.
 """
@@ -13,6 +20,7 @@ into the producer's own name ("entry.jobTitle") for the refusal.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from urllib.parse import urlsplit
@@ -48,6 +56,12 @@ MAX_LENGTH: dict[str, int] = {
     "aktivitet": 250,
     "noter": 2000,
 }
+TEXT_FIELDS: tuple[str, ...] = tuple(MAX_LENGTH)
+MULTILINE: frozenset[str] = frozenset({"noter"})
+_BIDI = r"\u202a-\u202e\u2066-\u2069"
+# any Cc character (U+0000-U+001F, U+007F-U+009F) or bidi control; the notes allow \t \n \r
+FORBIDDEN = re.compile(rf"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+FORBIDDEN_MULTILINE = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
 NOT_AFTER_TODAY: tuple[str, ...] = ("soegtDato", "aktivitetsdato")
 LINK_SCHEMES = ("http", "https")
 POSTNUMMER_DK = re.compile(r"[0-9]{4}")
@@ -69,6 +83,10 @@ def check_joblog(joblog: Joblog, today: date, names: Mapping[str, str] | None = 
         text = values[field]
         if isinstance(text, str) and len(text) > limit:
             raise fail(field, f"is {len(text)} characters, at most {limit} are allowed")
+    for field in TEXT_FIELDS:
+        text = values[field]
+        if isinstance(text, str) and (problem := _forbidden_character(text, field)):
+            raise fail(field, problem)
     land, postnummer = joblog.land, joblog.postnummer
     in_dk = land is not None and land.strip().upper() == "DK"
     if in_dk and postnummer is not None and not POSTNUMMER_DK.fullmatch(postnummer):
@@ -89,6 +107,19 @@ def _flat(joblog: Joblog) -> dict[str, object]:
     for name in ("navn", "telefon", "email"):
         values[f"kontaktperson.{name}"] = getattr(contact, name) if contact else None
     return values
+
+
+def _forbidden_character(text: str, field: str) -> str | None:
+    """What is wrong with the first forbidden character of the text, None if there is none."""
+    found = (FORBIDDEN_MULTILINE if field in MULTILINE else FORBIDDEN).search(text)
+    if found is None:
+        return None
+    kind = (
+        "a control character"
+        if unicodedata.category(found[0]) == "Cc"
+        else ("a bidirectional control character")
+    )
+    return f"contains {kind} (U+{ord(found[0]):04X}) at position {found.start() + 1}"
 
 
 def _is_web_link(link: str) -> bool:

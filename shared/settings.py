@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     api_tokens: dict[str, str] = Field(default_factory=dict, alias="JOBLOG_API_TOKENS")
     api_host: str = Field("127.0.0.1", alias="JOBLOG_API_HOST")
     api_port: int = Field(8080, alias="JOBLOG_API_PORT")
+    # OIDC bearer JWTs beside the token map (all unset: token map only); one of URL or file
+    oidc_issuer: str = Field("", alias="JOBLOG_OIDC_ISSUER")
+    oidc_audience: str = Field("", alias="JOBLOG_OIDC_AUDIENCE")
+    oidc_jwks_url: str = Field("", alias="JOBLOG_OIDC_JWKS_URL")
+    oidc_jwks_file: str = Field("", alias="JOBLOG_OIDC_JWKS_FILE")
 
     group_prefix: str = Field("dfdg", alias="JOBLOG_GROUP_PREFIX")  # Kafka consumer groups
     topic_partitions: int = Field(4, alias="JOBLOG_TOPIC_PARTITIONS")
@@ -50,6 +55,8 @@ class Settings(BaseSettings):
     advisering_days: int = Field(30, alias="JOBLOG_ADVISERING_DAYS")
     tick_interval_seconds: float = Field(60.0, alias="JOBLOG_TICK_INTERVAL_SECONDS")
     udsoegning_max_days: int = Field(400, alias="JOBLOG_UDSOEGNING_MAX_DAYS")
+    # udsøgninger streaming at once per holder (per API process); more gets 429
+    udsoegning_concurrency: int = Field(2, ge=1, alias="JOBLOG_UDSOEGNING_CONCURRENCY")
 
     metrics_host: str = Field("127.0.0.1", alias="JOBLOG_METRICS_HOST")
     metrics_port_base: int = Field(9400, alias="JOBLOG_METRICS_PORT_BASE")

@@ -5,9 +5,13 @@
 - GET /v1/citizens/{cpr}/access-log: who read the citizen's data, for an authorised caller.
 OpenAPI at /openapi.json, browsable at /docs. Every request under /v1 is recorded in the access
 log (with its path and query string): reads and extractions by the handlers, refused ones
-(401/403/404/422, `hvad` "afvist", with the status code) by the exception handlers. An
-extraction's response names its entry in the header `X-Adgangslog-Id`. The CSV itself is made
-by services.jobcenter_api.extraction, shared with the operator's `joblog udsoegning`.
+(401/403/404/422/429/503, `hvad` "afvist", with the status code) by the exception handlers.
+What a caller sends is stored bounded: the path, the query string, the refusal's reason and a
+JWT's subject are each cut to LOGGED_MAX (256) characters, the full length recorded beside a
+cut one (`<name>_laengde`); no header is stored. An extraction's response names its entry in
+the header `X-Adgangslog-Id`. A holder has at most JOBLOG_UDSOEGNING_CONCURRENCY extractions
+streaming (services.jobcenter_api.limits). The CSV itself is made by
+services.jobcenter_api.extraction, shared with the operator's `joblog udsoegning`.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.akasse_adapter.mapping import akasse_outbound
 from services.jobcenter_api import extraction
 from services.jobcenter_api.access_log import AccessLog
-from services.jobcenter_api.auth import Holder, bearer_holder, forbid, holder_of
+from services.jobcenter_api.auth import Authenticator, Holder, forbid, holder_of, known_holder
+from services.jobcenter_api.limits import RETRY_AFTER_SECONDS, ExtractionSlots, SlotResponse
 from services.jobcenter_api.udsoegning import CriteriaError
 from services.jobnet_adapter.mapping import jobnet_outbound
 from services.storage.repository import Repository, stored_from
@@ -43,6 +48,8 @@ from shared.settings import Settings, get_settings
 from shared.tid import day_of
 
 UNPROCESSABLE = 422  # (Starlette renamed the constant; the code is what the contract shows)
+TOO_MANY_REQUESTS = 429
+LOGGED_MAX = 256  # characters of a caller's text kept in the access log (path, query, reason)
 Caller = Annotated[Holder, Depends(holder_of)]
 
 
@@ -64,6 +71,8 @@ def create_api(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     api.state.settings = settings
+    api.state.auth = Authenticator.from_settings(settings)  # a bad OIDC setup fails here
+    api.state.extractions = ExtractionSlots(settings.udsoegning_concurrency)
     api.include_router(routes())
 
     @api.exception_handler(StarletteHTTPException)
@@ -80,12 +89,13 @@ def create_api(settings: Settings) -> FastAPI:
 
 
 async def _record_refusal(request: Request, code: int, reason: object) -> None:
-    """A refused request for citizens' data (401, 403, 404, 422) is logged as well: who tried
-    (the token's holder, or "ukendt"), what, which citizen (if the path names a valid one)."""
+    """A refused request for citizens' data (401, 403, 404, 422, 429, 503) is logged as well:
+    who tried (the token's holder, or "ukendt"), what, which citizen (if the path names a valid
+    one), why (bounded like the rest of the request)."""
     if not request.url.path.startswith("/v1/"):
         return
     state = request.app.state
-    holder = bearer_holder(request)
+    holder = known_holder(request)
     cpr = request.path_params.get("cpr")
     await state.access.record(
         str(holder) if holder else "ukendt",
@@ -93,14 +103,26 @@ async def _record_refusal(request: Request, code: int, reason: object) -> None:
         await state.clock.now(),
         cpr=cpr if isinstance(cpr, str) and is_valid_cpr(cpr) else None,
         status=code,
-        aarsag=str(reason),
+        **_bounded("aarsag", str(reason)),
         **_request_doc(request),
     )
 
 
 def _request_doc(request: Request) -> dict[str, Any]:
-    """The request as recorded in the access log: its path and query string."""
-    return {"sti": request.url.path, "forespoergsel": request.url.query}
+    """The request as recorded in the access log: its path and query string (bounded), and the
+    subject of a JWT (the person behind the holder)."""
+    doc = {**_bounded("sti", request.url.path), **_bounded("forespoergsel", request.url.query)}
+    subject = getattr(request.state, "subject", None)
+    if subject:
+        doc.update(_bounded("bruger", subject))
+    return doc
+
+
+def _bounded(name: str, text: str) -> dict[str, Any]:
+    """`name`: the text, cut to LOGGED_MAX characters; a cut one has its length beside it."""
+    if len(text) <= LOGGED_MAX:
+        return {name: text}
+    return {name: text[:LOGGED_MAX], f"{name}_laengde": len(text)}
 
 
 def routes() -> Any:
@@ -119,6 +141,7 @@ def routes() -> Any:
             401: {"description": "no valid bearer token"},
             403: {"description": "the token is not this jobcenter's"},
             422: {"description": "the criteria are refused (the reason is in `detail`)"},
+            429: {"description": "the holder's extractions at once are running; `Retry-After`"},
         },
     )
     async def udsoegning(
@@ -145,11 +168,24 @@ def routes() -> Any:
             )  # fmt: skip
         except CriteriaError as error:
             raise _unprocessable(str(error)) from None
-        started = await extraction.start(
-            state.db, state.access, asked, str(caller), now, **_request_doc(request)
-        )
-        return StreamingResponse(
+        slot = state.extractions.take(str(caller))
+        if slot is None:
+            raise HTTPException(
+                TOO_MANY_REQUESTS,
+                f"{state.extractions.per_holder} extractions are already running for {caller};"
+                " try again when one has finished",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        try:
+            started = await extraction.start(
+                state.db, state.access, asked, str(caller), now, **_request_doc(request)
+            )
+        except BaseException:
+            slot.release()
+            raise
+        return SlotResponse(
             started.csv(),
+            slot,
             media_type=extraction.MEDIA_TYPE,
             headers={
                 "Content-Disposition": f'attachment; filename="udsoegning-{kommunekode}.csv"',

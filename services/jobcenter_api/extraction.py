@@ -5,17 +5,24 @@ command (`joblog udsoegning`, ops/udsoegning.py).
 records the extraction in the access log; `Extraction.csv()` then yields the header and one
 chunk of rows per chunk of candidate citizens (constant memory), records each chunk's citizens
 in the access log and, when done or abandoned, the row count and whether it completed.
+
+The event loop only waits for the database: a chunk's documents are turned into facts, rows and
+CSV text in a worker thread (`render`, at most RENDER_THREADS at once for all extractions of the
+process), so the API's other requests are answered while extractions run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import anyio
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.jobcenter_api import loader
@@ -25,6 +32,8 @@ from shared.db import Document
 from shared.tid import day_of, start_of_day
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
+RENDER_THREADS = 2
+_renderer = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="udsoegning")
 
 
 @dataclass(frozen=True)
@@ -102,17 +111,18 @@ class Extraction:
         criteria, known_by = self.order.criteria, self.order.known_by
         try:
             yield csv_line(HEADER)
+            loop = asyncio.get_running_loop()
             async for cprs in loader.candidates(self.db, criteria.kommunekode, known_by):
-                chunk = list(rows(await loader.facts_of(self.db, cprs, known_by), criteria))
-                await self.access.extracted(
-                    self.entry, self.holder, self.now, (row.cpr for row in chunk)
-                )
-                self.rows += len(chunk)
+                documents = await loader.documents_of(self.db, cprs, known_by)
+                extracted, text = await loop.run_in_executor(_renderer, render, documents, criteria)
+                await self.access.extracted(self.entry, self.holder, self.now, extracted)
+                self.rows += len(extracted)
                 self.citizens += len(cprs)
-                yield "".join(csv_line(row.cells()) for row in chunk)
+                yield text
             self.complete = True
         finally:
-            await self.access.finish(self.entry, self.rows, self.complete)
+            with anyio.CancelScope(shield=True):  # recorded also when the client went away
+                await self.access.finish(self.entry, self.rows, self.complete)
 
 
 async def start(
@@ -126,6 +136,12 @@ async def start(
     """Record the extraction in the access log (before any row is read) and return it."""
     entry = await access.record(holder, "udsoegning", now, kriterier=order.document(), **details)
     return Extraction(db, access, order, holder, now, entry)
+
+
+def render(documents: loader.ChunkDocuments, criteria: Criteria) -> tuple[list[str], str]:
+    """A chunk's rows: the cprs extracted and their CSV text (CPU work, run in a thread)."""
+    chunk = list(rows(loader.facts_from(documents), criteria))
+    return [row.cpr for row in chunk], "".join(csv_line(row.cells()) for row in chunk)
 
 
 def csv_line(cells: tuple[str, ...]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from pymongo import ASCENDING
@@ -63,18 +64,44 @@ async def count_candidates(
     return int(found[0]["n"]) if found else 0
 
 
-async def facts_of(
+@dataclass(frozen=True)
+class ChunkDocuments:
+    """The stored documents of a chunk of citizens, as read (turned into facts off the loop)."""
+
+    cprs: list[str]
+    status: list[Document]
+    exemptions: list[Document]
+    history: list[Document]
+    notices: list[Document]
+
+
+async def documents_of(
     db: AsyncDatabase[Document], cprs: list[str], known_by: datetime | None
-) -> list[CitizenFacts]:
-    """The facts of a chunk of citizens (five queries per chunk)."""
+) -> ChunkDocuments:
+    """The documents of a chunk of citizens (four queries per chunk)."""
     within = {"cpr": {"$in": cprs}}
+    status = await db.status_messages.find({**within, **_before("modtaget", known_by)}).to_list()
+    exemptions = await db.exemption_messages.find(
+        {**within, **_before("modtaget", known_by)}
+    ).to_list()
+    history = await db.joblog_history.find(
+        {**within, **_before("accepteret", known_by)},
+        {"cpr": 1, "joblogId": 1, "accepteret": 1, "handling": 1},
+    ).to_list()
+    borger = {**within, "modtager": "borger", **_before("udstedt", known_by)}
+    notices = await db.notices.find(borger, {"cpr": 1, "forfaldt": 1, "udstedt": 1}).to_list()
+    return ChunkDocuments(cprs, status, exemptions, history, notices)
+
+
+def facts_from(chunk: ChunkDocuments) -> list[CitizenFacts]:
+    """The citizens' facts from their documents (pure CPU work, no I/O)."""
     status: dict[str, list[StatusMessage]] = defaultdict(list)
-    async for doc in db.status_messages.find({**within, **_before("modtaget", known_by)}):
+    for doc in chunk.status:
         status[doc["cpr"]].append(StatusMessage.model_validate(doc))
     # in the order received, as the notifier reads them: a later grant of an exemptionId
     # replaces an earlier one (shared.citizen.exemption_periods); ties keep the database's order
     received: dict[str, list[tuple[datetime, ExemptionMessage]]] = defaultdict(list)
-    async for doc in db.exemption_messages.find({**within, **_before("modtaget", known_by)}):
+    for doc in chunk.exemptions:
         received[doc["cpr"]].append((as_utc(doc["modtaget"]), ExemptionMessage.model_validate(doc)))
     exemptions = {
         cpr: [message for _, message in sorted(found, key=lambda pair: pair[0])]
@@ -83,11 +110,7 @@ async def facts_of(
     activity: dict[str, list[datetime]] = defaultdict(list)
     created: dict[str, dict[str, datetime]] = defaultdict(dict)
     deleted: dict[str, dict[str, datetime]] = defaultdict(dict)
-    history = db.joblog_history.find(
-        {**within, **_before("accepteret", known_by)},
-        {"cpr": 1, "joblogId": 1, "accepteret": 1, "handling": 1},
-    )
-    async for doc in history:
+    for doc in chunk.history:
         at = as_utc(doc["accepteret"])
         activity[doc["cpr"]].append(at)
         if doc["handling"] == "opret":
@@ -95,8 +118,7 @@ async def facts_of(
         elif doc["handling"] == "slet":
             deleted[doc["cpr"]][doc["joblogId"]] = at
     notices: dict[str, list[NoticeFact]] = defaultdict(list)
-    borger = {**within, "modtager": "borger", **_before("udstedt", known_by)}
-    async for doc in db.notices.find(borger, {"cpr": 1, "forfaldt": 1, "udstedt": 1}):
+    for doc in chunk.notices:
         notices[doc["cpr"]].append(NoticeFact(as_utc(doc["forfaldt"]), as_utc(doc["udstedt"])))
     return [
         CitizenFacts(
@@ -110,5 +132,12 @@ async def facts_of(
             ],
             notices=notices[cpr],
         )
-        for cpr in cprs
+        for cpr in chunk.cprs
     ]
+
+
+async def facts_of(
+    db: AsyncDatabase[Document], cprs: list[str], known_by: datetime | None
+) -> list[CitizenFacts]:
+    """The facts of a chunk of citizens."""
+    return facts_from(await documents_of(db, cprs, known_by))

@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 from services.in_process import start_services
 from services.notifier.app import NotifierService
 from shared import topics
+from shared.credentials import for_service
 from shared.settings import Settings
 from tests.harness import (
     ApiServer,
@@ -45,7 +46,8 @@ class Platform:
         self.services = await start_services(self.stack, self.settings)
 
     async def restart_notifier(self) -> NotifierService:
-        return await self.stack.enter_async_context(NotifierService(self.settings))
+        settings = for_service(self.settings, NotifierService.name)
+        return await self.stack.enter_async_context(NotifierService(settings))
 
     async def tick(self, now: datetime) -> None:
         """Send a tick and wait until the notifier has fired everything due by then and every

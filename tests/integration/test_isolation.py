@@ -20,7 +20,7 @@ from aiokafka.errors import (
 from shared import topics
 from shared.access import ADMIN
 from shared.credentials import as_principal, load
-from shared.kafka import client_options
+from shared.kafka import client_options, topic_partitions
 from tests.harness import akasse, exemption, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,8 @@ async def can_read(platform, principal: str, topic: str, group: str | None = Non
     await consumer.start()
     try:
         if group is None:
-            consumer.assign([TopicPartition(topic, 0)])
+            # the partitions it may see, or (when the broker hides the topic) the first
+            consumer.assign(await topic_partitions(consumer, [topic]) or [TopicPartition(topic, 0)])
             await consumer.seek_to_beginning()
             batch = await consumer.getmany(timeout_ms=4000)
         else:
@@ -110,24 +111,26 @@ async def test_a_client_without_valid_credentials_is_refused(platform):
 
 
 async def test_an_akasse_reads_only_its_own(platform, traffic):
-    for topic in (
+    forbidden = (
         topics.akasse_outbound("096"), topics.akasse_inbound("096"), topics.JOBNET_OUTBOUND,
         topics.NOTICES_BORGER, topics.jobcenter_notices("101"), topics.JOBLOG_CHANGES,
         topics.JOBLOG_COMMANDS,
-    ):  # fmt: skip
-        await has_records(platform, topic)
-        assert not await can_read(platform, "akasse-067", topic), topic
+    )  # fmt: skip
+    await asyncio.gather(*(has_records(platform, topic) for topic in forbidden))
+    reads = await asyncio.gather(*(can_read(platform, "akasse-067", t) for t in forbidden))
+    assert not any(reads), dict(zip(forbidden, reads, strict=True))
     assert await can_read(platform, "akasse-067", topics.akasse_outbound("067"))
     assert await can_read(platform, "akasse-096", topics.akasse_outbound("096"))
 
 
 async def test_an_akasse_writes_only_its_own_inbound(platform, traffic):
-    for topic in (
+    forbidden = (
         topics.akasse_inbound("096"), topics.CITIZEN_STATUS, topics.JOBLOG_COMMANDS,
         topics.TIMERS, topics.AKASSE_REGISTER, topics.JOBNET_INBOUND,
         topics.jobcenter_exemption("101"), topics.akasse_outbound("067"),
-    ):  # fmt: skip
-        assert not await can_write(platform, "akasse-067", topic), topic
+    )  # fmt: skip
+    writes = await asyncio.gather(*(can_write(platform, "akasse-067", t) for t in forbidden))
+    assert not any(writes), dict(zip(forbidden, writes, strict=True))
     assert await can_write(platform, "akasse-067", topics.akasse_inbound("067"))
 
 
@@ -147,12 +150,17 @@ async def test_a_jobcenter_reads_only_its_own_notices(platform, traffic):
 
 
 async def test_only_the_status_feed_and_the_operator_write_theirs(platform):
-    for party in ("jobnet", "jobcenter-101", "digital-post", "akasse-067"):
-        assert not await can_write(platform, party, topics.CITIZEN_STATUS), party
-        assert not await can_write(platform, party, topics.TIMERS), party
-        assert not await can_write(platform, party, topics.AKASSE_REGISTER), party
-    assert not await can_write(platform, "status-feed", topics.TIMERS)
-    assert not await can_write(platform, "operator", topics.CITIZEN_STATUS)
+    tries = [
+        *(
+            (party, topic)
+            for party in ("jobnet", "jobcenter-101", "digital-post", "akasse-067")
+            for topic in (topics.CITIZEN_STATUS, topics.TIMERS, topics.AKASSE_REGISTER)
+        ),
+        ("status-feed", topics.TIMERS),
+        ("operator", topics.CITIZEN_STATUS),
+    ]
+    writes = await asyncio.gather(*(can_write(platform, p, t) for p, t in tries))
+    assert not any(writes), dict(zip(tries, writes, strict=True))
 
 
 async def test_a_forged_internal_command_is_checked_by_storage(platform):

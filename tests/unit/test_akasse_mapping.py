@@ -264,6 +264,33 @@ def test_field_invalid(changes: dict[str, Any], field: str, message_part: str) -
     assert message_part in refusal.message
 
 
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"entry__jobTitle": "Lager\u0000"}, "entry.jobTitle", "U+0000"),
+        ({"entry__employer__name": "Acme\rA/S"}, "entry.employer.name", "U+000D"),
+        ({"entry__employer__city": "Aarhus\u009bC"}, "entry.employer.city", "U+009B"),
+        ({"entry__contact__phone": "1234\u007f"}, "entry.contact.phone", "U+007F"),
+        ({"entry__activity": "Møde\u000b"}, "entry.activity", "U+000B"),
+        ({"entry__notes": "ok\n\u0000"}, "entry.notes", "U+0000"),
+        ({"entry__adUrl": "https://acme.dk/\u202d1"}, "entry.adUrl", "U+202D"),
+        ({"entry__notes": "\u2066note"}, "entry.notes", "U+2066"),
+    ],
+)
+def test_control_and_bidi_characters_refused(
+    changes: dict[str, Any], field: str, code: str
+) -> None:
+    refusal = refused(message(**changes))
+    assert (refusal.reason, refusal.field) == (Reason.FIELD_INVALID, field)
+    assert refusal.message.startswith(f"{field}: contains a ")
+    assert f"({code})" in refusal.message
+
+
+def test_notes_keep_line_breaks_and_tabs() -> None:
+    notes = "Samtale mandag\r\n\t- medbring CV\nRing \u200fAnn"
+    assert parse(message(entry__notes=notes)).joblog.noter == notes
+
+
 def test_future_deadline_accepted() -> None:
     assert parse(message(entry__deadline="2031-05-05")).joblog.ansoegningsfrist.year == 2031
 

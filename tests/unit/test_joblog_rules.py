@@ -142,6 +142,69 @@ def test_deadline_may_be_in_the_future() -> None:
     check_joblog(change(APPLICATION, ansoegningsfrist=TODAY + timedelta(days=400)), TODAY)
 
 
+TEXT_FIELDS = [
+    "stilling", "virksomhed", "adresse", "postnummer", "by", "land", "link", "aktivitet", "noter",
+]  # fmt: skip
+CONTROLS = ["\x00", "\x01", "\x07", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f"]
+BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+
+
+def with_text(field: str, text: str) -> Joblog:
+    """APPLICATION (outside DK, so any postnummer) with `text` in `field`."""
+    base = change(APPLICATION, land="SE")
+    if field == "land":
+        return change(base, land=f"SE{text}")
+    if field == "link":
+        return change(base, link=f"https://acme.dk/{text}")
+    return change(base, **{field: f"a{text}b"})
+
+
+@pytest.mark.parametrize("char", [*CONTROLS, "\n", "\r", "\t"])
+@pytest.mark.parametrize("field", [f for f in TEXT_FIELDS if f != "noter"])
+def test_control_characters_refused(field: str, char: str) -> None:
+    refused = refusal(with_text(field, char))
+    assert refused.field == field
+    assert f"{field}: contains a control character (U+{ord(char):04X})" in refused.message
+
+
+@pytest.mark.parametrize("field", ["navn", "telefon", "email"])
+def test_control_characters_refused_in_contact(field: str) -> None:
+    joblog = change(APPLICATION, kontaktperson=Kontaktperson(**{field: "Ann\x00"}))
+    refused = refusal(joblog)
+    assert refused.field == f"kontaktperson.{field}"
+    assert "control character (U+0000) at position 4" in refused.message
+
+
+def test_notes_allow_line_breaks_and_tabs_only() -> None:
+    check_joblog(change(APPLICATION, noter="Linje 1\r\nLinje 2\n\tindrykket"), TODAY)
+    for char in CONTROLS:
+        refused = refusal(change(APPLICATION, noter=f"Linje 1\n{char}"))
+        assert refused.field == "noter" and f"U+{ord(char):04X}" in refused.message
+
+
+@pytest.mark.parametrize("char", BIDI_CONTROLS)
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+def test_bidi_controls_refused(field: str, char: str) -> None:
+    refused = refusal(with_text(field, char))
+    assert refused.field == field
+    assert f"{field}: contains a bidirectional control character (U+{ord(char):04X})" in (
+        refused.message
+    )
+
+
+def test_bidi_marks_and_other_scripts_allowed() -> None:
+    """LRM, RLM and ALM scope nothing beyond themselves: allowed, as are other scripts."""
+    for text in ("\u200eAcme\u200f", "شركة\u061c 12", "חברה בע״מ", "Ærø Å", "e\u0301", "a\u00a0b"):
+        check_joblog(change(APPLICATION, virksomhed=text, noter=text), TODAY)
+
+
+def test_forbidden_characters_named_in_the_producers_terms() -> None:
+    names = {"stilling": "joblog.stilling"}
+    refused = refusal(change(APPLICATION, stilling="Lager\u202emedarbejder"), names)
+    assert refused.field == "joblog.stilling"
+    assert refused.message.startswith("joblog.stilling: contains a bidirectional control")
+
+
 def test_names_give_the_producers_terms() -> None:
     names = {"postnummer": "entry.employer.postalCode", "land": "entry.employer.country"}
     refused = refusal(change(APPLICATION, postnummer="12"), names)
@@ -201,8 +264,14 @@ def test_aktivitet_length_outside_the_bmp() -> None:
 
 # a strategy of valid entries ----------------------------------------------------------------
 
-TEXT = st.text(max_size=200)
-NONBLANK = st.text(min_size=1, max_size=200).filter(str.strip)
+# valid text: no control characters (tab, line feed, carriage return in the notes only) and no
+# bidirectional controls
+LINE = st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=BIDI_CONTROLS)
+NOTE = st.characters(
+    exclude_categories=("Cs", "Cc"), exclude_characters=BIDI_CONTROLS, include_characters="\t\n\r"
+)
+TEXT = st.text(LINE, max_size=200)
+NONBLANK = st.text(LINE, min_size=1, max_size=200).filter(str.strip)
 PAST = st.dates(min_value=date(2000, 1, 1), max_value=TODAY)
 
 
@@ -245,12 +314,12 @@ def joblogs(draw: st.DrawFn) -> Joblog:
         fundetVia=draw(optional(st.sampled_from(FundetVia))),
         soegtVia=draw(optional(st.sampled_from(SoegtVia))),
         aktivitet=draw(
-            st.text(min_size=1, max_size=250).filter(str.strip)
+            st.text(LINE, min_size=1, max_size=250).filter(str.strip)
             if not application
-            else optional(st.text(max_size=250))
+            else optional(st.text(LINE, max_size=250))
         ),
         aktivitetsdato=draw(PAST if not application else optional(PAST)),
-        noter=draw(optional(st.text(max_size=2000))),
+        noter=draw(optional(st.text(NOTE, max_size=2000))),
     )
 
 

@@ -323,6 +323,33 @@ def test_whitespace_only_aktivitet_is_field_invalid() -> None:
     assert (refusal.reason, refusal.field) == (Reason.FIELD_INVALID, "joblog.aktivitet")
 
 
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"joblog__stilling": "Lager\u0000"}, "joblog.stilling", "U+0000"),
+        ({"joblog__virksomhed": "Acme\nA/S"}, "joblog.virksomhed", "U+000A"),
+        ({"joblog__by": "Aarhus\tC"}, "joblog.by", "U+0009"),
+        ({"joblog__kontaktperson__navn": "Ann\u001b[31m"}, "joblog.kontaktperson.navn", "U+001B"),
+        ({"joblog__adresse": "Vej\u00851"}, "joblog.adresse", "U+0085"),
+        ({"joblog__noter": "Godt\n\u0007job"}, "joblog.noter", "U+0007"),
+        ({"joblog__stilling": "Lager\u202egnirb"}, "joblog.stilling", "U+202E"),
+        ({"joblog__noter": "\u2067note\u2069"}, "joblog.noter", "U+2067"),
+    ],
+)
+def test_control_and_bidi_characters_refused(
+    changes: dict[str, Any], field: str, code: str
+) -> None:
+    refusal = refused(message(**changes))
+    assert (refusal.reason, refusal.field) == (Reason.FIELD_INVALID, field)
+    assert refusal.message.startswith(f"{field}: contains a ")
+    assert f"({code})" in refusal.message
+
+
+def test_notes_keep_line_breaks_and_tabs() -> None:
+    notes = "Samtale mandag\r\n\t- medbring CV\nRing \u200eAnn\u200f"
+    assert parse(message(joblog__noter=notes)).joblog.noter == notes
+
+
 def test_today_is_the_copenhagen_day_of_receipt() -> None:
     # received 23:30 UTC on the 20th = the 21st in Copenhagen
     assert parse(message(joblog__soegtDato="2026-11-21")).joblog.soegtDato.day == 21

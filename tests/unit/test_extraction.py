@@ -1,0 +1,116 @@
+"""The udsøgning's streaming leaves the event loop free: a chunk's CPU work (facts, rows, CSV)
+runs in a worker thread, so a slow chunk does not hold up the API's other requests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from services.jobcenter_api import extraction, loader
+from services.jobcenter_api.udsoegning import Criteria
+
+NOW = datetime(2026, 2, 1, 12, tzinfo=UTC)
+CPRS = ["0101901234", "0202901234", "0303901234"]
+
+
+class Access:
+    def __init__(self) -> None:
+        self.extracted_cprs: list[str] = []
+        self.finished: tuple[int, bool] | None = None
+
+    async def extracted(self, entry: str, holder: str, at: datetime, cprs: Iterable[str]) -> None:
+        self.extracted_cprs.extend(cprs)
+
+    async def finish(self, entry: str, rows: int, complete: bool) -> None:
+        self.finished = (rows, complete)
+
+
+def status(cpr: str) -> dict[str, Any]:
+    return {
+        "messageId": "6f1c2d3e-0000-4000-8000-000000000001", "cpr": cpr, "jobcenter": "101",
+        "maalgruppe": "dagpenge", "gyldigFra": "2026-01-05", "tidspunkt": NOW, "modtaget": NOW,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three chunks of one citizen each, as if read from the database."""
+
+    async def candidates(db: Any, kommunekode: str, known_by: Any) -> AsyncIterator[list[str]]:
+        for cpr in CPRS:
+            yield [cpr]
+
+    async def documents_of(db: Any, cprs: list[str], known_by: Any) -> loader.ChunkDocuments:
+        await asyncio.sleep(0)  # a database round trip
+        return loader.ChunkDocuments(cprs, [status(c) for c in cprs], [], [], [])
+
+    monkeypatch.setattr(loader, "candidates", candidates)
+    monkeypatch.setattr(loader, "documents_of", documents_of)
+
+
+def an_extraction(access: Access) -> extraction.Extraction:
+    criteria = Criteria("101", date(2026, 1, 1), date(2026, 1, 31), None, False, date(2026, 2, 1))
+    order = extraction.Order(criteria, None, None)
+    return extraction.Extraction(None, access, order, "jobcenter:101", NOW, "entry")  # type: ignore[arg-type]
+
+
+async def test_the_rows_are_made_in_a_worker_thread(chunks: None, monkeypatch) -> None:
+    threads: list[threading.Thread] = []
+    real_render = extraction.render
+
+    def spy(documents: loader.ChunkDocuments, criteria: Criteria) -> tuple[list[str], str]:
+        threads.append(threading.current_thread())
+        return real_render(documents, criteria)
+
+    monkeypatch.setattr(extraction, "render", spy)
+    access = Access()
+    text = "".join([piece async for piece in an_extraction(access).csv()])
+    assert text.count("\r\n") == 1 + len(CPRS)
+    assert access.extracted_cprs == CPRS and access.finished == (3, True)
+    assert len(threads) == 3 and threading.main_thread() not in threads
+
+
+async def test_a_slow_chunk_does_not_hold_the_event_loop(chunks: None, monkeypatch) -> None:
+    real_render = extraction.render
+
+    def slow(documents: loader.ChunkDocuments, criteria: Criteria) -> tuple[list[str], str]:
+        busy_until = time.perf_counter() + 0.3  # CPU work holding the GIL, 0.3 s a chunk
+        while time.perf_counter() < busy_until:
+            pass
+        return real_render(documents, criteria)
+
+    monkeypatch.setattr(extraction, "render", slow)
+    worst = 0.0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal worst
+        while not done:
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.perf_counter() - started - 0.01)
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)  # ticking
+    started = time.perf_counter()
+    pieces = [piece async for piece in an_extraction(Access()).csv()]
+    elapsed = time.perf_counter() - started
+    done = True
+    await ticking
+    assert len(pieces) == 4 and elapsed >= 0.9
+    assert worst < 0.15, f"the event loop was held {worst * 1000:.0f} ms"
+
+
+async def test_an_abandoned_extraction_is_recorded_as_incomplete(chunks: None) -> None:
+    access = Access()
+    stream = an_extraction(access).csv()
+    await anext(stream)
+    await anext(stream)
+    await stream.aclose()
+    assert access.finished == (1, False)
