@@ -64,7 +64,14 @@ class Provisioning:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.admin = AdminClient(admin_config(settings))
+        self._admin: AdminClient | None = None
+
+    @property
+    def admin(self) -> AdminClient:
+        """Connected when first used (a service object is also built only to document it)."""
+        if self._admin is None:
+            self._admin = AdminClient(admin_config(self.settings))
+        return self._admin
 
     # -- what the platform needs -------------------------------------------------------------
 

@@ -39,7 +39,8 @@ def test_service_environment_names_real_settings_and_points_at_the_containers():
         env = services[name]["environment"]
         assert set(env) <= SETTING_NAMES, set(env) - SETTING_NAMES
         assert env["KAFKA_BOOTSTRAP_SERVERS"] in kafka_env["KAFKA_ADVERTISED_LISTENERS"]
-        assert env["MONGODB_URL"].startswith("mongodb://mongo:27017")
+        assert "@mongo:27017/" in env["MONGODB_URL"]  # with a user and password
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
         Settings.model_validate(env)  # every value parses
 
 
@@ -50,6 +51,16 @@ def test_api_port_matches_the_settings_and_is_published():
     assert f"{settings.api_port}:{settings.api_port}" in api["ports"]
     assert settings.api_host == "0.0.0.0"
     assert all(":" in holder for holder in settings.api_tokens.values())
+
+
+def test_kafka_and_mongo_require_credentials():
+    services = COMPOSE["services"]
+    assert services["kafka"]["entrypoint"] == ["/etc/dfdg/kafka-start.sh"]
+    assert "MONGO_INITDB_ROOT_PASSWORD" in services["mongo"]["environment"]
+    assert "ports" not in services["mongo"]  # the database is the services' alone
+    assert services["provisioner"]["environment"]["KAFKA_SASL_USERNAME"] == "admin"
+    start = (ROOT / "infra" / "compose" / "kafka-start.sh").read_text()
+    assert "--add-scram" in start
 
 
 def test_dockerfile_runs_the_service_entry_point():
