@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared import credentials
@@ -74,9 +76,15 @@ class Profile:
     kafka_port: int
     controller_port: int
     mongo_port: int
+    tls_port: int | None = None
+    """A listener with SASL over TLS, as a production cluster has (a CA made for the profile)."""
     unauthenticated_port: int | None = None
     """Benchmarks only: a second listener without SASL (its clients are super users), so one
     run can measure the platform with and without authentication on the same broker."""
+
+    @property
+    def tls_ca(self) -> Path:
+        return self.run_dir / "tls" / "ca.pem"
 
     @property
     def run_dir(self) -> Path:
@@ -102,8 +110,8 @@ class Profile:
 
 
 PROFILES = {
-    "dev": Profile("dev", 9092, 9093, 27017),
-    "test": Profile("test", 19092, 19093, 27117),
+    "dev": Profile("dev", 9092, 9093, 27017, tls_port=9094),
+    "test": Profile("test", 19092, 19093, 27117, tls_port=19094),
 }
 
 
@@ -296,7 +304,14 @@ def start_kafka(profile: Profile) -> None:
         passwords[ADMIN] = credentials.new_password()
         credentials.save(profile.platform_credentials, passwords)
     admin_password = passwords[ADMIN]
-    bench = profile.unauthenticated_port
+    listeners, config_lines, super_users = [], [], ""
+    if bench := profile.unauthenticated_port:
+        listeners.append(f"BENCH://127.0.0.1:{bench}")
+        super_users = ";User:ANONYMOUS"
+    if tls := profile.tls_port:
+        listeners.append(f"TLS://127.0.0.1:{tls}")
+        config_lines += tls_listener_config(profile)
+    extra = "".join("," + listener for listener in listeners)
     template = (INFRA / "kafka" / "server.properties").read_text()
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the password
     with os.fdopen(fd, "w") as out:
@@ -305,9 +320,10 @@ def start_kafka(profile: Profile) -> None:
             .replace("${KAFKA_PORT}", str(profile.kafka_port))
             .replace("${LOG_DIRS}", str(data))
             .replace("${ADMIN_PASSWORD}", admin_password)
-            .replace("${BENCH_LISTENER}", f",BENCH://127.0.0.1:{bench}" if bench else "")
-            .replace("${BENCH_ADVERTISED}", f",BENCH://127.0.0.1:{bench}" if bench else "")
-            .replace("${BENCH_SUPER_USER}", ";User:ANONYMOUS" if bench else "")
+            .replace("${EXTRA_LISTENERS}", extra)
+            .replace("${EXTRA_ADVERTISED}", extra)
+            .replace("${EXTRA_SUPER_USERS}", super_users)
+            .replace("${LISTENER_CONFIG}", "\n".join(config_lines))
         )
     classpath = f"{libs}/*"
     # Tuned for a small machine and short runs: the serial collector and the quick C1 compiler
@@ -328,6 +344,66 @@ def start_kafka(profile: Profile) -> None:
         )  # fmt: skip
     _start("kafka", [*jvm, "kafka.Kafka", str(config)], profile, profile.kafka_port,
            _kafka_ready(profile), timeout=90)  # fmt: skip
+
+
+def tls_listener_config(profile: Profile) -> list[str]:
+    """The TLS listener's settings: a key and certificate for 127.0.0.1 signed by a CA made for
+    the profile (clients trust `profile.tls_ca`, as KAFKA_SSL_CAFILE)."""
+    folder = profile.tls_ca.parent
+    if not (folder / "server.pem").exists():
+        ca_pem, server_pem = make_certificates()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "server.pem").write_bytes(server_pem)
+        (folder / "server.pem").chmod(0o600)
+        profile.tls_ca.write_bytes(ca_pem)
+    prefix = "listener.name.tls."
+    return [
+        f"{prefix}ssl.keystore.type=PEM",
+        f"{prefix}ssl.keystore.location={folder / 'server.pem'}",
+        f"{prefix}sasl.enabled.mechanisms=SCRAM-SHA-512",
+        f"{prefix}scram-sha-512.sasl.jaas.config="
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    ]
+
+
+def make_certificates() -> tuple[bytes, bytes]:
+    """A CA (PEM) and a server key + certificate for 127.0.0.1 and localhost signed by it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def certificate(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None,
+        signer: ec.EllipticCurvePrivateKey, ca: bool,
+    ) -> x509.Certificate:  # fmt: skip
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("DFDG local CA", ca_key, None, ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    server = certificate("127.0.0.1", key, ca.subject, ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return ca.public_bytes(pem), key_pem + server.public_bytes(pem) + ca.public_bytes(pem)
 
 
 def start_ferretdb(profile: Profile) -> None:
@@ -369,6 +445,9 @@ def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
             "JOBLOG_KAFKA_CREDENTIALS": str(profile.parties_credentials),
             "JOBLOG_PLATFORM_CREDENTIALS": str(profile.platform_credentials),
         }
+        if profile.tls_port:  # for clients that want TLS, as in production
+            env["JOBLOG_KAFKA_TLS_BOOTSTRAP"] = f"127.0.0.1:{profile.tls_port}"
+            env["JOBLOG_KAFKA_TLS_CAFILE"] = str(profile.tls_ca)
         provision(env)
     if mongo := external_mongodb():
         say("using the external MongoDB of MONGODB_URL")

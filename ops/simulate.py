@@ -205,9 +205,15 @@ def _citizen(rng: random.Random, cpr: str, day0: date, days: int) -> SimCitizen:
         citizen.statuses.append(SimStatus(0, later, None, duty, jobcenter, akasse))
     if rng.random() < 0.12:  # a fritagelse: past or future, open-ended or not
         sent = 0 if rng.random() < 0.6 else rng.randrange(1, days - 1)
+        if sent and any(status.sent == sent for status in citizen.statuses):
+            sent -= 1  # not the day a status changes (the two topics race)
         ex_fra = day0 + timedelta(days=rng.randrange(-20, days) if sent == 0 else sent + 1)
+        ex_fra = max(ex_fra, citizen.statuses[0].fra)  # granted to his jobcenter's citizen
         ex_til = None if rng.random() < 0.4 else ex_fra + timedelta(days=rng.randrange(3, 25))
-        citizen.exemptions.append(SimExemption(sent, ex_fra, ex_til, jobcenter))
+        # the jobcenter that has him on its first day, as the platform knows when it arrives
+        known = SimCitizen(cpr, [s for s in citizen.statuses if s.sent == 0 or s.sent < sent])
+        if (holder := status_on(known, ex_fra)) is not None:
+            citizen.exemptions.append(SimExemption(sent, ex_fra, ex_til, holder.jobcenter))
     _activity(rng, citizen, day0, days)
     return citizen
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.access import ADMIN, service_principal
+from shared.access import ADMIN, SERVICES, service_principal
 from shared.settings import Settings
 
 
@@ -66,4 +66,8 @@ def for_service(settings: Settings, service: str) -> Settings:
     the admin."""
     if settings.kafka_sasl_username or settings.platform_credentials_file is None:
         return settings
-    return as_principal(settings, ADMIN if service == "provisioner" else service_principal(service))
+    if service == "provisioner":
+        return as_principal(settings, ADMIN)
+    if service in SERVICES:
+        return as_principal(settings, service_principal(service))
+    return settings  # (the jobcenter API uses no Kafka)

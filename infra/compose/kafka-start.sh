@@ -8,7 +8,7 @@ set -euo pipefail
 config=/tmp/server.properties
 sed -e "s|\${CONTROLLER_PORT}|9093|; s|\${KAFKA_PORT}|9092|; s|\${LOG_DIRS}|/var/lib/kafka/data|" \
     -e "s|\${ADMIN_PASSWORD}|${KAFKA_ADMIN_PASSWORD}|g" \
-    -e "s|\${BENCH_LISTENER}||; s|\${BENCH_ADVERTISED}||; s|\${BENCH_SUPER_USER}||" \
+    -e "s|\${EXTRA_LISTENERS}||; s|\${EXTRA_ADVERTISED}||; s|\${EXTRA_SUPER_USERS}||; s|\${LISTENER_CONFIG}||" \
     -e "s|127.0.0.1:9092|0.0.0.0:9092|; s|advertised.listeners=SASL_PLAINTEXT://127.0.0.1:9092|advertised.listeners=SASL_PLAINTEXT://kafka:9092|" \
     -e "s|CONTROLLER://127.0.0.1:9093|CONTROLLER://0.0.0.0:9093|; s|1@127.0.0.1:9093|1@localhost:9093|" \
     /etc/dfdg/server.properties > "$config"
