@@ -100,10 +100,13 @@ def run(profile: str = "dev") -> None:
             else ""
         )
         table.add_row(name, f"{port}log {logs / name}.log")
-    if creds := env.get("JOBLOG_KAFKA_CREDENTIALS"):
-        table.add_row("Kafka credentials (SASL SCRAM-SHA-512)", creds)
     Console().print(table)
+    if creds := env.get("JOBLOG_KAFKA_CREDENTIALS"):
+        console.print(f"Kafka takes SASL SCRAM-SHA-512 only; the parties' credentials: {creds}")
+    if tls := env.get("JOBLOG_KAFKA_TLS_BOOTSTRAP"):
+        console.print(f"SASL over TLS on {tls} (CA: {env['JOBLOG_KAFKA_TLS_CAFILE']})")
     console.print("Ctrl-C stops the services and the local infrastructure.")
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         while all(child.poll() is None for child in children.values()):
             time.sleep(1)
@@ -114,6 +117,10 @@ def run(profile: str = "dev") -> None:
     finally:
         stop_services(children)
         local.down(prof)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def start_services(env: dict[str, str], logs: Path) -> dict[str, subprocess.Popen[bytes]]:
