@@ -49,6 +49,31 @@ FERRETDB_PATCHES = (
         "if params.Filter.Len() == 1 {",
         "if params.Filter.Len() >= 1 {",
     ),
+    (
+        "ferretdb/ferretdb.go",
+        '\t"github.com/FerretDB/FerretDB/internal/util/state"\n',
+        '\t"github.com/FerretDB/FerretDB/internal/util/password"\n'
+        '\t"github.com/FerretDB/FerretDB/internal/util/state"\n',
+    ),
+    (
+        "ferretdb/ferretdb.go",
+        "\tSQLiteURL string // For example: `file:data/`.\n",
+        "\tSQLiteURL string // For example: `file:data/`.\n"
+        "\n\tEnableNewAuth bool\n\tSetupDatabase string\n\tSetupUsername string\n"
+        "\tSetupPassword string\n",
+    ),
+    (
+        "ferretdb/ferretdb.go",
+        "\t\tSQLiteURL: config.SQLiteURL,\n",
+        "\t\tSQLiteURL: config.SQLiteURL,\n"
+        "\t\tSetupDatabase: config.SetupDatabase,\n\t\tSetupUsername: config.SetupUsername,\n"
+        "\t\tSetupPassword: password.WrapPassword(config.SetupPassword),\n",
+    ),
+    (
+        "ferretdb/ferretdb.go",
+        "\t\t\tBatchSize:               100,\n",
+        "\t\t\tBatchSize:               100,\n\t\t\tEnableNewAuth: config.EnableNewAuth,\n",
+    ),
 )
 """Two changes to FerretDB 1.24's SQLite backend, so that a lookup by `_id` uses the index:
 
@@ -59,6 +84,13 @@ FERRETDB_PATCHES = (
 2. It narrowed the query by `_id` only when `_id` was the filter's one condition. Every handler
    applies the whole filter to what the query returns, so `{_id: x, revision: n}` may narrow by
    `_id` too (FerretDB's PostgreSQL backend pushes down any condition it can).
+
+And four to its embeddable package `ferretdb/ferretdb.go`, which does not expose what FerretDB's
+own command has for authentication: `Config` gains EnableNewAuth and the setup user (database,
+name, password), passed on to the handler. With new auth (SCRAM-SHA-256/1, users in
+`admin.system.users`) every command but the handshake, `ping` and SASL ones needs an
+authenticated connection; the setup user is created at start when its database does not exist
+yet. `main.go` sets them from FERRETDB_SETUP_* (see `start_ferretdb`).
 """
 
 
@@ -191,7 +223,9 @@ def _patched_ferretdb(target: Path, env: dict[str, str]) -> None:
     for name, old, new in FERRETDB_PATCHES:
         text = (target / name).read_text()
         if old not in text:
-            raise InfraError(f"FerretDB {FERRETDB_VERSION}: a patch no longer applies to {name}")
+            raise InfraError(
+                f"FerretDB {FERRETDB_VERSION}: a patch no longer applies to {name}: {old[:60]!r}"
+            )
         (target / name).write_text(text.replace(old, new))
 
 
