@@ -90,7 +90,7 @@ def run(profile: str = "dev") -> None:
     table.add_column("component")
     table.add_column("where")
     table.add_row("Kafka", env["KAFKA_BOOTSTRAP_SERVERS"])
-    table.add_row("MongoDB wire (FerretDB)", env["MONGODB_URL"])
+    table.add_row("MongoDB wire (FerretDB)", local.redacted(env["MONGODB_URL"]))
     table.add_row("Jobcenter HTTP API", f"http://{settings.api_host}:{settings.api_port}/docs")
     for name in SERVICES:
         offset = METRICS_OFFSET.get(name)
@@ -102,6 +102,8 @@ def run(profile: str = "dev") -> None:
         table.add_row(name, f"{port}log {logs / name}.log")
     if creds := env.get("JOBLOG_KAFKA_CREDENTIALS"):
         table.add_row("Kafka credentials (SASL SCRAM-SHA-512)", creds)
+    if creds := env.get("JOBLOG_PLATFORM_CREDENTIALS"):
+        table.add_row("platform credentials (services, database)", creds)
     Console().print(table)
     console.print("Ctrl-C stops the services and the local infrastructure.")
     try:
