@@ -6,6 +6,8 @@ the Go module proxy) as plain processes.
 - Logs, data and pid files live under `.local/<profile>/` (git-ignored); jars and the FerretDB
   binary are cached under `~/.cache/joblog-platform` so a second start needs no network.
 - `down` ends only the processes whose pid files this launcher wrote.
+- FerretDB requires a user and password (SCRAM, like compose.yaml's MongoDB): user `dfdg`, its
+  password made at a profile's first start and kept in the platform credentials file.
 - With KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL set, that component is external: nothing is started.
 """
 
@@ -27,6 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure, PyMongoError
 
 from shared import credentials
 from shared.access import ADMIN
@@ -40,6 +46,8 @@ KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum")  # the cached binary is rebuilt when they change
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+MONGODB_USER = "dfdg"
+MONGODB_CREDENTIAL = f"mongodb:{MONGODB_USER}"  # its key in the platform credentials file
 FERRETDB_PATCHES = (
     (
         "internal/backends/sqlite/metadata/metadata.go",
@@ -51,6 +59,31 @@ FERRETDB_PATCHES = (
         "if params.Filter.Len() == 1 {",
         "if params.Filter.Len() >= 1 {",
     ),
+    (
+        "ferretdb/ferretdb.go",
+        '\t"github.com/FerretDB/FerretDB/internal/util/state"\n',
+        '\t"github.com/FerretDB/FerretDB/internal/util/password"\n'
+        '\t"github.com/FerretDB/FerretDB/internal/util/state"\n',
+    ),
+    (
+        "ferretdb/ferretdb.go",
+        "\tSQLiteURL string // For example: `file:data/`.\n",
+        "\tSQLiteURL string // For example: `file:data/`.\n"
+        "\n\tEnableNewAuth bool\n\tSetupDatabase string\n\tSetupUsername string\n"
+        "\tSetupPassword string\n",
+    ),
+    (
+        "ferretdb/ferretdb.go",
+        "\t\tSQLiteURL: config.SQLiteURL,\n",
+        "\t\tSQLiteURL: config.SQLiteURL,\n"
+        "\t\tSetupDatabase: config.SetupDatabase,\n\t\tSetupUsername: config.SetupUsername,\n"
+        "\t\tSetupPassword: password.WrapPassword(config.SetupPassword),\n",
+    ),
+    (
+        "ferretdb/ferretdb.go",
+        "\t\t\tBatchSize:               100,\n",
+        "\t\t\tBatchSize:               100,\n\t\t\tEnableNewAuth: config.EnableNewAuth,\n",
+    ),
 )
 """Two changes to FerretDB 1.24's SQLite backend, so that a lookup by `_id` uses the index:
 
@@ -61,6 +94,13 @@ FERRETDB_PATCHES = (
 2. It narrowed the query by `_id` only when `_id` was the filter's one condition. Every handler
    applies the whole filter to what the query returns, so `{_id: x, revision: n}` may narrow by
    `_id` too (FerretDB's PostgreSQL backend pushes down any condition it can).
+
+And four to its embeddable package `ferretdb/ferretdb.go`, which does not expose what FerretDB's
+own command has for authentication: `Config` gains EnableNewAuth and the setup user (database,
+name, password), passed on to the handler. With new auth (SCRAM-SHA-256/1, users in
+`admin.system.users`) every command but the handshake, `ping` and SASL ones needs an
+authenticated connection; the setup user is created at start when its database does not exist
+yet. `main.go` sets them from FERRETDB_SETUP_* (see `start_ferretdb`).
 """
 
 
@@ -96,6 +136,7 @@ class Profile:
 
     @property
     def mongodb_url(self) -> str:
+        """The address only: `up` returns the URL with the user and password."""
         return f"mongodb://127.0.0.1:{self.mongo_port}/"
 
     @property
@@ -105,7 +146,8 @@ class Profile:
 
     @property
     def platform_credentials(self) -> Path:
-        """The admin's and the platform services' Kafka passwords."""
+        """The admin's and the platform services' Kafka passwords, and the database's
+        (`mongodb:dfdg`)."""
         return self.run_dir / "platform-credentials.json"
 
 
@@ -199,7 +241,9 @@ def _patched_ferretdb(target: Path, env: dict[str, str]) -> None:
     for name, old, new in FERRETDB_PATCHES:
         text = (target / name).read_text()
         if old not in text:
-            raise InfraError(f"FerretDB {FERRETDB_VERSION}: a patch no longer applies to {name}")
+            raise InfraError(
+                f"FerretDB {FERRETDB_VERSION}: a patch no longer applies to {name}: {old[:60]!r}"
+            )
         (target / name).write_text(text.replace(old, new))
 
 
@@ -246,6 +290,7 @@ def _start(
     port: int,
     ready: Callable[[], bool],
     timeout: float,
+    env: dict[str, str] | None = None,
 ) -> None:
     pidfile = profile.run_dir / f"{name}.pid"
     log = profile.run_dir / "logs" / f"{name}.out"
@@ -263,7 +308,12 @@ def _start(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=profile.run_dir, start_new_session=True
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=profile.run_dir,
+            start_new_session=True,
+            env=env,
         )
     pidfile.write_text(str(process.pid))
     deadline = time.monotonic() + timeout
@@ -406,15 +456,66 @@ def make_certificates() -> tuple[bytes, bytes]:
     return ca.public_bytes(pem), key_pem + server.public_bytes(pem) + ca.public_bytes(pem)
 
 
-def start_ferretdb(profile: Profile) -> None:
+def start_ferretdb(profile: Profile) -> str:
+    """Start FerretDB with authentication; return the URL with user `dfdg` and its password.
+
+    FerretDB creates its user at start only when the admin database does not exist yet: a new
+    password (a profile's first start, or the credentials file lost) therefore goes with a new
+    admin database (`admin.sqlite`; the platform's databases stay)."""
     binary = ferretdb_binary()
-    cmd = [
-        str(binary),
-        "-listen", f"127.0.0.1:{profile.mongo_port}",
-        "-dir", str(profile.run_dir / "ferretdb"),
-    ]  # fmt: skip
+    data = profile.run_dir / "ferretdb"
+    passwords = credentials.load(profile.platform_credentials)
+    if MONGODB_CREDENTIAL not in passwords:
+        if (running := _read_pid(profile.run_dir / "ferretdb.pid")) is not None:
+            _stop_pid(running)  # started without this password (or by an older launcher)
+        for stale in data.glob("admin.sqlite*"):
+            stale.unlink()
+        passwords[MONGODB_CREDENTIAL] = credentials.new_password()
+        credentials.save(profile.platform_credentials, passwords)
+    password = passwords[MONGODB_CREDENTIAL]
+    url = (
+        f"mongodb://{MONGODB_USER}:{quote(password, safe='')}@127.0.0.1:{profile.mongo_port}/"
+        "?authSource=admin"
+    )
+    cmd = [str(binary), "-listen", f"127.0.0.1:{profile.mongo_port}", "-dir", str(data)]
+    env = {
+        **os.environ,
+        "FERRETDB_SETUP_DATABASE": "admin",
+        "FERRETDB_SETUP_USERNAME": MONGODB_USER,
+        "FERRETDB_SETUP_PASSWORD": password,
+    }
     _start("ferretdb", cmd, profile, profile.mongo_port,
-           lambda: _port_open(profile.mongo_port), timeout=30)  # fmt: skip
+           lambda: _port_open(profile.mongo_port), timeout=30, env=env)  # fmt: skip
+    _check_login(url, profile)
+    return url
+
+
+def _check_login(url: str, profile: Profile) -> None:
+    """FerretDB accepts the user and password (FerretDB made the user before it listened)."""
+    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=10_000)
+    try:
+        client.admin.command("listDatabases", nameOnly=True)  # needs authentication
+    except OperationFailure as error:  # its message names neither the password nor the URL
+        code = (error.details or {}).get("codeName", error.code)
+        raise InfraError(
+            f"FerretDB on 127.0.0.1:{profile.mongo_port} refuses user {MONGODB_USER} with the "
+            f"password in {profile.platform_credentials} ({code}); "
+            f"a fresh start (`joblog infra up --fresh`) makes a new database and password"
+        ) from None
+    except PyMongoError as error:
+        raise InfraError(f"FerretDB on 127.0.0.1:{profile.mongo_port}: {error}") from None
+    finally:
+        client.close()
+
+
+def redacted(url: str) -> str:
+    """A MongoDB URL with its password replaced by `***`, for showing or logging."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def external_kafka() -> str | None:
@@ -453,8 +554,7 @@ def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
         say("using the external MongoDB of MONGODB_URL")
         env["MONGODB_URL"] = mongo
     else:
-        start_ferretdb(profile)
-        env["MONGODB_URL"] = profile.mongodb_url
+        env["MONGODB_URL"] = start_ferretdb(profile)
     return env
 
 

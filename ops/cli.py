@@ -90,7 +90,7 @@ def run(profile: str = "dev") -> None:
     table.add_column("component")
     table.add_column("where")
     table.add_row("Kafka", env["KAFKA_BOOTSTRAP_SERVERS"])
-    table.add_row("MongoDB wire (FerretDB)", env["MONGODB_URL"])
+    table.add_row("MongoDB wire (FerretDB)", local.redacted(env["MONGODB_URL"]))
     table.add_row("Jobcenter HTTP API", f"http://{settings.api_host}:{settings.api_port}/docs")
     for name in SERVICES:
         offset = METRICS_OFFSET.get(name)
@@ -103,6 +103,8 @@ def run(profile: str = "dev") -> None:
     Console().print(table)
     if creds := env.get("JOBLOG_KAFKA_CREDENTIALS"):
         console.print(f"Kafka takes SASL SCRAM-SHA-512 only; the parties' credentials: {creds}")
+    if creds := env.get("JOBLOG_PLATFORM_CREDENTIALS"):
+        console.print(f"The services' and the database's credentials: {creds}")
     if tls := env.get("JOBLOG_KAFKA_TLS_BOOTSTRAP"):
         console.print(f"SASL over TLS on {tls} (CA: {env['JOBLOG_KAFKA_TLS_CAFILE']})")
     console.print("Ctrl-C stops the services and the local infrastructure.")

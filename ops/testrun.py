@@ -35,7 +35,7 @@ def run_suite(pytest_args: list[str], lint: bool = True) -> int:
         print(f"infrastructure failed to start: {error}", file=sys.stderr)
         return 1
     try:
-        pytest = [py, "-m", "pytest", "-q", "-ra", *pytest_args]
+        pytest = [py, "-m", "pytest", "-q", "-ra", "--durations=12", *pytest_args]
         for title, args in (
             ("unit + integration", ["tests/unit", "tests/integration"]),
             ("end-to-end", ["tests/e2e"]),

@@ -5,7 +5,8 @@
 - the platform's file (JOBLOG_PLATFORM_CREDENTIALS, locally
   `.local/<profile>/platform-credentials.json`): the admin and the services' principals, so the
   local launcher can start every service with its own identity. In production each service gets
-  KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD from the deployment's secret store instead.
+  KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD from the deployment's secret store instead. It also
+  keeps the local database's password (`mongodb:dfdg`, see `infra.local.start_ferretdb`).
 """
 
 from __future__ import annotations

@@ -2,6 +2,11 @@
 // backend) through its embeddable package. `go install .../cmd/ferretdb`
 // panics at start because build/version/version.txt is not in the module zip;
 // the embeddable package does not need it.
+//
+// With FERRETDB_SETUP_USERNAME and FERRETDB_SETUP_PASSWORD set (and optionally
+// FERRETDB_SETUP_DATABASE, default admin), every client must authenticate
+// (FerretDB's new auth, SCRAM): the user is created at the first start, when
+// that database does not exist yet. Needs the build's patches of ferretdb.go.
 package main
 
 import (
@@ -26,8 +31,19 @@ func main() {
 	// spends less CPU on it, for some more memory.
 	debug.SetGCPercent(400)
 
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
+	if err := os.MkdirAll(*dir, 0o700); err != nil { // the data is the platform's alone
 		log.Fatal(err)
+	}
+	username, password := os.Getenv("FERRETDB_SETUP_USERNAME"), os.Getenv("FERRETDB_SETUP_PASSWORD")
+	if (username == "") != (password == "") {
+		log.Fatal("FERRETDB_SETUP_USERNAME and FERRETDB_SETUP_PASSWORD go together")
+	}
+	database := ""
+	if username != "" {
+		database = os.Getenv("FERRETDB_SETUP_DATABASE")
+		if database == "" {
+			database = "admin"
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f, err := ferretdb.New(&ferretdb.Config{
@@ -37,13 +53,18 @@ func main() {
 		// WAL (FerretDB's default) with synchronous=normal: a commit is not fsynced, so a
 		// crash of FerretDB loses nothing, only a crash of the machine may lose the latest.
 		SQLiteURL: "file:" + *dir + "/?_pragma=synchronous(normal)",
+
+		EnableNewAuth: username != "",
+		SetupDatabase: database,
+		SetupUsername: username,
+		SetupPassword: password,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Printf("ferretdb-local listening on %s, data in %s", *listen, *dir)
+	log.Printf("ferretdb-local listening on %s, data in %s, authentication %v", *listen, *dir, username != "")
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Fatal(err)
 	}
