@@ -240,3 +240,26 @@ async def records_since(
                     yield record
     finally:
         await consumer.stop()
+
+
+async def latest_records(settings: Settings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """The last record of each partition of `topic` (none of an empty one)."""
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = await topic_partitions(consumer, [topic])
+        if not parts:
+            return []
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        wanted = {tp for tp in parts if ends[tp] > 0}
+        for tp in wanted:
+            consumer.seek(tp, ends[tp] - 1)
+        found: dict[TopicPartition, ConsumerRecord[bytes, bytes]] = {}
+        while wanted - set(found):
+            for tp, records in (await consumer.getmany(*wanted, timeout_ms=1000)).items():
+                found[tp] = records[-1]
+                consumer.pause(tp)
+        return list(found.values())
+    finally:
+        await consumer.stop()

@@ -35,6 +35,7 @@ from shared.kafka import (
     broker_security,
     deliver_batch,
     group_id,
+    latest_records,
     publish,
     raw_batch_decoder,
     raw_decoder,
@@ -120,6 +121,8 @@ class Service:
         provisioning's: a service's principal may not create any.)"""
         if self.follows_register:
             await self.register.load(self.settings)
+        if self.clock.simulated and self.follows_ticks and not self.uses_database:
+            await self.read_latest_tick()
         if self.uses_database:
             self.mongo, self._db = connect(self.settings)
             await self.mongo.admin.command("ping")
@@ -191,10 +194,17 @@ class Service:
         else:
             self.broker.subscriber(pattern=source.pattern, **options)(on_batch)
 
+    async def read_latest_tick(self) -> None:
+        """The simulated clock from the first message after a start: the latest tick sent
+        (services with a database read the tick the notifier stored instead)."""
+        for record in await latest_records(self.settings, topics.TIMERS):
+            with contextlib.suppress(ValidationError):
+                self.clock.observe_tick(Tick.model_validate_json(record.value or b"").now)
+
     def _follow_ticks(self) -> None:
         """With the simulated clock, a service without a database (an adapter) follows the ticks
-        sent on dfdg.timers from its start (no consumer group); until the first it has seen, its
-        clock is the wall clock. Services with a database read the tick the notifier stored."""
+        sent on dfdg.timers from its start (no consumer group), after the latest one it read at
+        start (`read_latest_tick`). Services with a database read the tick the notifier stored."""
 
         @self.broker.subscriber(
             provisioned(topics.TIMERS), auto_offset_reset="latest", decoder=raw_decoder,
