@@ -276,7 +276,7 @@ def _read_pid(pidfile: Path) -> int | None:
     return pid if _alive(pid) else None
 
 
-def _log_tail(log: Path, lines: int = 25) -> str:
+def log_tail(log: Path, lines: int = 25) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
@@ -320,20 +320,20 @@ def _start(
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pidfile.unlink(missing_ok=True)
-            raise InfraError(f"{name} exited with {process.returncode}; {log}:\n{_log_tail(log)}")
+            raise InfraError(f"{name} exited with {process.returncode}; {log}:\n{log_tail(log)}")
         if _port_open(port) and ready():
             say(f"{name} ready on 127.0.0.1:{port} (log: {log})")
             return
         time.sleep(0.3)
     _stop_pid(process.pid)
     pidfile.unlink(missing_ok=True)
-    raise InfraError(f"{name} not ready after {timeout:.0f}s; {log}:\n{_log_tail(log)}")
+    raise InfraError(f"{name} not ready after {timeout:.0f}s; {log}:\n{log_tail(log)}")
 
 
 def _kafka_ready(profile: Profile) -> Callable[[], bool]:
     def ready() -> bool:
         log = profile.run_dir / "kafka" / "logs" / "server.log"
-        return _port_open(profile.kafka_port) and "Kafka Server started" in _log_tail(log, 400)
+        return _port_open(profile.kafka_port) and "Kafka Server started" in log_tail(log, 400)
 
     return ready
 

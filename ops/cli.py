@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from rich.table import Table
 
 from infra import local
 from ops.simulate import simulate_command
+from ops.supervisor import Supervisor
 from ops.udsoegning import udsoegning_command
 from shared.access import OPERATOR
 from shared.akasse_register import AkasseEntry, publish_entry
@@ -110,14 +110,13 @@ def run(profile: str = "dev") -> None:
     console.print("Ctrl-C stops the services and the local infrastructure.")
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
-        while all(child.poll() is None for child in children.values()):
-            time.sleep(1)
-        dead = [name for name, child in children.items() if child.poll() is not None]
-        console.print(f"[red]service stopped unexpectedly:[/red] {', '.join(dead)}")
+        while True:  # a service that dies is restarted; Kafka and the database stay up
+            children.check()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        stop_services(children)
+        children.stop_all()
         local.down(prof)
 
 
@@ -125,27 +124,13 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def start_services(env: dict[str, str], logs: Path) -> dict[str, subprocess.Popen[bytes]]:
-    logs.mkdir(parents=True, exist_ok=True)
-    children = {}
+def start_services(env: dict[str, str], logs: Path) -> Supervisor:
+    """Every service as a supervised process, each with its own log."""
+    supervisor = Supervisor(lambda text: console.print(f"[yellow]{text}[/yellow]"))
     for name in SERVICES:
-        out = (logs / f"{name}.log").open("ab")
-        children[name] = subprocess.Popen(
-            [sys.executable, "-m", "services", name], env=service_env(env, name), cwd=ROOT,
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    return children
-
-
-def stop_services(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children.values():
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        command = [sys.executable, "-m", "services", name]
+        supervisor.start(name, command, service_env(env, name), logs / f"{name}.log")
+    return supervisor
 
 
 def service_env(env: dict[str, str], name: str) -> dict[str, str]:
