@@ -15,13 +15,15 @@ def test_kill_9_of_a_service_restarts_it(processes, tmp_path):
     said: list[str] = []
     supervisor = Supervisor(said.append, first_pause=0.5)
     command = [sys.executable, "-m", "services", "jobnet-adapter"]
-    env = service_env(processes.env, "jobnet-adapter")
+    # a second instance beside the running stack's (its metrics port is taken)
+    env = service_env({**processes.env, "JOBLOG_METRICS_PORT_BASE": "0"}, "jobnet-adapter")
     supervisor.start("jobnet-adapter", command, env, tmp_path / "jobnet-adapter.log")
     try:
         time.sleep(3)
         supervisor.check()
         first = supervisor.services["jobnet-adapter"].pid
-        assert first is not None and not said, said  # it runs
+        log = (tmp_path / "jobnet-adapter.log").read_text(errors="replace")
+        assert first is not None and not said, (said, log[-2000:])  # it runs
         os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 15
         while supervisor.services["jobnet-adapter"].restarts < 1:
