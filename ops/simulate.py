@@ -54,6 +54,7 @@ from shared.db import connect
 from shared.facts import FactsReader
 from shared.kafka import PlatformLag, end_offsets, records_since
 from shared.kommuner import KOMMUNER
+from shared.service import logs_to_file
 from shared.settings import Settings
 from shared.tid import COPENHAGEN, as_utc, day_of
 
@@ -589,6 +590,9 @@ def simulate_command(
     the adviseringer sent."""
     console = Console()
     began = wallclock.monotonic()
+    log = (SIM_PROFILE if profile == "sim" else local.Profile(profile, 0, 0, 0)).run_dir
+    logs_to_file(log / "logs" / "simulate.log")  # the terminal: progress and the report only
+    console.print(f"log: {log / 'logs' / 'simulate.log'}")
     if profile == "sim":
         with _without("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL"):
             env = local.up(SIM_PROFILE, fresh=True)

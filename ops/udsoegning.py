@@ -17,11 +17,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from infra import local
 from services.jobcenter_api import extraction
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.udsoegning import CriteriaError
 from shared.clock import PlatformClock
 from shared.db import connect
+from shared.service import logs_to_file
 from shared.settings import Settings
 
 
@@ -50,6 +52,7 @@ def udsoegning_command(
 ) -> None:
     """Write a jobcenter's udsøgning (CSV, as the HTTP API gives it) to a file."""
     console = Console(stderr=True)
+    logs_to_file(local.ROOT / ".local" / "udsoegning.log")  # the terminal: progress and result
     try:
         count = asyncio.run(
             run_udsoegning(

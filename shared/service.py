@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -57,6 +58,18 @@ class CprMaskingFormatter(logging.Formatter):
 
 def mask_cprs(text: str) -> str:
     return _CPR_PATTERN.sub(lambda m: mask(m.group(1) + m.group(2)), text)
+
+
+def logs_to_file(path: Path, level: str = "INFO") -> None:
+    """For commands whose terminal shows only the project's progress and results: every log
+    line, the libraries' warnings included (`warnings` too), goes to `path`, CPR masked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(CprMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.captureWarnings(True)
 
 
 def setup_logging(settings: Settings) -> None:
