@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Annotated
 
@@ -109,15 +110,35 @@ def run(profile: str = "dev") -> None:
         console.print(f"SASL over TLS on {tls} (CA: {env['JOBLOG_KAFKA_TLS_CAFILE']})")
     console.print("Ctrl-C stops the services and the local infrastructure.")
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    waiting = {
+        name: f"http://127.0.0.1:{settings.metrics_port_base + offset}/health/ready"
+        for name, offset in METRICS_OFFSET.items()
+    } | {"jobcenter-api": f"http://127.0.0.1:{settings.api_port}/openapi.json"}
+    started = time.monotonic()
     try:
         while True:  # a service that dies is restarted; Kafka and the database stay up
             children.check()
+            if waiting and settings.metrics_port_base:
+                waiting = {name: url for name, url in waiting.items() if not _answers(url)}
+                if not waiting:
+                    console.print(
+                        f"[green]platform ready[/green] ({time.monotonic() - started:.0f} s)"
+                    )
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         children.stop_all()
         local.down(prof)
+
+
+def _answers(url: str) -> bool:
+    """Whether a service's readiness endpoint says ready (HTTP 200)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:  # refused, 503, timeout
+        return False
 
 
 def _interrupt(signum: int, frame: object) -> None:

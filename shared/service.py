@@ -12,18 +12,19 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from faststream import FastStream
 from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import topics
+from shared import health, topics
 from shared.akasse_register import AkasseRegister
 from shared.clock import PlatformClock
 from shared.cpr import mask
@@ -108,6 +109,8 @@ class Service:
             middlewares=[KafkaPrometheusMiddleware(registry=self.metrics, app_name=self.name)],
         )
         self.mongo: AsyncMongoClient[Document] | None = None
+        self.http: WSGIServer | None = None
+        self._by_pattern: list[object] = []  # (may follow no topic yet: no a-kasse registered)
         self._db: AsyncDatabase[Document] | None = None
         self.clock = PlatformClock(settings.clock)
         self.log = logging.getLogger(f"dfdg.{self.name}")
@@ -145,20 +148,39 @@ class Service:
     async def prepare_database(self) -> None:
         """Indexes and the like; idempotent."""
 
+    async def ready(self) -> bool:
+        """Every consumer runs and has partitions assigned (one following a pattern may have
+        none yet), and the database answers."""
+        for subscriber in self.broker.subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            if consumer is None:
+                return False
+            if not consumer.assignment() and subscriber not in self._by_pattern:
+                return False
+        if self.uses_database:
+            if self.mongo is None:
+                return False
+            await self.mongo.admin.command("ping")
+        return True
+
     async def stop(self) -> None:
+        if self.http is not None:
+            self.http.shutdown()
+            self.http = None
         if self.mongo is not None:
             await self.mongo.close()
             self.mongo = None
 
     def app(self, metrics_offset: int | None = None) -> FastStream:
-        """The service as a FastStream app; Prometheus metrics on JOBLOG_METRICS_PORT_BASE +
-        `metrics_offset` (no metrics endpoint when the base is 0)."""
+        """The service as a FastStream app; Prometheus metrics, liveness and readiness
+        (`shared.health`) on JOBLOG_METRICS_PORT_BASE + `metrics_offset` (none when the base
+        is 0)."""
 
-        def serve_metrics() -> None:
+        async def serve_metrics() -> None:
             base = self.settings.metrics_port_base
             if base and metrics_offset is not None:
                 host = self.settings.metrics_host
-                start_http_server(base + metrics_offset, addr=host, registry=self.metrics)
+                self.http = health.serve(host, base + metrics_offset, self.metrics, self.ready)
 
         return FastStream(
             self.broker,
@@ -205,7 +227,9 @@ class Service:
         if source.pattern is None:
             self.broker.subscriber(provisioned(source.name), **options)(on_batch)
         else:
-            self.broker.subscriber(pattern=source.pattern, **options)(on_batch)
+            subscriber = self.broker.subscriber(pattern=source.pattern, **options)
+            subscriber(on_batch)
+            self._by_pattern.append(subscriber)
 
     async def read_latest_tick(self) -> None:
         """The simulated clock from the first message after a start: the latest tick sent

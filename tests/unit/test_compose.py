@@ -53,6 +53,13 @@ def test_api_port_matches_the_settings_and_is_published():
     assert all(":" in holder for holder in settings.api_tokens.values())
 
 
+def test_each_kafka_service_is_healthy_only_when_ready():
+    services = COMPOSE["services"]
+    for name in ("provisioner", "storage", "jobnet-adapter", "akasse-adapter", "notifier"):
+        check = " ".join(services[name]["healthcheck"]["test"])
+        assert "/health/ready" in check, name
+
+
 def test_kafka_and_mongo_require_credentials():
     services = COMPOSE["services"]
     assert services["kafka"]["entrypoint"] == ["/etc/dfdg/kafka-start.sh"]
