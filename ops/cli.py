@@ -14,11 +14,13 @@ import signal
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from infra import local
@@ -226,6 +228,31 @@ def provision() -> None:
     and JOBLOG_PLATFORM_CREDENTIALS."""
     Provisioning(get_settings()).platform()
     console.print("provisioned: topics, principals and ACLs")
+
+
+@app.command()
+def replay(
+    topic: Annotated[str, typer.Option(help="the producer's rejected topic")],
+    reason: Annotated[str | None, typer.Option(help="only this reason (internal_error)")] = None,
+    since: Annotated[str | None, typer.Option(help="refused since (ISO 8601, offset)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count, send nothing")] = False,
+) -> None:
+    """Send refused messages back to their source topic for another try after a fix (as the
+    admin; recorded for the audit). Messages already stored change nothing."""
+    from ops.replay import replay as run_replay
+
+    after = datetime.fromisoformat(since) if since else None
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"replaying {topic}", total=None)
+        report = asyncio.run(
+            run_replay(
+                get_settings(), topic, reason, after, dry_run,
+                lambda n: bar.update(task, completed=n),
+            )
+        )  # fmt: skip
+    done = report.found if dry_run else report.sent
+    verb = "would send" if dry_run else "sent"
+    console.print(f"{report.found} refused messages match; {verb} {done}")
 
 
 app.command("udsoegning")(udsoegning_command)

@@ -1,0 +1,49 @@
+"""Issue 14: `joblog replay` sends refused messages back for another try after the cause is
+fixed; a replayed message is processed like any other, and replaying twice stores nothing twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ops.replay import replay
+from shared import topics
+from tests.harness import akasse, ids, new_cpr, status
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_refusal_fixed_later_is_replayed_once(platform):
+    front = platform.front
+    cpr = new_cpr()
+    since = platform.now.replace(microsecond=0) - timedelta(seconds=1)
+    log_id = ids()
+    message = akasse("JOBLOG_CREATED", cpr, log_id, platform.now)
+    await front.send(topics.akasse_inbound("067"), message)  # not (yet) a member
+    [refused] = await front.wait_for(
+        topics.akasse_rejected("067"), lambda m: m.get("id") == message["eventId"]
+    )
+    assert refused["reason"] == "not_member"
+    member = status(cpr, platform.now.date() - timedelta(days=1), akasse_nr="067")
+    await front.send(topics.CITIZEN_STATUS, member)  # the status arrives late
+    await platform.status_stored(member)
+
+    rejected = topics.akasse_rejected("067")
+    counted = await replay(platform.settings, rejected, "not_member", since, dry_run=True)
+    assert counted.found >= 1 and counted.sent == 0
+    await platform.settle()
+    assert not front.matching(topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id)
+
+    done = await replay(platform.settings, rejected, "not_member", since)
+    assert message["eventId"] in done.ids
+    [stored] = await front.wait_for(
+        topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id
+    )
+    assert stored["version"] == 1
+    audit = await platform.db.replays.find_one({"ids": message["eventId"]})
+    assert audit is not None and audit["topic"] == rejected and audit["af"].startswith("operator:")
+
+    await replay(platform.settings, rejected, "not_member", since)  # again: nothing new
+    await platform.settle()
+    assert await platform.db.joblog_history.count_documents({"joblogId": log_id}) == 1
