@@ -291,6 +291,31 @@ class FrontEnd:
     def matching(self, topic: str, match: Callable[[Json], bool]) -> list[Json]:
         return [m for m in self.seen[topic] if match(m)]
 
+    async def caught_up(self, timeout: float = 60) -> None:
+        """Wait until this front end has read every watched topic up to its end offsets as they
+        are at the moment of the call. Before asserting that something did not come: `settle`
+        waits for the platform's consumers only, not for the background readers here."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        targets = []
+        for consumer in self._consumers:
+            parts = sorted(consumer.assignment())
+            targets.append((consumer, await consumer.end_offsets(parts) if parts else {}))
+        for consumer, ends in targets:
+            for tp, end in ends.items():
+                # aiokafka moves the position as it hands a record to `_collect`, which stores
+                # it before its next await: a position at `end` means everything before is seen
+                while (position := await consumer.position(tp)) < end:
+                    for task in self._tasks:
+                        if task.done():
+                            task.result()  # a reader that died: its error, not a timeout
+                    if loop.time() > deadline:
+                        raise AssertionError(
+                            f"the front end read {tp.topic}[{tp.partition}] to {position} only, "
+                            f"not to its end offset {end}"
+                        )
+                    await asyncio.sleep(0.02)
+
     async def settle(self, timeout: float = 60) -> None:
         """Wait until the platform has processed everything sent so far."""
         deadline = asyncio.get_running_loop().time() + timeout

@@ -65,6 +65,7 @@ async def test_kill_9_of_storage_loses_nothing_and_stores_nothing_twice(stack, p
         topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") in wanted, count=60, timeout=120
     )
     await stack.settle(timeout=120)
+    await stack.caught_up()
     settings = processes.settings
     mongo: AsyncMongoClient[dict] = AsyncMongoClient(settings.mongodb_url)
     try:

@@ -307,7 +307,7 @@ async def collect_notices(platform: Any, citizens: list[Citizen]) -> None:
         lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger",
         count=stored,
     )
-    await asyncio.sleep(0.5)
+    await platform.front.caught_up()
     published = platform.front.matching(
         topics.NOTICES_BORGER, lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger"
     )
