@@ -216,6 +216,7 @@ class FrontEnd:
         self._tasks: list[asyncio.Task[None]] = []
         self.lag = PlatformLag(self.admin)
         self.watched_akasser: set[str] = set()
+        self.cprs_sent: set[str] = set()  # every cpr in a message sent: what the logs must not show
 
     async def start(self) -> None:
         await self.watch(list(self.WATCHED))
@@ -251,8 +252,13 @@ class FrontEnd:
 
     async def send(self, topic: str, message: Json | bytes, key: str | None = None) -> None:
         body = message if isinstance(message, bytes) else json.dumps(message).encode()
+        if isinstance(message, dict):
+            cprs = {message.get("cpr"), message.get("memberCpr")}
+            self.cprs_sent.update(cpr for cpr in cprs if isinstance(cpr, str) and cpr)
         if key is None and isinstance(message, dict):
             key = message.get("cpr") or message.get("memberCpr")
+        if key and key.isdigit() and len(key) == 10:
+            self.cprs_sent.add(key)
         await self.parties.send_and_wait(topic, key.encode() if key else None, body)
 
     async def tick(self, now: datetime) -> None:
