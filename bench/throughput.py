@@ -1,6 +1,9 @@
 """Joblog throughput: Jobnet creates through the whole platform (adapter -> storage -> both
 outbound topics) against a raw baseline measured in the same run on the same Kafka and database:
-a bare produce/consume of the same messages plus one plain insert each. The platform runs twice
+a bare produce/consume of the same messages plus one plain insert each. Both send the same way,
+each message awaited (acknowledged by the broker) before the next, as a front end does; the
+platform's time runs until both outbound topics (Jobnet's and the a-kasse's) have every answer.
+The platform runs twice
 on the same broker: over SASL SCRAM-SHA-512 with ACLs (as always) and over the benchmark
 profile's unauthenticated listener, to show what authentication costs.
 
@@ -52,9 +55,10 @@ async def raw_baseline(settings, messages: list[dict]) -> float:
     await consumer.start()
     try:
         started = time.perf_counter()
-        for message in messages:
-            await producer.send(topic, json.dumps(message).encode(), key=message["cpr"].encode())
-        await producer.flush()
+        for message in messages:  # awaited one by one, as `FrontEnd.send` does for the platform
+            await producer.send_and_wait(
+                topic, json.dumps(message).encode(), key=message["cpr"].encode()
+            )
         seen = 0
         async for record in consumer:
             await collection.insert_one({"_id": str(uuid.uuid4()), "raw": record.value})
@@ -126,6 +130,8 @@ async def main(n: int) -> None:
         "throughput",
         {
             "messages": n,
+            "producer_mode": "each send awaited (baseline and platform)",
+            "awaited_outbound": [topics.JOBNET_OUTBOUND, topics.akasse_outbound("067")],
             "raw_baseline_msgs_per_s": round(raw, 1),
             "platform_msgs_per_s": round(sasl, 1),
             "platform_without_sasl_msgs_per_s": round(plain, 1),

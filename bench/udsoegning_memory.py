@@ -1,6 +1,8 @@
 """Udsøgning memory: the CSV extraction streams, so its peak memory must not grow with the number
 of citizens. Measured with tracemalloc for two population sizes, against a raw baseline in the
-same run (reading the same status documents into one list, which does grow).
+same run (reading the same status documents into one list, which does grow). The dates are
+fixed (a first half of 2026 as of 30 June 2026), so the same run is valid whatever day it is.
+It fails unless the peak for 4N citizens is below MAX_GROWTH times the peak for N.
 
     .venv/bin/python -m bench.udsoegning_memory [N]   (writes bench/results/udsoegning_memory.json)
 """
@@ -12,7 +14,7 @@ import random
 import sys
 import tracemalloc
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from pymongo import AsyncMongoClient
 
@@ -21,17 +23,21 @@ from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.extraction import order, start
 from tests.harness import infrastructure, new_cpr, test_settings
 
+NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)  # the extraction's "now" and the data's times
+FRA, TIL = "2026-01-01", "2026-06-30"
+MAX_GROWTH = 1.5  # streamed: the peak for 4N citizens stays below 1.5 times the peak for N
+
 
 async def seed(db, citizens: int, rng: random.Random) -> None:
     """Citizens of jobcenter 101 with a status and some joblog history, written directly."""
-    now = datetime.now(UTC)
+    now = NOW
     statuses, history = [], []
     for _ in range(citizens):
         cpr = new_cpr(rng)
         statuses.append({
             "_id": str(uuid.uuid4()), "messageId": str(uuid.uuid4()), "cpr": cpr,
             "jobcenter": "101", "akasseNr": None, "maalgruppe": "dagpenge",
-            "gyldigFra": "2026-01-01", "gyldigTil": None, "tidspunkt": now, "modtaget": now,
+            "gyldigFra": FRA, "gyldigTil": None, "tidspunkt": now, "modtaget": now,
         })  # fmt: skip
         for version in range(rng.randrange(4)):
             history.append({
@@ -45,10 +51,9 @@ async def seed(db, citizens: int, rng: random.Random) -> None:
 
 async def extraction_peak(db) -> tuple[int, int]:
     """(peak bytes, rows) of one whole extraction, streamed and discarded chunk by chunk."""
-    now = datetime.now(UTC)
-    wanted = order("101", "2026-01-01", date.today().isoformat(), None, False, None, now, 400)
+    wanted = order("101", FRA, TIL, None, False, None, NOW, 400)
     tracemalloc.start()
-    extraction = await start(db, AccessLog(db), wanted, "bench", now)
+    extraction = await start(db, AccessLog(db), wanted, "bench", NOW)
     async for _piece in extraction.csv():
         pass
     peak = tracemalloc.get_traced_memory()[1]
@@ -69,7 +74,7 @@ async def main(n: int) -> None:
     settings = test_settings(infrastructure())
     mongo: AsyncMongoClient[dict] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     db = mongo[settings.mongodb_database]
-    figures: dict[str, object] = {}
+    figures: dict[str, object] = {"n": n, "fra": FRA, "til": TIL, "max_growth": MAX_GROWTH}
     rng = random.Random(7)
     try:
         seeded = 0
@@ -88,6 +93,10 @@ async def main(n: int) -> None:
         await mongo.drop_database(settings.mongodb_database)
         await mongo.close()
     write_result("udsoegning_memory", figures)
+    growth = figures["extraction_growth_4x_citizens"]
+    print(f"extraction peak for {4 * n} citizens / for {n}: {growth} (must be < {MAX_GROWTH})")
+    if not float(str(growth)) < MAX_GROWTH:
+        sys.exit(f"the extraction's memory grows with the citizens: {growth} >= {MAX_GROWTH}")
 
 
 if __name__ == "__main__":

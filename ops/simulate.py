@@ -323,6 +323,9 @@ class SimulationReport:
     Kafka sent a later tick): the run is then not reproducible."""
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds spent: `start` (caught up, first tick), `statuses` (day 0), `days`, `count`."""
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every message sent to the platform (topic, message), in the order sent: what a test's
+    oracle computes from, rather than from the scenario's own model of it."""
 
     @property
     def count(self) -> int:
@@ -345,6 +348,7 @@ class _Driver:
         self.producer = PartyProducers(settings, linger_ms=5)
         self.mongo, self.db = connect(settings)
         self.lag = PlatformLag(as_principal(settings, ADMIN))
+        self.sent: list[tuple[str, dict[str, Any]]] = []
 
     async def __aenter__(self) -> _Driver:
         await self.lag.start()
@@ -356,6 +360,7 @@ class _Driver:
         await self.mongo.close()
 
     async def send(self, topic: str, key: str, message: dict[str, Any]) -> None:
+        self.sent.append((topic, message))
         await self.producer.send(topic, key.encode(), json.dumps(message).encode())
 
     async def settle(self) -> None:
@@ -487,7 +492,9 @@ async def simulate(
         lap("count")
         report(total, total, "counted")
     elapsed = wallclock.monotonic() - began
-    return SimulationReport(scenario, notices, stored, elapsed, mismatches, ahead, phases)
+    return SimulationReport(
+        scenario, notices, stored, elapsed, mismatches, ahead, phases, driver.sent
+    )
 
 
 def _status(citizen: SimCitizen, status: SimStatus, order: int) -> dict[str, Any]:

@@ -51,6 +51,8 @@ class Facts:
     periods: list[Period] = field(default_factory=list)
     exemptions: list[ExemptionPeriod] = field(default_factory=list)
     last_activity: datetime | None = None
+    activities: list[datetime] = field(default_factory=list)
+    """When each accepted joblog change was accepted (`aktivitet`), sorted."""
 
 
 class FactsReader:
@@ -70,6 +72,9 @@ class FactsReader:
                 ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
             ),
             as_utc(last) if last else None,
+            sorted(
+                as_utc(a["accepteret"]) for a in doc.get("aktivitet", []) if a.get("accepteret")
+            ),
         )
 
     async def status_on(self, cpr: str, day: date) -> Period | None:

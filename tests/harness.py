@@ -216,6 +216,7 @@ class FrontEnd:
         self._tasks: list[asyncio.Task[None]] = []
         self.lag = PlatformLag(self.admin)
         self.watched_akasser: set[str] = set()
+        self.cprs_sent: set[str] = set()  # every cpr in a message sent: what the logs must not show
 
     async def start(self) -> None:
         await self.watch(list(self.WATCHED))
@@ -251,8 +252,13 @@ class FrontEnd:
 
     async def send(self, topic: str, message: Json | bytes, key: str | None = None) -> None:
         body = message if isinstance(message, bytes) else json.dumps(message).encode()
+        if isinstance(message, dict):
+            cprs = {message.get("cpr"), message.get("memberCpr")}
+            self.cprs_sent.update(cpr for cpr in cprs if isinstance(cpr, str) and cpr)
         if key is None and isinstance(message, dict):
             key = message.get("cpr") or message.get("memberCpr")
+        if key and key.isdigit() and len(key) == 10:
+            self.cprs_sent.add(key)
         await self.parties.send_and_wait(topic, key.encode() if key else None, body)
 
     async def tick(self, now: datetime) -> None:
@@ -290,6 +296,31 @@ class FrontEnd:
 
     def matching(self, topic: str, match: Callable[[Json], bool]) -> list[Json]:
         return [m for m in self.seen[topic] if match(m)]
+
+    async def caught_up(self, timeout: float = 60) -> None:
+        """Wait until this front end has read every watched topic up to its end offsets as they
+        are at the moment of the call. Before asserting that something did not come: `settle`
+        waits for the platform's consumers only, not for the background readers here."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        targets = []
+        for consumer in self._consumers:
+            parts = sorted(consumer.assignment())
+            targets.append((consumer, await consumer.end_offsets(parts) if parts else {}))
+        for consumer, ends in targets:
+            for tp, end in ends.items():
+                # aiokafka moves the position as it hands a record to `_collect`, which stores
+                # it before its next await: a position at `end` means everything before is seen
+                while (position := await consumer.position(tp)) < end:
+                    for task in self._tasks:
+                        if task.done():
+                            task.result()  # a reader that died: its error, not a timeout
+                    if loop.time() > deadline:
+                        raise AssertionError(
+                            f"the front end read {tp.topic}[{tp.partition}] to {position} only, "
+                            f"not to its end offset {end}"
+                        )
+                    await asyncio.sleep(0.02)
 
     async def settle(self, timeout: float = 60) -> None:
         """Wait until the platform has processed everything sent so far."""

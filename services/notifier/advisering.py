@@ -43,6 +43,11 @@ another 30 days without activity (a notice is no activity), and so on.
 Catch-up: if several due times passed while the platform was down, `due_notices` gives one pair
 per passed due time, in order, each with its own `forfaldt`, so counts stay exact and a restart
 never skips or duplicates a due time (ids are deterministic per cpr, due time and recipient).
+An activity prevents only the due times after it: one accepted after a due time that passed
+without a notice yet (the platform learnt of the citizen late, or was down) does not cancel that
+pair. So, given the citizen's activity history (`activities`), the walk moves the anchor to an
+activity only when the activity falls before the candidate due time. Without the history, the
+last activity is the anchor (earlier activity unknown, nothing before it can be owed).
 
 All datetimes returned are aware UTC; naive inputs are taken to be UTC (as a database may
 return them). Payload times are rendered in ISO 8601 with the Copenhagen offset.
@@ -109,22 +114,30 @@ def _next(
     last_notified_due: datetime | None,
     after: datetime | None,
     days: int,
+    activities: Sequence[datetime] = (),
 ) -> _Due | None:
     """The walk behind `next_due`, also giving the anchor of the due time found."""
     if days < 1:
         raise ValueError("days must be at least 1")
     resumptions = [start_of_day(day) for day in duty_starts(periods, exemptions)]
-    explicit = [as_utc(m) for m in (last_activity, last_notified_due) if m is not None]
+    acts = sorted(as_utc(a) for a in activities)  # with the history, each activity in turn
+    latest = last_activity if not acts else None  # without it, the last one is the anchor
+    explicit = [as_utc(m) for m in (latest, last_notified_due) if m is not None]
     anchor: datetime | None = max(explicit, default=None)
     if anchor is None:
         if not resumptions:
             return None  # never any duty
         anchor = resumptions[0]
     limit = None if after is None else as_utc(after)
-    # Each pass either returns, moves the anchor to a later duty start (finitely many), or (only
-    # while skipping due times up to `after`) moves it 30 days on; so the loop terminates.
+    # Each pass either returns, moves the anchor to a later duty start or activity (finitely
+    # many), or (only while skipping due times up to `after`) moves it 30 days on; so the loop
+    # terminates.
     while True:
         candidate = add_local_days(anchor, days)
+        before = [a for a in acts if anchor < a < candidate]
+        if before:
+            anchor = before[-1]  # an activity before the due time restarts the clock
+            continue
         interrupted = [r for r in resumptions if anchor < r <= candidate]
         if interrupted:
             # The duty stopped and resumed after the anchor: the clock restarts at the latest
@@ -153,6 +166,7 @@ def next_due(
     last_notified_due: datetime | None,
     after: datetime | None = None,
     days: int = ADVISERING_DAYS,
+    activities: Sequence[datetime] = (),
 ) -> datetime | None:
     """The next time a pair of notices falls due (aware UTC), or None if the citizen never has
     the duty again per the known timeline.
@@ -161,7 +175,7 @@ def next_due(
     clock). With `after`, due times at or before it are skipped (each still restarts the clock,
     as if notified); the result is then strictly after `after`. Without `after` the result may
     lie in the past: a due time that has passed but has not been notified."""
-    found = _next(periods, exemptions, last_activity, last_notified_due, after, days)
+    found = _next(periods, exemptions, last_activity, last_notified_due, after, days, activities)
     return None if found is None else found.due
 
 
@@ -211,6 +225,7 @@ def days_without_activity(
     exemptions: Sequence[ExemptionPeriod],
     last_activity: datetime | None,
     due: datetime,
+    activities: Sequence[datetime] = (),
 ) -> int:
     """`dageUdenAktivitet` of a pair due at `due`: the whole Copenhagen days from the day of the
     later of the last activity and the start of the current duty stretch (the last day the duty
@@ -218,6 +233,8 @@ def days_without_activity(
     another 30 days without activity, and so on."""
     due_day = day_of(due)
     stretch = [day for day in duty_starts(periods, exemptions) if day <= due_day]
+    if activities:  # the last activity before the due time (a later one did not prevent it)
+        last_activity = max((a for a in activities if as_utc(a) < as_utc(due)), default=None)
     since = [
         *([stretch[-1]] if stretch else []),
         *([day_of(last_activity)] if last_activity else []),
@@ -255,6 +272,7 @@ def due_notices(
     last_notified_due: datetime | None,
     now: datetime,
     days: int = ADVISERING_DAYS,
+    activities: Sequence[datetime] = (),
 ) -> tuple[list[DueNotice], datetime | None]:
     """The notices due at `now` and the next due time after them.
 
@@ -271,11 +289,11 @@ def due_notices(
     notified = None if last_notified_due is None else as_utc(last_notified_due)
     notices: list[DueNotice] = []
     while True:
-        found = _next(periods, exemptions, last_activity, notified, None, days)
+        found = _next(periods, exemptions, last_activity, notified, None, days, activities)
         if found is None or found.due > now:
             return notices, None if found is None else found.due
         period = status_on(periods, day_of(found.due))
         assert period is not None  # _next only returns due times on a day with the duty
-        dage = days_without_activity(periods, exemptions, last_activity, found.due)
+        dage = days_without_activity(periods, exemptions, last_activity, found.due, activities)
         notices.extend(_pair(cpr, period, found.due, dage, last_activity, now))
         notified = found.due

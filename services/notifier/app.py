@@ -117,6 +117,7 @@ class NotifierService(Service):
             facts.last_activity,
             timer.get("lastNotifiedDue") if timer else None,
             days=self.settings.advisering_days,
+            activities=facts.activities,
         )
         unchanged = timer is not None and _same(timer.get("due"), due) and not timer.get("lease")
         if not unchanged:  # (a timer being fired always learns of the recomputation)
@@ -167,6 +168,7 @@ class NotifierService(Service):
             timer.get("lastNotifiedDue"),
             now,
             days=self.settings.advisering_days,
+            activities=facts.activities,
         )
         if notices:
             await self.send(notices)

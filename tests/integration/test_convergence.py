@@ -120,6 +120,7 @@ async def test_both_front_ends_end_with_the_stored_record(platform, first, ops):
     for resent in again:
         await front.send(*resent)
     await platform.settle()
+    await front.caught_up()  # the assertions below also say that nothing more was sent
 
     doc = await platform.db.joblogs.find_one({"_id": log_id})
     assert doc is not None

@@ -214,6 +214,7 @@ async def test_an_exemption_binds_its_jobcenter(platform):
     own = exemption(cpr, day, jobcenter="101")
     await platform.front.send(topics.jobcenter_exemption("101"), own)
     await platform.settle()
+    await platform.front.caught_up()
     assert not platform.front.matching(
         topics.jobcenter_rejected("101"), lambda m: m.get("id") == own["messageId"]
     )

@@ -199,6 +199,7 @@ async def test_a_merge_that_breaks_the_field_rules_is_merge_invalid_and_nothing_
     await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=3))
     assert v3["kildeBeskedId"] == again["eventId"]
     assert v3["joblog"]["land"] == "SE" and v3["joblog"]["postnummer"] == "111 23"
+    await front.caught_up()
     assert not front.matching(topics.JOBNET_OUTBOUND, jn(log_id, kildeBeskedId=new_code["eventId"]))
     assert not front.matching(
         topics.akasse_outbound("067"), ak(log_id, originEventId=new_code["eventId"])
@@ -237,6 +238,7 @@ async def test_the_same_message_twice_gives_one_version_and_one_outbound_each(pl
     await front.send(topics.akasse_inbound("067"), edit)
     await front.send(topics.akasse_inbound("067"), edit)
     await platform.settle()
+    await front.caught_up()
 
     assert await platform.db.joblog_history.count_documents({"joblogId": log_id}) == 2
     assert [m["version"] for m in front.matching(topics.JOBNET_OUTBOUND, jn(log_id))] == [1, 2]
@@ -266,6 +268,7 @@ async def test_joining_an_akasse_sends_it_a_snapshot_of_current_joblogs(platform
     await front.wait_for(topics.JOBNET_OUTBOUND, jn(edited, version=2))
     await front.wait_for(topics.JOBNET_OUTBOUND, jn(deleted, version=2))
     await platform.settle()
+    await front.caught_up()
     mine = {kept, edited, deleted}
     assert not front.matching(topics.akasse_outbound("067"), lambda m: m.get("logId") in mine)
 
@@ -274,6 +277,7 @@ async def test_joining_an_akasse_sends_it_a_snapshot_of_current_joblogs(platform
     await front.send(topics.CITIZEN_STATUS, joined)
     await front.wait_for(topics.akasse_outbound("067"), lambda m: m.get("logId") in mine, count=2)
     await platform.settle()
+    await front.caught_up()
     snapshot = front.matching(topics.akasse_outbound("067"), lambda m: m.get("logId") in mine)
     assert {m["logId"]: m["version"] for m in snapshot} == {kept: 1, edited: 2}
     assert all(m["snapshot"] is True and m["akasseNr"] == "067" for m in snapshot)

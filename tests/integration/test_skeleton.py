@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
+from aiokafka import AIOKafkaProducer
+
 from shared import topics
-from tests.harness import akasse, ids, jobnet, new_cpr, status
+from shared.access import ADMIN
+from shared.credentials import as_principal
+from shared.kafka import client_options
+from shared.provisioning import Provisioning
+from tests.harness import FrontEnd, akasse, ids, jobnet, new_cpr, status
 
 
 async def test_jobnet_opret_reaches_both_front_ends_and_akasse_update_comes_back(platform):
@@ -26,3 +35,27 @@ async def test_jobnet_opret_reaches_both_front_ends_and_akasse_update_comes_back
     )
     assert outs[0]["kilde"] == "akasse:067"
     assert outs[0]["kildeBeskedId"] == update["eventId"]
+
+
+async def test_caught_up_returns_only_when_the_front_end_has_read_to_the_end_offsets(platform):
+    """What an assertion of absence rests on: after `caught_up`, everything written to a watched
+    topic before the call is in `seen`, without any further waiting."""
+    admin = as_principal(platform.settings, ADMIN)
+    topic = f"test.caught-up.{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(Provisioning(admin).topics, [topic], 4)
+    front = FrontEnd(platform.settings)
+    await front.watch([topic])
+    [reader] = front._consumers
+    reader.pause(*reader.assignment())  # the reader lags: nothing is read until resumed
+    producer = AIOKafkaProducer(**client_options(admin), acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        sends = [await producer.send(topic, b"{}", key=str(i).encode()) for i in range(500)]
+        await asyncio.gather(*sends)
+        assert front.seen[topic] == []
+        reader.resume(*reader.assignment())
+        await front.caught_up()
+        assert len(front.seen[topic]) == 500
+    finally:
+        await producer.stop()
+        await front.stop()

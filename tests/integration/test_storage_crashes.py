@@ -53,6 +53,7 @@ async def test_a_crash_after_each_step_stores_once_and_sends_the_same(platform, 
     await front.send(topics.JOBNET_INBOUND, opret)
     await front.wait_for(topics.akasse_outbound("067"), ak(log_id, version=1))
     await platform.settle()
+    await front.caught_up()
     assert crashed, "the step did not run for this message"
 
     history = await platform.db.joblog_history.find({"joblogId": log_id}).to_list()

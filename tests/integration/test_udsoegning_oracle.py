@@ -3,10 +3,12 @@
 Fifty random citizens get random status histories (målgruppe changes, other jobcentres, `ingen`,
 corrections of the past, future starts) and fritagelser (some revoked) through Kafka, joblog
 activity through Jobnet over several simulated days, and older activity written into
-`joblog_history` in storage's shape (the clock cannot go back). Adviseringer are what the
-notifier published on dfdg.notices. The oracle below recomputes every row day by day from these
-inputs, following the rules of the contract and udsoegning.py's docstring without calling it;
-the CSV of the HTTP API, and the file the operator's command writes, must agree with it.
+`joblog_history` in storage's shape (the clock cannot go back). The oracle below recomputes the
+adviseringer itself (the 30-day rule at every tick, from what the platform had been sent by
+then), checks them against what the notifier published on dfdg.notices, and recomputes every
+row day by day from these inputs, following the rules of the contract and udsoegning.py's
+docstring without calling it; the CSV of the HTTP API, and the file the operator's command
+writes, must agree with it.
 """
 
 from __future__ import annotations
@@ -71,6 +73,19 @@ class Citizen:
     activity: list[tuple[str, str, datetime]] = field(default_factory=list)  # id, handling, at
     notices: list[tuple[datetime, datetime]] = field(default_factory=list)  # forfaldt, udstedt
     live: dict[str, int] = field(default_factory=dict)  # live joblog id -> version
+    accepted: list[datetime] = field(default_factory=list)  # activity the platform accepted
+
+
+@dataclass(frozen=True)
+class Known:
+    """How much of a citizen's data the platform had been sent at a tick (list prefixes)."""
+
+    statuses: int
+    grants: int
+    accepted: int
+
+
+Tick = tuple[datetime, dict[str, Known]]
 
 
 # -- the oracle ---------------------------------------------------------------------------------
@@ -144,6 +159,50 @@ def expected_row(
     ]
 
 
+def advised(citizen: Citizen, ticks: list[Tick]) -> list[tuple[datetime, datetime]]:
+    """The adviseringer (forfaldt, udstedt) the contract gives, computed here: at every tick,
+    from what the platform knew then, every pair due by the tick and after the last one sent.
+    The clock (anchor) is the latest of the last activity the platform accepted (older history
+    written straight into storage is no activity the platform accepted), midnight of the day a
+    duty stretch starts (duty: a duty group and no fritagelse) and the last due time; a pair is
+    due 30 days on at the same wall-clock time if the duty held on every day in between, unless
+    an activity came before it."""
+    found: list[tuple[datetime, datetime]] = []
+    last: datetime | None = None
+    horizon = date.max  # every message sent before the tick is known at it
+    for now, known in ticks:
+        k = known[citizen.cpr]
+        view = Citizen(citizen.cpr, citizen.statuses[: k.statuses], citizen.grants[: k.grants])
+        acts = sorted(citizen.accepted[: k.accepted])
+
+        def has_duty(day: date, view: Citizen = view, horizon: date = horizon) -> bool:
+            return duty(view, day, horizon) and not exempt_on(view, day, horizon)
+
+        edges = [s.fra for s in view.statuses] + [g.fra for g in view.grants]
+        if not edges:
+            continue
+        day = min(edges + [cph_day(a) for a in acts]) - ONE_DAY
+        anchor = last
+        while day <= cph_day(now):
+            if has_duty(day) and not has_duty(day - ONE_DAY):
+                midnight = datetime.combine(day, datetime.min.time(), CPH).astimezone(UTC)
+                anchor = midnight if anchor is None else max(anchor, midnight)
+            today_acts = [a for a in acts if cph_day(a) == day]
+            if anchor is not None and (day - cph_day(anchor)).days == 30:
+                start = cph_day(anchor)
+                wall = anchor.astimezone(CPH)
+                due = datetime.combine(day, wall.time().replace(tzinfo=None), CPH)
+                due = due.replace(fold=0).astimezone(UTC)
+                held = all(has_duty(start + timedelta(days=i)) for i in range(31))
+                if held and due <= now and not any(anchor < a < due for a in today_acts):
+                    found.append((due, now))
+                    anchor = last = due
+            for moment in today_acts:
+                anchor = moment if anchor is None else max(anchor, moment)
+            day += ONE_DAY
+    return found
+
+
 # -- generating the data ------------------------------------------------------------------------
 
 
@@ -215,15 +274,29 @@ async def live_activity(platform: Any, rng: random.Random, citizens: list[Citize
     )
     for out in accepted:  # activity is when the platform accepted the change
         citizen, joblog_id, action = sent[out["kildeBeskedId"]]
-        citizen.activity.append((joblog_id, action, datetime.fromisoformat(out["senestAendret"])))
+        moment = datetime.fromisoformat(out["senestAendret"])
+        citizen.activity.append((joblog_id, action, moment))
+        citizen.accepted.append(moment)
 
 
-async def generate(platform: Any, rng: random.Random) -> tuple[list[Citizen], date]:
+async def generate(
+    platform: Any, rng: random.Random, ticks: list[Tick]
+) -> tuple[list[Citizen], date]:
     t0 = await today(platform)
     cprs: set[str] = set()
     while len(cprs) < CITIZENS:
         cprs.add(new_cpr(rng))
     citizens = [Citizen(cpr) for cpr in sorted(cprs)]
+    tick = platform.tick
+
+    async def recorded(now: datetime) -> None:
+        """Each tick with what the platform had been sent when it came (everything sent before
+        a tick is processed before it: the tests settle first)."""
+        known = {c.cpr: Known(len(c.statuses), len(c.grants), len(c.accepted)) for c in citizens}
+        ticks.append((max([now, *(t for t, _ in ticks[-1:])]), known))
+        await tick(now)
+
+    platform.tick = recorded
     stamp = iter(range(10**6))
 
     def at() -> datetime:  # distinct tidspunkt, in a random order
@@ -276,7 +349,18 @@ async def generate(platform: Any, rng: random.Random) -> tuple[list[Citizen], da
     await live_activity(platform, rng, citizens)
     await platform.settle()
     await advance(platform, seconds=1)
-    await collect_notices(platform, citizens)
+    del platform.tick  # (the class's own again)
+    published = await collect_notices(platform, citizens)
+    expected = set()
+    for citizen in citizens:  # the oracle's own adviseringer, which the notifier's must equal
+        citizen.notices = advised(citizen, ticks)
+        expected |= {(citizen.cpr, forfaldt, udstedt) for forfaldt, udstedt in citizen.notices}
+    assert sorted(published) == sorted(expected), (
+        f"published only: {sorted(published - expected)}; expected only: "
+        f"{sorted(expected - published)}"
+    )
+    print(f"\nudsøgning oracle: {len(expected)} adviseringer over {len(ticks)} ticks")
+    assert expected, "the generated data should give adviseringer"
     await received_days(platform, citizens)
     return citizens, t0
 
@@ -296,7 +380,9 @@ async def received_days(platform: Any, citizens: list[Citizen]) -> None:
             assert cph_day(stored[key]) == status.received, "the clock moved during the test"
 
 
-async def collect_notices(platform: Any, citizens: list[Citizen]) -> None:
+async def collect_notices(
+    platform: Any, citizens: list[Citizen]
+) -> set[tuple[str, datetime, datetime]]:
     """The citizens' notices as published on dfdg.notices (all the notifier stored)."""
     by_cpr = {c.cpr: c for c in citizens}
     stored = await platform.db.notices.count_documents(
@@ -307,16 +393,16 @@ async def collect_notices(platform: Any, citizens: list[Citizen]) -> None:
         lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger",
         count=stored,
     )
-    await asyncio.sleep(0.5)
+    await platform.front.caught_up()
     published = platform.front.matching(
         topics.NOTICES_BORGER, lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger"
     )
     seen = {(m["cpr"], m["forfaldt"]): m for m in published}  # a redelivery is one notice
     assert len(seen) == stored
-    for m in seen.values():
-        by_cpr[m["cpr"]].notices.append(
-            (datetime.fromisoformat(m["forfaldt"]), datetime.fromisoformat(m["udstedt"]))
-        )
+    return {
+        (m["cpr"], datetime.fromisoformat(m["forfaldt"]), datetime.fromisoformat(m["udstedt"]))
+        for m in seen.values()
+    }
 
 
 # -- the test -----------------------------------------------------------------------------------
@@ -351,7 +437,11 @@ def criteria_list(t0: date, today: date) -> list[dict[str, Any]]:
 async def test_udsoegning_matches_an_independent_computation(platform, tmp_path: Path):
     seed = int(os.environ.get("UDSOEGNING_ORACLE_SEED", random.randrange(10**9)))
     rng = random.Random(seed)
-    citizens, t0 = await generate(platform, rng)
+    ticks: list[Tick] = []
+    try:
+        citizens, t0 = await generate(platform, rng, ticks)
+    finally:
+        platform.__dict__.pop("tick", None)
     day = await today(platform)
     mine = {c.cpr: c for c in citizens}
 

@@ -22,7 +22,6 @@ from shared.citizen import (
     Maalgruppe,
     Period,
     StatusMessage,
-    has_duty,
     timeline,
 )
 from shared.tid import COPENHAGEN, day_of, start_of_day
@@ -553,32 +552,58 @@ BASE = date(2026, 1, 1)
 GROUPS = ["dagpenge", "jobparat_kontanthjaelp", "ingen"]
 
 
+StatusSpec = tuple[int, int | None, str, str]
+"""(fra, length or None, målgruppe, jobcenter): a status message, fra in days after BASE."""
+ExemptionSpec = tuple[int, int | None]
+
+
+def raw_duty(statuses: list[StatusSpec], exemption_list: list[ExemptionSpec]):
+    """The duty rule computed here from the raw messages, not with shared.citizen: on a day, the
+    last status sent that covers it (later messages override earlier ones) names a duty group
+    and no fritagelse covers it."""
+
+    def covers(fra: int, length: int | None, day: date) -> bool:
+        offset = (day - BASE).days
+        return fra <= offset and (length is None or offset < fra + length)
+
+    def duty(day: date) -> bool:
+        group = None
+        for fra, length, maalgruppe, _ in statuses:  # in the order sent (tidspunkt ascending)
+            if covers(fra, length, day):
+                group = maalgruppe
+        exempt = any(covers(fra, length, day) for fra, length in exemption_list)
+        return group not in (None, "ingen") and not exempt
+
+    return duty
+
+
 def oracle(
-    periods: list[Period],
-    exemptions: list[ExemptionPeriod],
+    statuses: list[StatusSpec],
+    exemption_list: list[ExemptionSpec],
     last_activity: datetime | None,
     last_notified_due: datetime | None,
     after: datetime | None,
     days: int = 30,
+    activities: list[datetime] | None = None,
 ) -> datetime | None:
     """Brute force: walk the Copenhagen days one by one. Each day on which the duty starts
     (duty that day, none the day before) restarts the clock at its midnight; a due time is
     `days` calendar days after the clock start, at the same local wall-clock time, when the
-    citizen had the duty on every day from the start's day to the due day."""
-
-    def duty(day: date) -> bool:
-        return has_duty(periods, exemptions, day)
-
+    citizen had the duty on every day from the start's day to the due day. With an activity
+    history, each activity restarts the clock when it comes, and one on the due day before the
+    due time prevents it (one after it does not)."""
+    duty = raw_duty(statuses, exemption_list)
+    acts = sorted(activities or [])
     explicit = [m for m in (last_activity, last_notified_due) if m is not None]
     anchor = max(explicit, default=None)
-    edges = [p.fra for p in periods] + [e.fra for e in exemptions]
-    edges += [p.til for p in periods if p.til is not None]
-    edges += [e.til for e in exemptions if e.til is not None]
+    edges = [BASE + timedelta(days=fra) for fra, *_ in [*statuses, *exemption_list]]
+    edges += [BASE + timedelta(days=fra + n) for fra, n, *_ in statuses if n is not None]
+    edges += [BASE + timedelta(days=fra + n) for fra, n in exemption_list if n is not None]
     first = min(edges, default=BASE) - timedelta(days=1)
-    if anchor is not None:
-        first = min(first, day_of(anchor))
+    for moment in [*explicit, *acts]:
+        first = min(first, day_of(moment))
     horizon = max(
-        [*edges, BASE, *(day_of(m) for m in [*explicit, *([after] if after else [])])]
+        [*edges, BASE, *(day_of(m) for m in [*explicit, *acts, *([after] if after else [])])]
     ) + timedelta(days=3 * days)
     day = first
     while day <= horizon:
@@ -586,6 +611,7 @@ def oracle(
             midnight = datetime(day.year, day.month, day.day, tzinfo=COPENHAGEN)
             if anchor is None or midnight > anchor:
                 anchor = midnight
+        today = [a for a in acts if day_of(a) == day]
         if anchor is not None:
             start = day_of(anchor)
             if (day - start).days == days and all(
@@ -596,10 +622,14 @@ def oracle(
                     day.year, day.month, day.day, wall.hour, wall.minute, wall.second,
                     wall.microsecond, tzinfo=COPENHAGEN,
                 )  # fmt: skip
-                if after is not None and due <= after:
-                    anchor = due
-                else:
-                    return due
+                if not any(anchor < a < due for a in today):
+                    if after is not None and due <= after:
+                        anchor = due
+                    else:
+                        return due
+        for moment in today:
+            if anchor is None or moment > anchor:
+                anchor = moment
         day += timedelta(days=1)
     return None
 
@@ -648,11 +678,11 @@ def test_next_due_matches_a_day_by_day_oracle(
         )
         for fra, length in exemption_list
     ]
-    expected = oracle(periods, exemptions, last_activity, last_notified_due, after)
+    expected = oracle(statuses, exemption_list, last_activity, last_notified_due, after)
     got = next_due(periods, exemptions, last_activity, last_notified_due, after)
     assert got == expected
     if got is not None:
-        assert has_duty(periods, exemptions, day_of(got))
+        assert raw_duty(statuses, exemption_list)(day_of(got))
         assert got.tzinfo is not None
         if after is not None:
             assert got > after
@@ -700,3 +730,50 @@ def test_due_notices_are_the_chain_of_next_due(
     if dues:
         rest, again = due_notices(CPR, periods, exemptions, last_activity, dues[-1], now)
         assert rest == [] and again == upcoming
+
+
+@settings(max_examples=300, deadline=None)
+@given(status_specs, exemption_specs, st.lists(moments.filter(bool), max_size=4), moments, moments)
+def test_next_due_with_the_activity_history_matches_the_oracle(
+    statuses, exemption_list, activities, last_notified_due, after
+) -> None:
+    """As the notifier calls it: the whole history, so an activity after a due time that passed
+    without a notice (the platform learnt of the citizen late) does not cancel that pair."""
+    periods = timeline(
+        [
+            status(
+                BASE + timedelta(days=fra),
+                None if length is None else BASE + timedelta(days=fra + length),
+                group,
+                jobcenter,
+                sent=T0 + timedelta(minutes=i),
+            )
+            for i, (fra, length, group, jobcenter) in enumerate(statuses)
+        ]
+    )
+    exemptions = [
+        exemption(
+            BASE + timedelta(days=fra),
+            None if length is None else BASE + timedelta(days=fra + length),
+        )
+        for fra, length in exemption_list
+    ]
+    last = max(activities, default=None)
+    expected = oracle(
+        statuses, exemption_list, None, last_notified_due, after, activities=activities
+    )
+    got = next_due(periods, exemptions, last, last_notified_due, after, activities=activities)
+    assert got == expected
+
+
+def test_an_activity_after_a_passed_due_time_does_not_cancel_its_pair() -> None:
+    """Catch-up: the duty began 40 days before the platform learnt of the citizen; his first
+    activity, accepted then, comes after the pair fell due (day 30), which is still owed."""
+    periods = duty_from(date(2026, 1, 5))
+    late = cph(2026, 2, 14, 9)
+    notices, upcoming = due_notices(CPR, periods, [], late, None, late, activities=[late])
+    assert [n.forfaldt for n in notices] == [cph(2026, 2, 4)] * 2
+    assert all(n.dageUdenAktivitet == 30 for n in notices)
+    assert upcoming == cph(2026, 3, 16, 9)  # then 30 days from the activity
+    # without the history (only the last activity known) the anchor is that activity
+    assert due_notices(CPR, periods, [], late, None, late)[0] == []

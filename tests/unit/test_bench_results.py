@@ -1,0 +1,37 @@
+"""The benchmark results are committed, say what was measured on what, and the README's figures
+are those of the files (not figures typed in by hand)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+
+
+def result(name: str) -> dict:
+    record: dict = json.loads((RESULTS / f"{name}.json").read_text())
+    for key in ("benchmark", "at", "machine", "cpus"):
+        assert record.get(key), f"{name}.json has no {key}"
+    return record
+
+
+def test_the_throughput_result_is_the_readmes():
+    record, readme = result("throughput"), (ROOT / "README.md").read_text()
+    assert record["messages"] > 0 and record["producer_mode"].startswith("each send awaited")
+    assert len(record["awaited_outbound"]) == 2
+    for key in ("raw_baseline_msgs_per_s", "platform_msgs_per_s",
+                "platform_without_sasl_msgs_per_s", "platform_vs_raw"):  # fmt: skip
+        assert f"{record[key]}" in readme, key
+    assert f"N={record['messages']}" in readme
+
+
+def test_the_udsoegning_memory_result_is_flat_and_the_readmes():
+    record, readme = result("udsoegning_memory"), (ROOT / "README.md").read_text()
+    n = record["n"]
+    assert record["extraction_growth_4x_citizens"] < record["max_growth"] <= 1.5
+    assert record[f"citizens_{4 * n}_rows"] == 4 * record[f"citizens_{n}_rows"] == 4 * n
+    assert f"N={n}" in readme and f"growth {record['extraction_growth_4x_citizens']}" in readme
+    for key in (f"citizens_{n}_extraction_peak_kib", f"citizens_{4 * n}_extraction_peak_kib"):
+        assert f"{record[key]:,} KiB" in readme or f"{record[key]:,} for" in readme, key
