@@ -65,6 +65,7 @@ class NotifierService(Service):
         self.store: NotifierStore
         self.facts: FactsReader
         self.offsets: AIOKafkaConsumer | None = None
+        self._partitions: dict[str, list[TopicPartition]] = {}
         self.scheduler: asyncio.Task[None] | None = None
         self.sent = Counter(
             "dfdg_notices_sent", "Adviseringer sent", ["modtager"], registry=self.metrics
@@ -226,7 +227,11 @@ class NotifierService(Service):
         """Where the notice topics end now, a `{topic, partition, offset}` each (topic names
         hold dots, which a document's keys may not; FerretDB stores no nested arrays)."""
         assert self.offsets is not None
-        parts = await topic_partitions(self.offsets, names)
+        missing = [name for name in names if name not in self._partitions]
+        if missing:  # a topic's partitions are asked once (the whole cluster's metadata)
+            for tp in await topic_partitions(self.offsets, missing):
+                self._partitions.setdefault(tp.topic, []).append(tp)
+        parts = [tp for name in names for tp in self._partitions.get(name, [])]
         ends = await self.offsets.end_offsets(parts)
         return [
             {"topic": tp.topic, "partition": tp.partition, "offset": offset}
