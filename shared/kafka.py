@@ -178,16 +178,8 @@ class PlatformLag:
         committed = await asyncio.gather(
             *(self.admin.list_consumer_group_offsets(name) for name in names)
         )
-        cluster = await self.consumer._client.fetch_all_metadata()
-        parts = {
-            name: [
-                TopicPartition(topic, p)
-                for topic in sorted(cluster.topics())
-                if source.matches(topic)
-                for p in sorted(cluster.partitions_for_topic(topic) or ())
-            ]
-            for name, source in self.groups.items()
-        }
+        by_source = await source_partitions(self.consumer, set(self.groups.values()))
+        parts = {name: by_source[source] for name, source in self.groups.items()}
         ends = await self.consumer.end_offsets(sorted({tp for ps in parts.values() for tp in ps}))
         lag = 0
         for name, offsets in zip(names, committed, strict=True):
@@ -210,6 +202,23 @@ async def topic_partitions(consumer: AIOKafkaConsumer, names: list[str]) -> list
         for name in names
         for p in sorted(cluster.partitions_for_topic(name) or ())
     ]
+
+
+async def source_partitions(
+    consumer: AIOKafkaConsumer, sources: Iterable[topics.Source]
+) -> dict[topics.Source, list[TopicPartition]]:
+    """The partitions of every topic each source follows now (one metadata request)."""
+    cluster = await consumer._client.fetch_all_metadata()
+    names = sorted(cluster.topics())
+    return {
+        source: [
+            TopicPartition(name, p)
+            for name in names
+            if source.matches(name)
+            for p in sorted(cluster.partitions_for_topic(name) or ())
+        ]
+        for source in sources
+    }
 
 
 async def end_offsets(settings: Settings, names: list[str]) -> dict[TopicPartition, int]:

@@ -28,7 +28,13 @@ from shared import topics
 from shared.access import ADMIN, OPERATOR
 from shared.akasse_register import AkasseEntry, publish_entry
 from shared.credentials import as_principal
-from shared.kafka import PlatformLag, client_options, group_id, topic_partitions
+from shared.kafka import (
+    PlatformLag,
+    client_options,
+    group_id,
+    source_partitions,
+    topic_partitions,
+)
 from shared.kommuner import KOMMUNER
 from shared.provisioning import Provisioning
 from shared.settings import Settings
@@ -98,9 +104,7 @@ async def start_groups_at_end(settings: Settings) -> None:
             )
             await consumer.start()
             try:
-                cluster = await consumer._client.fetch_all_metadata()
-                names = [name for name in sorted(cluster.topics()) if source.matches(name)]
-                parts = await topic_partitions(consumer, names)
+                parts = (await source_partitions(consumer, [source]))[source]
                 if parts:  # (a family of per-party topics may have none yet)
                     consumer.assign(parts)
                     ends = await consumer.end_offsets(parts)
