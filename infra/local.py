@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
-FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum")  # the cached binary is rebuilt when they change
+FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum", "id_pushdown.go")  # rebuilt when they change
+FERRETDB_ADDED = {"id_pushdown.go": "internal/backends/sqlite/id_pushdown.go"}
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 MONGODB_USER = "dfdg"
 MONGODB_CREDENTIAL = f"mongodb:{MONGODB_USER}"  # its key in the platform credentials file
@@ -58,6 +59,31 @@ FERRETDB_PATCHES = (
         "internal/backends/sqlite/collection.go",
         "if params.Filter.Len() == 1 {",
         "if params.Filter.Len() >= 1 {",
+    ),
+    (
+        "internal/backends/sqlite/collection.go",
+        "\t\tcase string, types.ObjectID:\n\t\t\tfilterPushdown = true\n"
+        "\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n"
+        "\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n\t\t}\n",
+        '\t\t}\n\t\twhereClause, args = idPushdown(v)\n\t\tfilterPushdown = whereClause != ""\n',
+    ),
+    (
+        "internal/backends/sqlite/collection.go",
+        "\t\tcase string, types.ObjectID:\n"
+        "\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n"
+        "\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n\t\t}\n",
+        "\t\t}\n\t\twhereClause, args = idPushdown(v)\n",
+    ),
+    (
+        "internal/handler/msg_update.go",
+        "\t\tdefer closer.Close()\n\n\t\tcloser.Add(res.Iter)\n",
+        "\t\tcloser.Add(res.Iter)\n",
+    ),
+    (
+        "internal/handler/msg_update.go",
+        '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n',
+        '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n'
+        "\t\tcloser.Close()\n",
     ),
     (
         "ferretdb/ferretdb.go",
@@ -85,7 +111,7 @@ FERRETDB_PATCHES = (
         "\t\t\tBatchSize:               100,\n\t\t\tEnableNewAuth: config.EnableNewAuth,\n",
     ),
 )
-"""Two changes to FerretDB 1.24's SQLite backend, so that a lookup by `_id` uses the index:
+"""Three changes to FerretDB 1.24's SQLite backend, so that a lookup by `_id` uses the index:
 
 1. It looks documents up by `_ferretdb_sjson->'$._id'` but indexes `_ferretdb_sjson->"_id"`: the
    same value to SQLite's JSON functions, not the same expression, so SQLite never used the
@@ -94,6 +120,14 @@ FERRETDB_PATCHES = (
 2. It narrowed the query by `_id` only when `_id` was the filter's one condition. Every handler
    applies the whole filter to what the query returns, so `{_id: x, revision: n}` may narrow by
    `_id` too (FerretDB's PostgreSQL backend pushes down any condition it can).
+3. It narrowed only by `_id` equality. `id_pushdown.go` (added to the backend) also pushes down
+   `_id` `$in` a list of strings and `_id` ranges of plain strings, over the same index: the
+   reads of a batch of citizens and of a jobcenter's citizens (`shared/read_model.py`) are then
+   index searches, as on MongoDB, not scans of the collection.
+
+One to its `update` command: it closed each update's query only when the whole command was
+done, so a bulk write of 100 updates that matched documents held 100 queries open and never
+answered (the connection pool was used up); patched, each query is closed after its update.
 
 And four to its embeddable package `ferretdb/ferretdb.go`, which does not expose what FerretDB's
 own command has for authentication: `Config` gains EnableNewAuth and the setup user (database,
@@ -216,7 +250,8 @@ def ferretdb_binary() -> Path:
     shutil.rmtree(build, ignore_errors=True)
     (build / "main").mkdir(parents=True)
     for name in FERRETDB_SOURCES:
-        shutil.copy(INFRA / "ferretdb" / name, build / "main" / name)
+        if name not in FERRETDB_ADDED:
+            shutil.copy(INFRA / "ferretdb" / name, build / "main" / name)
     _patched_ferretdb(build / "ferretdb", env)
     with (build / "main" / "go.mod").open("a") as mod:
         mod.write(f"\nreplace {FERRETDB_MODULE} => ../ferretdb\n")
@@ -245,6 +280,8 @@ def _patched_ferretdb(target: Path, env: dict[str, str]) -> None:
                 f"FerretDB {FERRETDB_VERSION}: a patch no longer applies to {name}: {old[:60]!r}"
             )
         (target / name).write_text(text.replace(old, new))
+    for name, destination in FERRETDB_ADDED.items():
+        shutil.copy(INFRA / "ferretdb" / name, target / destination)
 
 
 def _port_open(port: int) -> bool:

@@ -24,6 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from infra import local
+from ops.rebuild import rebuild_command
 from ops.simulate import simulate_command
 from ops.supervisor import Supervisor
 from ops.udsoegning import udsoegning_command
@@ -256,6 +257,7 @@ def replay(
 
 
 app.command("udsoegning")(udsoegning_command)
+app.command("rebuild")(rebuild_command)
 app.command("simulate")(simulate_command)
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""Reads the udsøgning's facts from DFDG in chunks of citizens, in cpr order, so an extraction
-of any size runs in constant memory.
+"""Reads the udsøgning's facts from DFDG's read models (shared/read_model.py) in chunks of
+citizens, in cpr order, so an extraction of any size runs in constant memory and costs what the
+jobcenter's citizens cost, whatever the size of the country: the jobcenter's citizens are an
+`_id` range of `jobcenter_borgere`, each chunk's documents one `_id` `$in` of `borgere`.
 
 `known_by` is the as-of cut: only what the platform had received before then is used (status
 and fritagelse messages, accepted joblog changes, notices issued), which is how an auditor sees
@@ -10,10 +12,10 @@ clock that is the whole of the current tick).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -21,30 +23,39 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.jobcenter_api.udsoegning import CitizenFacts, JoblogFact, NoticeFact
 from shared.citizen import ExemptionMessage, StatusMessage, exemption_periods, timeline
 from shared.db import Document
+from shared.read_model import CITIZENS, MEMBERS, jobcenter_range
 from shared.tid import as_utc
 
 CHUNK = 200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _before(name: str, known_by: datetime | None) -> Document:
-    return {} if known_by is None else {name: {"$lt": known_by}}
+def _known(at: Any, known_by: datetime | None) -> bool:
+    """Received before the cut (a record without its time predates the read model's times)."""
+    return known_by is None or at is None or as_utc(at) < known_by
+
+
+async def _members(
+    db: AsyncDatabase[Document], kommunekode: str, known_by: datetime | None
+) -> AsyncIterator[str]:
+    """Citizens any status message placed at this jobcenter (received before the cut), in cpr
+    order: one `_id` range."""
+    cursor = db[MEMBERS].find({"_id": jobcenter_range(kommunekode)}).sort("_id", ASCENDING)
+    async for doc in cursor:
+        if _known(doc.get("modtaget"), known_by):
+            yield doc["_id"].partition(":")[2]
 
 
 async def candidates(
     db: AsyncDatabase[Document], kommunekode: str, known_by: datetime | None
 ) -> AsyncIterator[list[str]]:
-    """Citizens any status message ever placed at this jobcenter, in cpr order, in chunks."""
-    cursor = db.status_messages.find(
-        {"jobcenter": kommunekode, **_before("modtaget", known_by)}, {"cpr": 1, "_id": 0}
-    ).sort("cpr", ASCENDING)
+    """The jobcenter's citizens, in cpr order, in chunks."""
     chunk: list[str] = []
-    async for doc in cursor:
-        if chunk and chunk[-1] == doc["cpr"]:
-            continue
-        chunk.append(doc["cpr"])
-        if len(chunk) > CHUNK:
-            yield chunk[:-1]
-            chunk = chunk[-1:]
+    async for cpr in _members(db, kommunekode, known_by):
+        chunk.append(cpr)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
     if chunk:
         yield chunk
 
@@ -52,92 +63,69 @@ async def candidates(
 async def count_candidates(
     db: AsyncDatabase[Document], kommunekode: str, known_by: datetime | None
 ) -> int:
-    """How many citizens `candidates` gives (counted in the database, not in memory)."""
-    cursor = await db.status_messages.aggregate(
-        [
-            {"$match": {"jobcenter": kommunekode, **_before("modtaget", known_by)}},
-            {"$group": {"_id": "$cpr"}},
-            {"$count": "n"},
-        ]
-    )
-    found = await cursor.to_list()
-    return int(found[0]["n"]) if found else 0
+    """How many citizens `candidates` gives (the same range, counted as it streams)."""
+    return sum([1 async for _ in _members(db, kommunekode, known_by)])
 
 
 @dataclass(frozen=True)
 class ChunkDocuments:
-    """The stored documents of a chunk of citizens, as read (turned into facts off the loop)."""
+    """The read-model documents of a chunk of citizens, as read (turned into facts off the
+    event loop), and the as-of cut to apply."""
 
     cprs: list[str]
-    status: list[Document]
-    exemptions: list[Document]
-    history: list[Document]
-    notices: list[Document]
+    citizens: list[Document]
+    known_by: datetime | None = None
 
 
 async def documents_of(
     db: AsyncDatabase[Document], cprs: list[str], known_by: datetime | None
 ) -> ChunkDocuments:
-    """The documents of a chunk of citizens (four queries per chunk)."""
-    within = {"cpr": {"$in": cprs}}
-    status = await db.status_messages.find({**within, **_before("modtaget", known_by)}).to_list()
-    exemptions = await db.exemption_messages.find(
-        {**within, **_before("modtaget", known_by)}
-    ).to_list()
-    history = await db.joblog_history.find(
-        {**within, **_before("accepteret", known_by)},
-        {"cpr": 1, "joblogId": 1, "accepteret": 1, "handling": 1},
-    ).to_list()
-    borger = {**within, "modtager": "borger", **_before("udstedt", known_by)}
-    notices = await db.notices.find(borger, {"cpr": 1, "forfaldt": 1, "udstedt": 1}).to_list()
-    return ChunkDocuments(cprs, status, exemptions, history, notices)
+    """The documents of a chunk of citizens: one query, by `_id`."""
+    citizens = await db[CITIZENS].find({"_id": {"$in": cprs}}).to_list()
+    return ChunkDocuments(cprs, citizens, known_by)
 
 
 def facts_from(chunk: ChunkDocuments) -> list[CitizenFacts]:
-    """The citizens' facts from their documents (pure CPU work, no I/O)."""
-    status: dict[str, list[StatusMessage]] = defaultdict(list)
-    for doc in chunk.status:
-        status[doc["cpr"]].append(StatusMessage.model_validate(doc))
+    """The citizens' facts from their documents, as known by the cut (pure CPU work)."""
+    found = {doc["_id"]: doc for doc in chunk.citizens}
+    return [citizen_facts(cpr, found.get(cpr, {}), chunk.known_by) for cpr in chunk.cprs]
+
+
+def citizen_facts(cpr: str, doc: Document, known_by: datetime | None) -> CitizenFacts:
+    received = doc.get("modtaget", {})
+
+    def known(message: Document) -> bool:
+        return _known(received.get(message["messageId"]), known_by)
+
+    status = [StatusMessage.model_validate(m) for m in doc.get("status", []) if known(m)]
     # in the order received, as the notifier reads them: a later grant of an exemptionId
-    # replaces an earlier one (shared.citizen.exemption_periods); ties keep the database's order
-    received: dict[str, list[tuple[datetime, ExemptionMessage]]] = defaultdict(list)
-    for doc in chunk.exemptions:
-        received[doc["cpr"]].append((as_utc(doc["modtaget"]), ExemptionMessage.model_validate(doc)))
-    exemptions = {
-        cpr: [message for _, message in sorted(found, key=lambda pair: pair[0])]
-        for cpr, found in received.items()
-    }
-    activity: dict[str, list[datetime]] = defaultdict(list)
-    created: dict[str, dict[str, datetime]] = defaultdict(dict)
-    deleted: dict[str, dict[str, datetime]] = defaultdict(dict)
-    for doc in chunk.history:
-        at = as_utc(doc["accepteret"])
-        activity[doc["cpr"]].append(at)
-        if doc["handling"] == "opret":
-            created[doc["cpr"]][doc["joblogId"]] = at
-        elif doc["handling"] == "slet":
-            deleted[doc["cpr"]][doc["joblogId"]] = at
-    notices: dict[str, list[NoticeFact]] = defaultdict(list)
-    for doc in chunk.notices:
-        notices[doc["cpr"]].append(NoticeFact(as_utc(doc["forfaldt"]), as_utc(doc["udstedt"])))
-    return [
-        CitizenFacts(
-            cpr=cpr,
-            periods=timeline(status[cpr]),
-            exemptions=exemption_periods(exemptions.get(cpr, [])),
-            activity=sorted(activity[cpr]),
-            joblogs=[
-                JoblogFact(joblog_id, at, deleted[cpr].get(joblog_id))
-                for joblog_id, at in created[cpr].items()
-            ],
-            notices=notices[cpr],
-        )
-        for cpr in chunk.cprs
+    # replaces an earlier one (shared.citizen.exemption_periods); ties keep the stored order
+    exemptions = sorted(
+        (m for m in doc.get("fritagelser", []) if known(m)),
+        key=lambda m: as_utc(received[m["messageId"]]) if m["messageId"] in received else _EPOCH,
+    )
+    activity: list[datetime] = []
+    created: dict[str, datetime] = {}
+    deleted: dict[str, datetime] = {}
+    for entry in doc.get("aktivitet", []):
+        at = as_utc(entry["accepteret"])
+        if not _known(at, known_by):
+            continue
+        activity.append(at)
+        if entry["handling"] == "opret":
+            created[entry["joblogId"]] = min(at, created.get(entry["joblogId"], at))
+        elif entry["handling"] == "slet":
+            deleted[entry["joblogId"]] = min(at, deleted.get(entry["joblogId"], at))
+    notices = [
+        NoticeFact(as_utc(n["forfaldt"]), as_utc(n["udstedt"]))
+        for n in doc.get("adviseringer", {}).values()
+        if _known(n["udstedt"], known_by)
     ]
-
-
-async def facts_of(
-    db: AsyncDatabase[Document], cprs: list[str], known_by: datetime | None
-) -> list[CitizenFacts]:
-    """The facts of a chunk of citizens."""
-    return facts_from(await documents_of(db, cprs, known_by))
+    return CitizenFacts(
+        cpr=cpr,
+        periods=timeline(status),
+        exemptions=exemption_periods(ExemptionMessage.model_validate(m) for m in exemptions),
+        activity=sorted(activity),
+        joblogs=[JoblogFact(i, at, deleted.get(i)) for i, at in created.items()],
+        notices=notices,
+    )

@@ -147,18 +147,21 @@ class NotifierService(Service):
         sent = 0
         limit = asyncio.Semaphore(FIRING_AT_ONCE)
 
-        async def fire(cpr: str) -> int:
+        async def fire(entry: str, cpr: str) -> int:
             async with limit:
-                return await self.fire(cpr, now)
+                return await self.fire(entry, cpr, now)
 
-        while batch := await self.store.due_batch(now, datetime.now(UTC)):
-            sent += sum(await asyncio.gather(*(fire(cpr) for cpr in batch)))
+        async for batch in self.store.due(now):
+            sent += sum(await asyncio.gather(*(fire(entry, cpr) for entry, cpr in batch)))
         return sent
 
-    async def fire(self, cpr: str, now: datetime) -> int:
+    async def fire(self, entry: str, cpr: str, now: datetime) -> int:
+        """Fire the timer of a due-queue entry, unless the entry is stale or another instance
+        holds the timer."""
         wall = datetime.now(UTC)
         timer = await self.store.claim(cpr, now, self.owner, wall, wall + LEASE)
         if timer is None:
+            await self.store.drop_if_stale(entry, cpr)
             return 0
         facts = await self.facts.facts(cpr)
         notices, due = advisering.due_notices(

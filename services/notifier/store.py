@@ -2,7 +2,11 @@
 
 - `timers`: `_id` = cpr, `due` (next due time or null), `lastNotifiedDue`, `revision` (bumped
   by every recomputation) and a lease (`lease`, `leaseUntil`) held while one instance fires it.
-  Only due timers are ever read, a batch at a time, so a million timers are never in memory.
+- `forfald` (the due queue): one entry per timer's due time, `_id` = "<due, UTC>|<cpr>", so a
+  tick reads exactly the due part of the queue as an `_id` range (an index search on MongoDB and
+  on the local FerretDB, see shared/read_model.py), never all timers. An entry is added before
+  its timer points to it and removed after the timer moved on, so a crash leaves at most a stale
+  entry, which the sweep drops when it finds the timer due at another time.
 - `notices`: `_id` = noticeId (deterministic), the payload, `published` (an outbox flag) and
   `checkpoint`: the end offsets of its notice topics (a `{topic, partition, offset}` each) before
   it was first sent, so recovery after a crash can look in the topic whether it went out.
@@ -10,7 +14,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +24,21 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.notifier.advisering import DueNotice
+from shared import read_model
 from shared.db import Document
+from shared.tid import as_utc
 
 BATCH = 500
+
+
+def due_key(due: datetime, cpr: str) -> str:
+    """A queue entry's `_id`: the due time (UTC, milliseconds as stored) orders the queue."""
+    return f"{as_utc(due).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}|{cpr}"
+
+
+def due_upto(now: datetime) -> Document:
+    """The `_id` filter of the entries due at or before `now` (';' sorts after every digit)."""
+    return {"$lt": due_key(now, ";")}
 
 
 def _free(wall_now: datetime) -> dict[str, Any]:
@@ -31,10 +48,11 @@ def _free(wall_now: datetime) -> dict[str, Any]:
 class NotifierStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.timers = db.timers
+        self.queue = db.forfald
         self.notices = db.notices
+        self.read_model = read_model.ReadModelWriter(db)
 
     async def create_indexes(self) -> None:
-        await self.timers.create_index([("due", ASCENDING)])
         await self.notices.create_index([("cpr", ASCENDING), ("forfaldt", ASCENDING)])
         await self.notices.create_index([("jobcenter", ASCENDING), ("forfaldt", ASCENDING)])
         await self.notices.create_index([("published", ASCENDING)])
@@ -45,19 +63,42 @@ class NotifierStore:
         return await self.timers.find_one({"_id": cpr})
 
     async def set_due(self, cpr: str, due: datetime | None) -> None:
+        if due is not None:
+            await self._enqueue(due, cpr)
         update = {"$set": {"due": due}, "$inc": {"revision": 1}}
         try:
-            await self.timers.update_one({"_id": cpr}, update, upsert=True)
+            before = await self.timers.find_one_and_update({"_id": cpr}, update, upsert=True)
         except DuplicateKeyError:  # a concurrent upsert created it first (FerretDB): update it
-            await self.timers.update_one({"_id": cpr}, update)
+            before = await self.timers.find_one_and_update({"_id": cpr}, update)
+        old = before.get("due") if before else None
+        if old is not None and (due is None or due_key(old, cpr) != due_key(due, cpr)):
+            await self.queue.delete_one({"_id": due_key(old, cpr)})
 
-    async def due_batch(self, now: datetime, wall_now: datetime) -> list[str]:
-        cursor = (
-            self.timers.find({"due": {"$lte": now}, **_free(wall_now)}, {"_id": 1})
-            .sort("due", ASCENDING)
-            .limit(BATCH)
-        )
-        return [doc["_id"] async for doc in cursor]
+    async def due(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
+        """The queue's entries due by `now` (entry id, cpr), oldest first, in batches: one read
+        of the due part of the queue per tick."""
+        batch: list[tuple[str, str]] = []
+        async for entry in self.queue.find({"_id": due_upto(now)}).sort("_id", ASCENDING):
+            batch.append((entry["_id"], entry["cpr"]))
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    async def drop_if_stale(self, entry_id: str, cpr: str) -> None:
+        """A queue entry whose timer is not due at its time any more (moved on, or a crash
+        between adding the entry and updating the timer) is removed; one whose timer another
+        instance holds is left to it."""
+        timer = await self.timer(cpr)
+        due = timer.get("due") if timer else None
+        if due is None or due_key(due, cpr) != entry_id:
+            await self.queue.delete_one({"_id": entry_id})
+
+    async def _enqueue(self, due: datetime, cpr: str) -> None:
+        doc = {"_id": due_key(due, cpr), "cpr": cpr}
+        with contextlib.suppress(DuplicateKeyError):
+            await self.queue.insert_one(doc)
 
     async def claim(
         self, cpr: str, now: datetime, owner: str, wall_now: datetime, until: datetime
@@ -76,11 +117,16 @@ class NotifierStore:
         only the notified due time is recorded and the caller recomputes)."""
         done = {"$unset": {"lease": "", "leaseUntil": ""}}
         notified_set = {"lastNotifiedDue": notified} if notified else {}
+        if due is not None:
+            await self._enqueue(due, timer["_id"])
         result = await self.timers.update_one(
             {"_id": timer["_id"], "revision": timer.get("revision")},
             {"$set": {"due": due, **notified_set}, **done},
         )
         if result.matched_count:
+            fired = timer["due"]
+            if due is None or due_key(due, timer["_id"]) != due_key(fired, timer["_id"]):
+                await self.queue.delete_one({"_id": due_key(fired, timer["_id"])})
             return True
         await self.timers.update_one(
             {"_id": timer["_id"]}, {**({"$set": notified_set} if notified_set else {}), **done}
@@ -108,11 +154,13 @@ class NotifierStore:
                 await self.notices.insert_one(doc)
             except DuplicateKeyError:
                 stored_before = True
-                found = await self.notices.find_one({"_id": doc["_id"]})
-                if found is not None and not found.get("published"):
-                    pending.append(found)
+                doc = await self.notices.find_one({"_id": doc["_id"]}) or doc
+                if not doc.get("published"):
+                    pending.append(doc)
             else:
                 pending.append(doc)
+            if doc["modtager"] == "borger":  # the udsøgning counts the citizen's notices
+                await self.read_model.apply(notice_read_model(doc))
         return pending, stored_before
 
     async def pending(self) -> list[Document]:
@@ -121,3 +169,8 @@ class NotifierStore:
     async def mark_published(self, ids: Iterable[str]) -> None:
         for notice_id in ids:  # one by one: see add_pending
             await self.notices.update_one({"_id": notice_id}, {"$set": {"published": True}})
+
+
+def notice_read_model(doc: Document) -> read_model.Update:
+    """A stored notice to the citizen, as the citizen's read model holds it."""
+    return read_model.notice_update(doc["cpr"], doc["_id"], doc["forfaldt"], doc["udstedt"])

@@ -26,14 +26,15 @@ from services.storage.repository import (
     joblog_of,
     stored_from,
 )
-from shared import topics
+from shared import read_model, topics
 from shared.citizen import ExemptionMessage, StatusMessage, status_on, timeline
 from shared.cpr import is_valid_cpr, mask
 from shared.db import Document
 from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
-from shared.facts import FactsReader, FactsWriter, status_messages
+from shared.facts import FactsReader, status_messages
 from shared.joblog_rules import check_joblog
 from shared.kafka import Inbound
+from shared.read_model import ReadModelWriter
 from shared.rejections import Reason, Refusal
 from shared.service import Service
 from shared.settings import Settings, get_settings
@@ -58,7 +59,7 @@ class StorageService(Service):
         super().__init__(settings)
         self.repo: Repository
         self.facts: FactsReader
-        self.writer: FactsWriter
+        self.writer: ReadModelWriter
 
         self.consume(topics.Source(topics.JOBLOG_COMMANDS), self.handle_command, self._keep_command)
         self.consume(topics.Source(topics.CITIZEN_STATUS), self.handle_status, self._keep_citizen)
@@ -67,7 +68,7 @@ class StorageService(Service):
     async def prepare_database(self) -> None:
         self.repo = Repository(self.db)
         self.facts = FactsReader(self.db)
-        self.writer = FactsWriter(self.db)
+        self.writer = ReadModelWriter(self.db)
         await self.writer.create_indexes()
         await self.repo.create_indexes()
 
@@ -144,9 +145,8 @@ class StorageService(Service):
         Every step is idempotent: after a crash the message comes again and finishes (a change
         then may go out twice, identical: at-least-once)."""
         await self.repo.project(doc)
-        citizen = await self.writer.add_activity(
-            doc["cpr"], doc["joblogId"], doc["version"], doc["handling"], doc["accepteret"]
-        )
+        activity = read_model.history_update(doc)
+        citizen = await self.writer.apply(activity, read_model.AFTER) or {"_id": doc["cpr"]}
         entry = stored_from(doc)
         change = JoblogChange(
             handling=Handling(doc["handling"]),
@@ -177,7 +177,11 @@ class StorageService(Service):
             return
         now = await self.clock.now()
         await self.repo.add_status(message, now)
-        earlier = status_messages(await self.writer.add_status(message), message.messageId)
+        member, citizen = read_model.status_updates(message, now)
+        await self.writer.apply(member)
+        earlier = status_messages(
+            await self.writer.apply(citizen, read_model.BEFORE), message.messageId
+        )
         today = day_of(now)
         before = status_on(timeline(earlier), today)
         after = status_on(timeline([*earlier, message]), today)
@@ -214,7 +218,7 @@ class StorageService(Service):
             return
         now = await self.clock.now()
         await self.repo.add_exemption(message, now)
-        await self.writer.add_exemption(message)
+        await self.writer.apply(read_model.exemption_update(message, now))
         await self.note_change(message.cpr, "exemption", now)
 
     async def check_jobcenter(self, message: ExemptionMessage, kode: str | None) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from shared import topics
+from shared.read_model import ReadModelWriter, history_update
 from tests.harness import exemption, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.integration
@@ -116,6 +117,12 @@ def history(
         "handling": handling, "beskedId": ids(), "tidspunkt": accepted, "accepteret": accepted,
         "merge": None, "published": True,
     }  # fmt: skip
+
+
+async def record_history(db: Any, docs: list[dict[str, Any]]) -> None:
+    """Store `history` entries as storage would: the record, and the citizens' read model."""
+    await db.joblog_history.insert_many(docs)
+    await ReadModelWriter(db).apply_bulk(history_update(doc) for doc in docs)
 
 
 def at_cph(y: int, m: int, day: int, hh: int, mm: int = 0) -> datetime:
@@ -288,7 +295,8 @@ async def test_kun_adviserede_and_notice_boundaries(platform):
 async def test_period_boundaries_are_copenhagen_days(platform):
     cpr = new_cpr()
     j1, j2, j3, j4, j5 = (ids() for _ in range(5))
-    await platform.db.joblog_history.insert_many(
+    await record_history(
+        platform.db,
         [
             history(cpr, j1, 1, "opret", at_cph(2025, 12, 31, 23, 59)),
             history(cpr, j1, 2, "ret", at_cph(2026, 1, 10, 11)),
@@ -297,7 +305,7 @@ async def test_period_boundaries_are_copenhagen_days(platform):
             history(cpr, j3, 2, "slet", at_cph(2026, 1, 20, 11)),
             history(cpr, j4, 1, "opret", at_cph(2026, 1, 31, 13)),
             history(cpr, j5, 1, "opret", datetime(2026, 1, 31, 23, 30, tzinfo=UTC)),  # 1 Feb
-        ]
+        ],
     )
     await send_statuses(platform, status(cpr, d("2025-12-01"), DP, akasse_nr=None))
     await platform.settle()

@@ -2,8 +2,8 @@
 
 Fifty random citizens get random status histories (målgruppe changes, other jobcentres, `ingen`,
 corrections of the past, future starts) and fritagelser (some revoked) through Kafka, joblog
-activity through Jobnet over several simulated days, and older activity written into
-`joblog_history` in storage's shape (the clock cannot go back). The oracle below recomputes the
+activity through Jobnet over several simulated days, and older activity stored as storage would
+(`joblog_history` and the read model; the clock cannot go back). The oracle below recomputes the
 adviseringer itself (the 30-day rule at every tick, from what the platform had been sent by
 then), checks them against what the notifier published on dfdg.notices, and recomputes every
 row day by day from these inputs, following the rules of the contract and udsoegning.py's
@@ -27,7 +27,16 @@ from typer.testing import CliRunner
 
 from shared import topics
 from tests.harness import ids, jobnet, new_cpr
-from tests.integration.test_api import UDS, advance, call, clock_now, csv_rows, history, today
+from tests.integration.test_api import (
+    UDS,
+    advance,
+    call,
+    clock_now,
+    csv_rows,
+    history,
+    record_history,
+    today,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -162,8 +171,8 @@ def expected_row(
 def advised(citizen: Citizen, ticks: list[Tick]) -> list[tuple[datetime, datetime]]:
     """The adviseringer (forfaldt, udstedt) the contract gives, computed here: at every tick,
     from what the platform knew then, every pair due by the tick and after the last one sent.
-    The clock (anchor) is the latest of the last activity the platform accepted (older history
-    written straight into storage is no activity the platform accepted), midnight of the day a
+    The clock (anchor) is the latest of the last activity the platform accepted (the older
+    history stored as storage would counts from the start), midnight of the day a
     duty stretch starts (duty: a duty group and no fritagelse) and the last due time; a pair is
     due 30 days on at the same wall-clock time if the duty held on every day in between, unless
     an activity came before it."""
@@ -314,8 +323,9 @@ async def generate(
             for version, (handling, moment) in enumerate(steps, start=1):
                 docs.append(history(citizen.cpr, joblog_id, version, handling, moment))
                 citizen.activity.append((joblog_id, handling, moment))
+                citizen.accepted.append(moment)  # in the read model: activity known
     if docs:  # before the status messages, so the notifier sees the activity
-        await platform.db.joblog_history.insert_many(docs)
+        await record_history(platform.db, docs)
 
     messages = []
     for citizen in citizens:

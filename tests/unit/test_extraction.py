@@ -31,11 +31,14 @@ class Access:
         self.finished = (rows, complete)
 
 
-def status(cpr: str) -> dict[str, Any]:
-    return {
-        "messageId": "6f1c2d3e-0000-4000-8000-000000000001", "cpr": cpr, "jobcenter": "101",
-        "maalgruppe": "dagpenge", "gyldigFra": "2026-01-05", "tidspunkt": NOW, "modtaget": NOW,
+def citizen(cpr: str) -> dict[str, Any]:
+    """A citizen's read-model document (shared/read_model.py) with one status message."""
+    message_id = "6f1c2d3e-0000-4000-8000-000000000001"
+    status = {
+        "messageId": message_id, "cpr": cpr, "jobcenter": "101", "maalgruppe": "dagpenge",
+        "gyldigFra": "2026-01-05", "tidspunkt": NOW.isoformat(),
     }  # fmt: skip
+    return {"_id": cpr, "status": [status], "modtaget": {message_id: NOW}}
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
     async def documents_of(db: Any, cprs: list[str], known_by: Any) -> loader.ChunkDocuments:
         await asyncio.sleep(0)  # a database round trip
-        return loader.ChunkDocuments(cprs, [status(c) for c in cprs], [], [], [])
+        return loader.ChunkDocuments(cprs, [citizen(c) for c in cprs])
 
     monkeypatch.setattr(loader, "candidates", candidates)
     monkeypatch.setattr(loader, "documents_of", documents_of)

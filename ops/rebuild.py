@@ -1,0 +1,167 @@
+"""`joblog rebuild`: the read models made anew from the stored records.
+
+For when a read model changes shape or is lost. Each record collection is read once, in the
+order stored, and turned into the same idempotent updates the services make as they go
+(shared/read_model.py), written in bulk; the notifier's due queue is made from its timers.
+
+Without `--fresh` the updates are added to what is there: safe while the platform runs, and
+what was already there stays. `--fresh` drops the read models first (`borgere`,
+`jobcenter_borgere`, `forfald`): stop storage and the notifier while it runs, since what they
+write in between could be dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from infra import local
+from services.notifier.store import due_key
+from shared import read_model
+from shared.citizen import ExemptionMessage, StatusMessage
+from shared.db import Document, connect
+from shared.service import logs_to_file
+from shared.settings import Settings
+
+BATCH = 1000
+QUEUE = "forfald"
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class Source:
+    """A record collection and how each of its documents becomes read-model updates."""
+
+    collection: str
+    query: Document
+    updates: Callable[[Document], Iterable[read_model.Update]]
+
+
+def _status(doc: Document) -> list[read_model.Update]:
+    return read_model.status_updates(StatusMessage.model_validate(doc), doc["modtaget"])
+
+
+def _exemption(doc: Document) -> list[read_model.Update]:
+    return [read_model.exemption_update(ExemptionMessage.model_validate(doc), doc["modtaget"])]
+
+
+def _notice(doc: Document) -> list[read_model.Update]:
+    return [read_model.notice_update(doc["cpr"], doc["_id"], doc["forfaldt"], doc["udstedt"])]
+
+
+SOURCES = (
+    Source("status_messages", {}, _status),
+    Source("exemption_messages", {}, _exemption),
+    Source("joblog_history", {}, lambda doc: [read_model.history_update(doc)]),
+    Source("notices", {"modtager": "borger"}, _notice),
+)
+
+
+@dataclass
+class Report:
+    records: dict[str, int] = field(default_factory=dict)
+    due_entries: int = 0
+
+
+Progressed = Callable[[str, int, int], None]
+"""(what, done, total) after each batch."""
+
+
+async def rebuild(
+    db: AsyncDatabase[Document], fresh: bool = False, progressed: Progressed | None = None
+) -> Report:
+    if fresh:
+        for name in (read_model.CITIZENS, read_model.MEMBERS, QUEUE):
+            await db.drop_collection(name)
+    writer = read_model.ReadModelWriter(db)
+    report = Report()
+    for source in SOURCES:
+        total = await db[source.collection].estimated_document_count()
+        done = 0
+        async for batch in _batches(db[source.collection].find(source.query)):
+            await writer.apply_bulk(u for doc in batch for u in source.updates(doc))
+            done += len(batch)
+            if progressed:
+                progressed(source.collection, done, total)
+        report.records[source.collection] = done
+    report.due_entries = await _due_queue(db, progressed)
+    return report
+
+
+async def _due_queue(db: AsyncDatabase[Document], progressed: Progressed | None) -> int:
+    """A due-queue entry for every timer with a due time (FerretDB has no `$ne null` index
+    either: the timers are read once, whole)."""
+    total = await db.timers.estimated_document_count()
+    done = added = 0
+    async for batch in _batches(db.timers.find({}, {"due": 1})):
+        entries = [
+            {"_id": due_key(doc["due"], doc["_id"]), "cpr": doc["_id"]}
+            for doc in batch
+            if doc.get("due") is not None
+        ]
+        if entries:
+            try:
+                await db[QUEUE].insert_many(entries, ordered=False)
+            except BulkWriteError as error:  # those already there; the rest are inserted
+                if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+                    raise
+            added += len(entries)
+        done += len(batch)
+        if progressed:
+            progressed("timers", done, total)
+    return added
+
+
+async def _batches(cursor: AsyncIterator[Document]) -> AsyncIterator[list[Document]]:
+    batch: list[Document] = []
+    async for doc in cursor:
+        batch.append(doc)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def run_rebuild(settings: Settings, fresh: bool, console: Console) -> Report:
+    client, db = connect(settings)
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            tasks: dict[str, object] = {}
+
+            def progressed(what: str, done: int, total: int) -> None:
+                if what not in tasks:
+                    tasks[what] = progress.add_task(what, total=total)
+                progress.update(tasks[what], completed=done, total=max(total, done))  # type: ignore[arg-type]
+
+            return await rebuild(db, fresh, progressed)
+    finally:
+        await client.close()
+
+
+def rebuild_command(
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="drop the read models first (platform stopped)")
+    ] = False,
+) -> None:
+    """Rebuild the read models (borgere, jobcenter_borgere, the due queue) from the records."""
+    console = Console(stderr=True)
+    logs_to_file(local.ROOT / ".local" / "rebuild.log")
+    report = asyncio.run(run_rebuild(Settings(), fresh, console))
+    for name, count in report.records.items():
+        print(f"{name}: {count} records")
+    print(f"due queue: {report.due_entries} entries")

@@ -1,0 +1,185 @@
+"""DFDG's read models: what the notifier and the udsøgning read, kept by the writers.
+
+The records (`status_messages`, `exemption_messages`, `joblog_history`, `notices`) are the
+truth; these collections are derived from them, so `joblog rebuild` (ops/rebuild.py) can make
+them anew from the records at any time.
+
+- `borgere`, one document per citizen (`_id` = cpr): `status` (his status messages as sent),
+  `fritagelser` (his exemption messages), `modtaget` (messageId -> when the platform received
+  that status or exemption message), `jobcentre` (every jobcenter a status message named),
+  `joblogs` (his joblog ids), `aktivitet` (every accepted joblog change: joblogId, version,
+  handling, accepteret), `senesteAktivitet`, and `adviseringer` (noticeId -> forfaldt and
+  udstedt of each notice to the citizen).
+- `jobcenter_borgere`, one document per jobcenter and citizen a status message placed there
+  (`_id` = "<kommunekode>:<cpr>", `modtaget`: when the platform first learnt it).
+
+Every read is by `_id`: one citizen, a batch of citizens (`_id` `$in`), or one jobcenter's
+citizens in cpr order (an `_id` range). MongoDB answers each from the `_id` index, and so does
+the local FerretDB with the project's build patch (infra/ferretdb/id_pushdown.go); any other
+filter would scan the collection there. Every update is idempotent (`$addToSet` of the same
+content, `$max`, `$min` of the first time received), so a redelivered message changes nothing,
+and the updates commute, so they may be applied in any order (which the rebuild does).
+
+The updates are plain data (`Update`), made by pure functions, and written one at a time by the
+services or in bulk by the rebuild and the benchmark's seeding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.citizen import ExemptionMessage, StatusMessage
+from shared.db import Document
+from shared.tid import as_utc
+
+CITIZENS = "borgere"
+MEMBERS = "jobcenter_borgere"
+BULK = 1000
+"""Updates per bulk write (bounds the memory of one request)."""
+
+
+@dataclass(frozen=True)
+class Update:
+    """One idempotent upsert: `update` applied to the document `_id` of `collection`."""
+
+    collection: str
+    id: str
+    update: Document
+
+
+def as_content(message: StatusMessage | ExemptionMessage) -> dict[str, Any]:
+    """A message as stored in the citizen document: JSON values, the same on every delivery and
+    when rebuilt from the stored record (its `tidspunkt` in UTC milliseconds, as stored)."""
+    content = message.model_dump(mode="json")
+    if isinstance(message, StatusMessage):
+        moment = as_utc(message.tidspunkt)
+        millis = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        content["tidspunkt"] = millis.isoformat()
+    return content
+
+
+def member_id(kommunekode: str, cpr: str) -> str:
+    return f"{kommunekode}:{cpr}"
+
+
+def jobcenter_range(kommunekode: str) -> Document:
+    """The `_id` filter of one jobcenter's citizens (':' < ';' and cprs are digits)."""
+    return {"$gte": f"{kommunekode}:", "$lt": f"{kommunekode};"}
+
+
+def status_updates(message: StatusMessage, received: datetime) -> list[Update]:
+    """A status message: the jobcenter learns of the citizen, then the citizen's document."""
+    member = Update(
+        MEMBERS, member_id(message.jobcenter, message.cpr), {"$min": {"modtaget": received}}
+    )
+    citizen = Update(
+        CITIZENS,
+        message.cpr,
+        {
+            "$addToSet": {"status": as_content(message), "jobcentre": message.jobcenter},
+            "$min": {f"modtaget.{message.messageId}": received},
+        },
+    )
+    return [member, citizen]
+
+
+def exemption_update(message: ExemptionMessage, received: datetime) -> Update:
+    return Update(
+        CITIZENS,
+        message.cpr,
+        {
+            "$addToSet": {"fritagelser": as_content(message)},
+            "$min": {f"modtaget.{message.messageId}": received},
+        },
+    )
+
+
+def activity_update(
+    cpr: str, joblog_id: str, version: int, handling: str, accepted: datetime
+) -> Update:
+    """An accepted joblog change (its history entry's fields)."""
+    entry = {"joblogId": joblog_id, "version": version, "handling": handling,
+             "accepteret": accepted}  # fmt: skip
+    update = {
+        "$addToSet": {"joblogs": joblog_id, "aktivitet": entry},
+        "$max": {"senesteAktivitet": accepted},
+    }
+    return Update(CITIZENS, cpr, update)
+
+
+def history_update(entry: Document) -> Update:
+    """The activity of a stored `joblog_history` entry."""
+    return activity_update(
+        entry["cpr"], entry["joblogId"], entry["version"], entry["handling"], entry["accepteret"]
+    )
+
+
+def notice_update(cpr: str, notice_id: str, forfaldt: datetime, udstedt: datetime) -> Update:
+    """A notice to the citizen (the udsøgning counts those); the first issue time is kept."""
+    return Update(
+        CITIZENS,
+        cpr,
+        {
+            "$set": {f"adviseringer.{notice_id}.forfaldt": forfaldt},
+            "$min": {f"adviseringer.{notice_id}.udstedt": udstedt},
+        },
+    )
+
+
+class ReadModelWriter:
+    """Applies updates one at a time (the services) or in bulk (rebuild, seeding)."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+
+    async def create_indexes(self) -> None:
+        """None needed: every read is by `_id`."""
+
+    async def apply(self, update: Update, returning: bool | None = None) -> Document | None:
+        """One round trip; with `returning` (ReturnDocument.BEFORE/AFTER) it answers with the
+        document. Two first writes for a new citizen (his status and a fritagelse, handled in
+        parallel) can both try to insert: the loser's DuplicateKeyError means the document
+        exists now, so the update is made again."""
+        collection: AsyncCollection[Document] = self.db[update.collection]
+        for attempt in (1, 2):
+            try:
+                if returning is None:
+                    await collection.update_one({"_id": update.id}, update.update, upsert=True)
+                    return None
+                return await collection.find_one_and_update(
+                    {"_id": update.id}, update.update, upsert=True, return_document=returning
+                )
+            except DuplicateKeyError:
+                if attempt == 2:
+                    raise
+        return None  # not reached
+
+    async def apply_all(self, updates: Iterable[Update]) -> None:
+        for update in updates:
+            await self.apply(update)
+
+    async def apply_bulk(self, updates: Iterable[Update]) -> int:
+        """Unordered bulk writes per collection; returns how many updates were applied."""
+        by_collection: dict[str, list[UpdateOne]] = {}
+        for update in updates:
+            by_collection.setdefault(update.collection, []).append(
+                UpdateOne({"_id": update.id}, update.update, upsert=True)
+            )
+        done = 0
+        for name, operations in by_collection.items():
+            for start in range(0, len(operations), BULK):
+                await self.db[name].bulk_write(operations[start : start + BULK], ordered=False)
+            done += len(operations)
+        return done
+
+
+BEFORE = ReturnDocument.BEFORE
+AFTER = ReturnDocument.AFTER
