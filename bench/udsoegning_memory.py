@@ -1,6 +1,6 @@
 """Udsøgning memory: the CSV extraction streams, so its peak memory must not grow with the number
 of citizens. Measured with tracemalloc for two population sizes, against a raw baseline in the
-same run (reading the same status documents into one list, which does grow). The dates are
+same run (reading the same citizens' documents into one list, which does grow). The dates are
 fixed (a first half of 2026 as of 30 June 2026), so the same run is valid whatever day it is.
 It fails unless the peak for 4N citizens is below MAX_GROWTH times the peak for N.
 
@@ -14,13 +14,16 @@ import random
 import sys
 import tracemalloc
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from pymongo import AsyncMongoClient
 
 from bench.common import write_result
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.extraction import order, start
+from services.storage.repository import _plain as stored_message
+from shared import read_model
+from shared.citizen import Maalgruppe, StatusMessage
 from tests.harness import infrastructure, new_cpr, test_settings
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)  # the extraction's "now" and the data's times
@@ -29,24 +32,23 @@ MAX_GROWTH = 1.5  # streamed: the peak for 4N citizens stays below 1.5 times the
 
 
 async def seed(db, citizens: int, rng: random.Random) -> None:
-    """Citizens of jobcenter 101 with a status and some joblog history, written directly."""
+    """Citizens of jobcenter 101 with a status and some joblog activity: the records and the read
+    models, made by the project's own updates (shared/read_model.py)."""
     now = NOW
-    statuses, history = [], []
+    statuses, updates = [], []
     for _ in range(citizens):
         cpr = new_cpr(rng)
-        statuses.append({
-            "_id": str(uuid.uuid4()), "messageId": str(uuid.uuid4()), "cpr": cpr,
-            "jobcenter": "101", "akasseNr": None, "maalgruppe": "dagpenge",
-            "gyldigFra": FRA, "gyldigTil": None, "tidspunkt": now, "modtaget": now,
-        })  # fmt: skip
-        for version in range(rng.randrange(4)):
-            history.append({
-                "_id": f"{uuid.uuid4()}:1", "joblogId": str(uuid.uuid4()), "cpr": cpr,
-                "version": 1, "handling": "opret", "accepteret": now, "v": version,
-            })  # fmt: skip
+        message = StatusMessage(
+            messageId=uuid.uuid4(), cpr=cpr, jobcenter="101", maalgruppe=Maalgruppe.DAGPENGE,
+            gyldigFra=date.fromisoformat(FRA), tidspunkt=now,
+        )  # fmt: skip
+        statuses.append({"_id": str(message.messageId), **stored_message(message), "modtaget": now})
+        updates += read_model.status_updates(message, now)
+        for _version in range(rng.randrange(4)):
+            joblog_id = str(uuid.uuid4())
+            updates.append(read_model.activity_update(cpr, joblog_id, 1, "opret", now))
     await db.status_messages.insert_many(statuses)
-    if history:
-        await db.joblog_history.insert_many(history)
+    await read_model.ReadModelWriter(db).apply_bulk(updates)
 
 
 async def extraction_peak(db) -> tuple[int, int]:
@@ -63,7 +65,7 @@ async def extraction_peak(db) -> tuple[int, int]:
 
 async def baseline_peak(db) -> int:
     tracemalloc.start()
-    docs = await db.status_messages.find({"jobcenter": "101"}).to_list()
+    docs = await db.borgere.find({"jobcentre": "101"}).to_list()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     del docs

@@ -166,6 +166,15 @@ class ReadModelWriter:
         for update in updates:
             await self.apply(update)
 
+    async def insert_folded(self, updates: Iterable[Update]) -> int:
+        """Insert the documents the updates make (`folded`): for documents that do not exist
+        yet, as when seeding a new store. Returns how many documents were inserted."""
+        inserted = 0
+        for name, docs in folded(updates).items():
+            await self.db[name].insert_many(list(docs.values()), ordered=False)
+            inserted += len(docs)
+        return inserted
+
     async def apply_bulk(self, updates: Iterable[Update]) -> int:
         """Unordered bulk writes per collection; returns how many updates were applied."""
         by_collection: dict[str, list[UpdateOne]] = {}
@@ -179,6 +188,40 @@ class ReadModelWriter:
                 await self.db[name].bulk_write(operations[start : start + BULK], ordered=False)
             done += len(operations)
         return done
+
+
+def folded(updates: Iterable[Update]) -> dict[str, dict[str, Document]]:
+    """The documents a series of updates makes from nothing, per collection and `_id`, as the
+    database would make them (`$set`, `$min`, `$max`, `$addToSet` with dotted paths): a whole
+    store's read models can then be inserted at once (the benchmark's seeding) instead of
+    updated document by document. `tests/integration/test_read_model.py` holds the two equal."""
+    docs: dict[str, dict[str, Document]] = {}
+    for update in updates:
+        doc = docs.setdefault(update.collection, {}).setdefault(update.id, {"_id": update.id})
+        for operator, fields in update.update.items():
+            for path, value in fields.items():
+                *parents, name = path.split(".")
+                target = doc
+                for parent in parents:
+                    target = target.setdefault(parent, {})
+                _apply(operator, target, name, value)
+    return docs
+
+
+def _apply(operator: str, target: Document, name: str, value: Any) -> None:
+    current = target.get(name)
+    if operator == "$set" or (current is None and operator in ("$min", "$max")):
+        target[name] = value
+    elif operator == "$min":
+        target[name] = min(current, value)
+    elif operator == "$max":
+        target[name] = max(current, value)
+    elif operator == "$addToSet":
+        items = target.setdefault(name, [])
+        if value not in items:
+            items.append(value)
+    else:
+        raise ValueError(f"{operator} is not folded")
 
 
 BEFORE = ReturnDocument.BEFORE

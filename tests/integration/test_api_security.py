@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pymongo import AsyncMongoClient
 
+from ops.rebuild import rebuild
 from services.jobcenter_api.app import LOGGED_MAX, create_api
 from services.jobcenter_api.limits import RETRY_AFTER_SECONDS
 from tests import harness
@@ -346,7 +347,8 @@ CITIZENS = 1000  # enough for an extraction to run for seconds on the local Ferr
 
 async def seed(db: Any, kommunekode: str, count: int) -> list[str]:
     """`count` citizens on dagpenge at the jobcenter since 5 January, three joblogs each, as
-    storage keeps them (written directly: the API only reads)."""
+    storage keeps them (the records written directly, the API only reads; the read models made
+    from them by `joblog rebuild`)."""
     now = datetime.now(UTC)
     cprs = sorted({new_cpr() for _ in range(count)})
     status = [
@@ -364,6 +366,7 @@ async def seed(db: Any, kommunekode: str, count: int) -> list[str]:
     for docs, collection in ((status, db.status_messages), (history, db.joblog_history)):
         for start in range(0, len(docs), 1000):
             await collection.insert_many(docs[start : start + 1000])
+    await rebuild(db)  # the read models, from these records
     return cprs
 
 

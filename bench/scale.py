@@ -1,0 +1,260 @@
+"""DFDG at Denmark's size: the udsøgning, the notifier's sweep and the storage service's writes
+on a national store, at two sizes in the same run (default 50,000 and 200,000 citizens).
+
+Each size gets its own database, seeded through the project's own write code: the records in
+storage's shapes (`history_doc`, the stored status and exemption messages, the notifier's
+notices, timers and due queue) inserted in bulk, and the read models made by the same updates
+the services make (`shared.read_model`), folded per citizen and inserted. Citizens are spread
+over the 98 jobcentres with 12.5 % at 101; each has a quarter's activity: 12 joblog changes
+(4 joblogs created, each edited twice), a status change for one in five, a fritagelse for one
+in fifty, a notice pair for one in ten; 2 % have their advisering timer due at the sweep.
+
+Measured at each size: the udsøgning of 101 for the quarter (seconds, rows; peak memory in a
+second run under tracemalloc), the same `as_of` a day in the quarter, one tick's sweep
+(seconds, notices sent), and the platform's throughput of new Jobnet creates on the seeded
+store against an empty one (the same run, the same Kafka).
+
+    .venv/bin/python -m bench.scale [N1 N2]     (writes bench/results/scale.json)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+import tracemalloc
+import uuid
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from rich.progress import Progress
+
+from bench.common import write_result
+from bench.throughput import BENCH_PROFILE, platform_run
+from infra import local
+from services.in_process import start_services
+from services.jobcenter_api.access_log import AccessLog
+from services.jobcenter_api.extraction import order, start
+from services.notifier.store import due_key
+from services.storage.repository import _plain as stored_message
+from services.storage.repository import history_doc
+from shared import read_model
+from shared.citizen import ExemptionAction, ExemptionMessage, Maalgruppe, StatusMessage
+from shared.events import Handling, Joblog, StoredJoblog
+from shared.kommuner import KOMMUNER
+from shared.settings import Settings
+from tests.harness import FrontEnd, jobnet, new_cpr, start_groups_at_end, test_settings
+
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+"""The extraction's and the sweep's time: the wall clock's hour, so that the write runs after
+the sweep (which tick at the wall clock) find no more timers due."""
+QUARTER = (NOW.date() - timedelta(days=91), NOW.date() - timedelta(days=1))
+AS_OF = (NOW.date() - timedelta(days=15)).isoformat()
+AT_101 = 0.125
+DUE_SHARE = 0.02
+BATCH = 2_000
+WRITES = 400
+OTHERS = sorted(set(KOMMUNER) - {"101"})
+JOBLOG = Joblog.model_validate(
+    {"type": "ansoegning", "stilling": "Lagermedarbejder", "virksomhed": "Acme A/S", "land": "DK"}
+)
+
+
+@dataclass
+class Seed:
+    """One batch of citizens' records and read-model updates."""
+
+    status: list[dict[str, Any]]
+    exemptions: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    notices: list[dict[str, Any]]
+    timers: list[dict[str, Any]]
+    queue: list[dict[str, Any]]
+    updates: list[read_model.Update]
+
+
+def moment(rng: random.Random, first: date, last: date) -> datetime:
+    day = first + timedelta(days=rng.randrange((last - first).days + 1))
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
+        seconds=rng.randrange(86_400)
+    )
+
+
+def citizen(rng: random.Random, cpr: str, seed: Seed) -> None:
+    jobcenter = "101" if rng.random() < AT_101 else rng.choice(OTHERS)
+    start_day = QUARTER[0] - timedelta(days=rng.randrange(200))
+    statuses = [(jobcenter, "dagpenge", start_day)]
+    if rng.random() < 0.2:  # a status change within the quarter
+        changed = rng.choice(["jobparat_kontanthjaelp", "dagpenge"])
+        statuses.append((rng.choice([jobcenter, *rng.sample(OTHERS, 1)]), changed, QUARTER[0]))
+    for kode, group, fra in statuses:
+        at = moment(rng, fra - timedelta(days=3), fra)
+        message = StatusMessage(
+            messageId=uuid.uuid4(), cpr=cpr, jobcenter=kode, maalgruppe=Maalgruppe(group),
+            gyldigFra=fra, tidspunkt=at,
+        )  # fmt: skip
+        seed.status.append(
+            {"_id": str(message.messageId), **stored_message(message), "modtaget": at}
+        )
+        seed.updates += read_model.status_updates(message, at)
+    if rng.random() < 0.02:
+        at = moment(rng, *QUARTER)
+        grant = ExemptionMessage(
+            messageId=uuid.uuid4(), cpr=cpr, exemptionId=uuid.uuid4(), jobcenter=jobcenter,
+            handling=ExemptionAction("tildel"), gyldigFra=at.date(), begrundelse="LAS § 75",
+        )  # fmt: skip
+        seed.exemptions.append(
+            {"_id": str(grant.messageId), **stored_message(grant), "modtaget": at}
+        )
+        seed.updates.append(read_model.exemption_update(grant, at))
+    for _ in range(4):  # 4 joblogs, each created and edited twice: 12 changes
+        joblog_id = uuid.uuid4()
+        times = sorted(moment(rng, *QUARTER) for _ in range(3))
+        for version, (handling, at) in enumerate(
+            zip((Handling.OPRET, Handling.RET, Handling.RET), times, strict=True), start=1
+        ):
+            entry = StoredJoblog(
+                joblogId=joblog_id, cpr=cpr, version=version, joblog=JOBLOG, oprettet=times[0],
+                senestAendret=at, kilde="jobnet", kildeBeskedId=uuid.uuid4(),
+            )  # fmt: skip
+            doc = history_doc(entry, handling, uuid.uuid4(), at, at, None)
+            seed.history.append(doc)
+            seed.updates.append(read_model.history_update(doc))
+    if rng.random() < 0.1:  # a notice pair
+        due = moment(rng, *QUARTER)
+        for modtager in ("borger", "jobcenter"):
+            notice_id = str(uuid.uuid4())
+            seed.notices.append({
+                "_id": notice_id, "noticeId": notice_id, "modtager": modtager, "cpr": cpr,
+                "jobcenter": jobcenter, "maalgruppe": "dagpenge", "forfaldt": due,
+                "udstedt": due, "published": True, "checkpoint": [],
+            })  # fmt: skip
+            if modtager == "borger":
+                seed.updates.append(read_model.notice_update(cpr, notice_id, due, due))
+    due_at = (
+        NOW - timedelta(hours=rng.randrange(1, 48))
+        if rng.random() < DUE_SHARE
+        else NOW + timedelta(days=rng.randrange(1, 30))
+    )
+    seed.timers.append({"_id": cpr, "due": due_at, "revision": 1})
+    seed.queue.append({"_id": due_key(due_at, cpr), "cpr": cpr})
+
+
+async def seed_store(db: Any, citizens: int, rng: random.Random) -> None:
+    writer = read_model.ReadModelWriter(db)
+    seen: set[str] = set()
+    with Progress(transient=False) as progress:
+        task = progress.add_task(f"seeding {citizens:,} citizens", total=citizens)
+        done = 0
+        while done < citizens:
+            seed = Seed([], [], [], [], [], [], [])
+            while len(seed.timers) < min(BATCH, citizens - done):
+                cpr = new_cpr(rng)
+                if cpr not in seen:
+                    seen.add(cpr)
+                    citizen(rng, cpr, seed)
+            for name, docs in (
+                ("status_messages", seed.status), ("exemption_messages", seed.exemptions),
+                ("joblog_history", seed.history), ("notices", seed.notices),
+                ("timers", seed.timers), ("forfald", seed.queue),
+            ):  # fmt: skip
+                if docs:
+                    await db[name].insert_many(docs, ordered=False)
+            await writer.insert_folded(seed.updates)
+            done += len(seed.timers)
+            progress.update(task, completed=done)
+
+
+async def udsoegning(db: Any, as_of: str | None, traced: bool) -> tuple[float, int, float]:
+    """(seconds, rows, peak MiB under tracemalloc or 0) of 101's quarter, streamed."""
+    fra, til = (day.isoformat() for day in QUARTER)
+    wanted = order("101", fra, til, None, False, as_of, NOW, 400)
+    if traced:
+        tracemalloc.start()
+    started = time.perf_counter()
+    extraction = await start(db, AccessLog(db), wanted, "bench", NOW)
+    async for _piece in extraction.csv():
+        pass
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else 0.0
+    if traced:
+        tracemalloc.stop()
+    return seconds, extraction.rows, peak
+
+
+async def sweep(settings: Settings, db: Any) -> tuple[float, int]:
+    """One tick at NOW through the real notifier: (seconds until it has fired, notices)."""
+    front = FrontEnd(settings)
+    await front.start()
+    await start_groups_at_end(settings)
+    before = await db.notices.estimated_document_count()
+    async with AsyncExitStack() as stack:
+        await start_services(stack, settings)
+        started = time.perf_counter()
+        await front.tick(NOW)
+        while not ((doc := await db.clock.find_one({"_id": "platform"})) and doc.get("fired")):
+            await asyncio.sleep(0.1)
+        seconds = time.perf_counter() - started
+    await front.stop()
+    return seconds, await db.notices.estimated_document_count() - before
+
+
+async def writes(settings: Settings) -> float:
+    """Jobnet creates per second through the platform on this database (then dropped)."""
+    cprs = [new_cpr() for _ in range(50)]
+    now = datetime.now(UTC)
+    messages = [jobnet("opret", cprs[i % 50], str(uuid.uuid4()), now) for i in range(WRITES)]
+    return await platform_run(settings, messages, cprs)
+
+
+async def measure(env: dict[str, str], citizens: int) -> dict[str, float]:
+    settings = test_settings(env, MONGODB_DATABASE=f"scale_{citizens}")
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    db = mongo[settings.mongodb_database]
+    await mongo.drop_database(db.name)
+    started = time.perf_counter()
+    await seed_store(db, citizens, random.Random(citizens))
+    seeded = time.perf_counter() - started
+    seconds, rows, _ = await udsoegning(db, None, traced=False)
+    as_of_seconds, _, _ = await udsoegning(db, AS_OF, traced=False)
+    _, _, peak = await udsoegning(db, None, traced=True)
+    sweep_seconds, sent = await sweep(settings, db)
+    empty = await writes(test_settings(env))
+    full = await writes(test_settings(env, MONGODB_DATABASE=db.name))  # drops the store
+    await mongo.close()
+    result = {
+        "seed_seconds": round(seeded, 1), "udsoegning_seconds": round(seconds, 2),
+        "udsoegning_rows": rows, "udsoegning_peak_mib": round(peak, 2),
+        "as_of_seconds": round(as_of_seconds, 2), "sweep_seconds": round(sweep_seconds, 2),
+        "notices_sent": sent, "write_per_s_empty": round(empty, 1),
+        "write_per_s_full": round(full, 1),
+    }  # fmt: skip
+    print(citizens, result, flush=True)
+    return result
+
+
+async def main(sizes: list[int]) -> None:
+    env = local.up(BENCH_PROFILE, fresh=True)
+    try:
+        results = {n: await measure(env, n) for n in sizes}
+    finally:
+        local.down(BENCH_PROFILE)
+    small, large = (results[n] for n in sizes)
+    figures: dict[str, Any] = {"sizes": sizes}
+    for key in small:
+        figures[key] = [results[n][key] for n in sizes]
+    figures["growth_udsoegning_4x"] = round(
+        large["udsoegning_seconds"] / small["udsoegning_seconds"], 2
+    )
+    figures["write_full_vs_empty"] = [
+        round(results[n]["write_per_s_full"] / results[n]["write_per_s_empty"], 3) for n in sizes
+    ]
+    write_result("scale", figures)
+
+
+if __name__ == "__main__":
+    asyncio.run(main([int(a) for a in sys.argv[1:3]] if len(sys.argv) > 2 else [50_000, 200_000]))
