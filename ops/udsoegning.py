@@ -81,12 +81,13 @@ async def run_udsoegning(
     returns the number of rows."""
     client, db = connect(settings)
     try:
-        now = await PlatformClock(settings.clock, db).now()
+        clock = PlatformClock(settings.clock, db)
+        now = await clock.now()
         asked = extraction.order(
             kommunekode, fra, til, maalgruppe, kun_adviserede, as_of, now,
             settings.udsoegning_max_days,
         )  # fmt: skip
-        access = AccessLog(db)
+        access = AccessLog(db, simulated_clock=clock.simulated)
         await access.create_indexes()
         started = await extraction.start(db, access, asked, operator(), now, fil=str(output))
         total = await started.candidates()

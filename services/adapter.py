@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
 
 from services.mapping_common import naming_the_field
 from shared import topics
-from shared.events import JoblogChange, JoblogCommand
+from shared.events import JoblogChange, JoblogCommand, Rejection
 from shared.kafka import Inbound, publish
 from shared.rejections import Refusal
 from shared.service import Service
@@ -18,6 +20,16 @@ from shared.settings import Settings
 
 Parse = Callable[[bytes, str | None, datetime, int], JoblogCommand]
 Outbound = Callable[[JoblogChange], dict[str, Any]]
+
+
+class FormatTopics(NamedTuple):
+    """A front end's messages, for the AsyncAPI document: its inbound model, and where its
+    outbound messages and refusals go (`<nr>` for an a-kasse's number)."""
+
+    inbound: type[BaseModel]
+    outbound_topic: str
+    outbound: type[BaseModel]
+    rejected_topic: str
 
 
 class FrontendAdapter(Service):
@@ -30,10 +42,19 @@ class FrontendAdapter(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
 
-        self.consume(self.inbound, self.handle_inbound, self.on_unexpected(self.message_id))
-        self.consume(topics.Source(topics.JOBLOG_CHANGES), self.handle_change, self._skip_change)
+        documented = self.format_topics()
+        on_unexpected = self.on_unexpected(self.message_id)
+        self.consume(self.inbound, documented.inbound, self.handle_inbound, on_unexpected)
+        changes = topics.Source(topics.JOBLOG_CHANGES)
+        self.consume(changes, JoblogChange, self.handle_change, self._skip_change)
+        self.sends(topics.JOBLOG_COMMANDS, JoblogCommand, "a validated change, canonical")
+        self.sends(documented.outbound_topic, documented.outbound, "an accepted change")
+        self.sends(documented.rejected_topic, Rejection, "a refused message and why")
 
     # format hooks ---------------------------------------------------------------------------
+
+    def format_topics(self) -> FormatTopics:
+        raise NotImplementedError
 
     def parse(
         self, raw: bytes, key: str | None, received: datetime, max_bytes: int

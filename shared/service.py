@@ -25,7 +25,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import health, topics
-from shared.akasse_register import AkasseRegister
+from shared.akasse_register import AkasseEntry, AkasseRegister
+from shared.asyncapi import raw_record, raw_records
 from shared.clock import PlatformClock
 from shared.cpr import mask
 from shared.db import Document, connect
@@ -210,11 +211,14 @@ class Service:
 
     # -- helpers for handlers --------------------------------------------------------------
 
-    def consume(self, source: topics.Source, handle: Handle, on_unexpected: Fallback) -> None:
+    def consume(
+        self, source: topics.Source, expects: Any, handle: Handle, on_unexpected: Fallback
+    ) -> None:
         """Handle every record of `source` (a topic, or a family of per-party topics followed
         by pattern) under the delivery policy (`deliver`): batches from the consumer group,
         each citizen's records in order, several citizens at once, one offset commit per batch
-        (see `subscriber_options`)."""
+        (see `subscriber_options`). `expects` is the model of one record for the AsyncAPI
+        document; the records are read as raw bytes all the same (`shared.asyncapi`)."""
         at_once = self.settings.consumer_workers
 
         async def on_batch(bodies: list[bytes], message: KafkaMessage) -> None:
@@ -223,6 +227,7 @@ class Service:
             async with self.clock.batch():
                 await deliver_batch(map(Inbound.of, records), handle, on_unexpected, at_once)
 
+        on_batch.__annotations__["bodies"] = raw_records(expects)
         options = subscriber_options(self, source.name)
         if source.pattern is None:
             self.broker.subscriber(provisioned(source.name), **options)(on_batch)
@@ -230,6 +235,13 @@ class Service:
             subscriber = self.broker.subscriber(pattern=source.pattern, **options)
             subscriber(on_batch)
             self._by_pattern.append(subscriber)
+
+    def sends(self, topic: str, model: Any, description: str | None = None) -> None:
+        """Declare, for the AsyncAPI document, that this service publishes `model` on `topic`
+        (`<nr>`/`<kode>` standing for a party's number). Publishing itself goes through
+        `publish`; the declared publisher is never called and creates no topic."""
+        channel = f"{self.name}.sends.{topic.replace('<', '').replace('>', '')}"
+        self.broker.publisher(topic, schema=model, title=channel, description=description)
 
     async def read_latest_tick(self) -> None:
         """The simulated clock from the first message after a start: the latest tick sent
@@ -243,25 +255,26 @@ class Service:
         sent on dfdg.timers from its start (no consumer group), after the latest one it read at
         start (`read_latest_tick`). Services with a database read the tick the notifier stored."""
 
-        @self.broker.subscriber(
-            provisioned(topics.TIMERS), auto_offset_reset="latest", decoder=raw_decoder,
-            title=f"{self.name}.clock",
-        )  # fmt: skip
         async def follow_tick(body: bytes) -> None:
             # the notifier rejects bad ticks; here they are simply not a clock
             with contextlib.suppress(ValidationError):
                 self.clock.observe_tick(Tick.model_validate_json(body).now)
 
+        follow_tick.__annotations__["body"] = raw_record(Tick, "Tick")
+        self.broker.subscriber(
+            provisioned(topics.TIMERS), auto_offset_reset="latest", decoder=raw_decoder,
+            title=f"{self.name}.clock",
+        )(follow_tick)  # fmt: skip
+
     def _follow_register(self) -> None:
-        @self.broker.subscriber(
-            provisioned(topics.AKASSE_REGISTER),
-            auto_offset_reset="earliest",
-            title=f"{self.name}.register",
-        )
-        async def follow_register(message: KafkaMessage) -> None:
+        async def follow_register(body: bytes, message: KafkaMessage) -> None:
             record = message.raw_message
             assert not isinstance(record, tuple)
             self.register.apply(record.key, record.value)
+
+        follow_register.__annotations__["body"] = REGISTER_ENTRY
+        register = provisioned(topics.AKASSE_REGISTER)
+        self.broker.subscriber(register, **register_options(self.name))(follow_register)
 
     async def publish(self, topic: str, key: str, payload: BaseModel | bytes) -> None:
         await publish(self.broker, topic, key, payload)
@@ -307,6 +320,19 @@ class Tick(BaseModel):
     """A clock tick on dfdg.timers."""
 
     now: datetime
+
+
+def register_options(service: str) -> dict[str, Any]:
+    """A subscriber of the whole a-kasse register (the compacted topic), outside any group."""
+    return {
+        "auto_offset_reset": "earliest",
+        "decoder": raw_decoder,  # the record is read from the raw message (a tombstone too)
+        "title": f"{service}.register",
+    }
+
+
+REGISTER_ENTRY = raw_record(AkasseEntry | None, "AkasseRegisterRecord")
+"""A register record as documented: an entry, or null (a tombstone) removing one."""
 
 
 PATTERN_REFRESH_MS = 3000

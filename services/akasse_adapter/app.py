@@ -13,7 +13,8 @@ from typing import Any
 
 from faststream import FastStream
 
-from services.adapter import FrontendAdapter
+from services import format_models
+from services.adapter import FormatTopics, FrontendAdapter
 from services.akasse_adapter import mapping
 from shared import topics
 from shared.events import JoblogChange, JoblogCommand
@@ -26,6 +27,12 @@ class AkasseAdapter(FrontendAdapter):
     name = "akasse-adapter"
     follows_register = True
     inbound = topics.AKASSE_INBOUND
+
+    def format_topics(self) -> FormatTopics:
+        return FormatTopics(
+            format_models.akasse_inbound(), topics.akasse_outbound("<nr>"),
+            format_models.akasse_outbound(), topics.akasse_rejected("<nr>"),
+        )  # fmt: skip
 
     def parse(
         self, raw: bytes, key: str | None, received: datetime, max_bytes: int

@@ -1,14 +1,20 @@
 """The access log: every read of citizens' data and every extraction, in DFDG's `access_log`.
 
 One entry per request (who, when, what: the citizen or the criteria, how many rows), plus one
-entry per citizen in an extraction, so a citizen's own log shows every extraction he was in.
+entry per citizen in an extraction, so a citizen's own log answers "who looked at me, when and
+why" entry by entry: the holder (`hvem`, and a JWT's subject as `bruger`), when the read really
+happened (`tidspunkt`, the wall clock; with a simulated clock also the platform's time,
+`platformtid`), and for an extraction its criteria (`kriterier`: kommunekode, period `fra`-`til`,
+`maalgruppe`, `kun_adviserede`, `as_of`) beside the extraction's own entry (`udsoegning`). A
+chunk of an extraction is still one write (`insert_many`), however many citizens it holds.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -16,30 +22,48 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.db import Document
 
+ROW = "udsoegning_raekke"
+ROW_CONTEXT = ("kriterier", "bruger")
+"""What an extraction's entry passes on to each of its citizens' entries."""
+
 
 class AccessLog:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], simulated_clock: bool = False) -> None:
         self.entries = db.access_log
+        self.simulated_clock = simulated_clock
 
     async def create_indexes(self) -> None:
         await self.entries.create_index([("cpr", ASCENDING), ("tidspunkt", ASCENDING)])
+
+    def when(self, at: datetime) -> dict[str, datetime]:
+        """When an entry's read happened: the wall clock now, and `at` (the platform's time the
+        request was served at) where a simulated clock runs."""
+        stamp = {"tidspunkt": datetime.now(UTC)}
+        if self.simulated_clock:
+            stamp["platformtid"] = at
+        return stamp
 
     async def record(
         self, holder: str, what: str, at: datetime, cpr: str | None = None, **details: Any
     ) -> str:
         entry_id = str(uuid.uuid4())
         await self.entries.insert_one(
-            {"_id": entry_id, "hvem": holder, "hvad": what, "tidspunkt": at, "cpr": cpr, **details}
+            {"_id": entry_id, "hvem": holder, "hvad": what, **self.when(at), "cpr": cpr, **details}
         )
         return entry_id
 
+    def of_extraction(self, details: Mapping[str, Any]) -> ExtractionLog:
+        """The log of an extraction recorded with `details` (its criteria, its user)."""
+        return ExtractionLog(self, {name: details[name] for name in ROW_CONTEXT if name in details})
+
     async def extracted(
-        self, entry_id: str, holder: str, at: datetime, cprs: Iterable[str]
+        self, entry_id: str, holder: str, at: datetime, cprs: Iterable[str], **context: Any
     ) -> None:
-        """The citizens of one chunk of an extraction."""
+        """The citizens of one chunk of an extraction, each with the extraction's `context`."""
+        when = self.when(at)
         docs = [
-            {"_id": f"{entry_id}:{cpr}", "hvem": holder, "hvad": "udsoegning_raekke",
-             "tidspunkt": at, "cpr": cpr, "udsoegning": entry_id}
+            {"_id": f"{entry_id}:{cpr}", "hvem": holder, "hvad": ROW, **when, "cpr": cpr,
+             "udsoegning": entry_id, **context}
             for cpr in cprs
         ]  # fmt: skip
         if docs:
@@ -54,3 +78,20 @@ class AccessLog:
         return (
             await self.entries.find({"cpr": cpr}, {"cpr": 0}).sort("tidspunkt", ASCENDING).to_list()
         )
+
+
+@dataclass(frozen=True)
+class ExtractionLog:
+    """The access log as one extraction writes it: each chunk's citizens carry the criteria and
+    user of the extraction (`AccessLog.of_extraction`)."""
+
+    log: AccessLog
+    context: dict[str, Any] = field(default_factory=dict)
+
+    async def extracted(
+        self, entry_id: str, holder: str, at: datetime, cprs: Iterable[str]
+    ) -> None:
+        await self.log.extracted(entry_id, holder, at, cprs, **self.context)
+
+    async def finish(self, entry_id: str, rows: int, complete: bool) -> None:
+        await self.log.finish(entry_id, rows, complete)

@@ -2,7 +2,9 @@
 
 - GET /v1/jobcentre/{kommunekode}/udsoegning: the CSV udsøgning, streamed in constant memory.
 - GET /v1/citizens/{cpr}/joblogs: a citizen's current joblogs, for a front end resynchronising.
-- GET /v1/citizens/{cpr}/access-log: who read the citizen's data, for an authorised caller.
+- GET /v1/citizens/{cpr}/access-log: who read the citizen's data, when and why (each entry its
+  holder, wall-clock time, the platform's time under a simulated clock, an extraction's
+  criteria), for the citizen's jobcenter and auditors.
 OpenAPI at /openapi.json, browsable at /docs. Every request under /v1 is recorded in the access
 log (with its path and query string): reads and extractions by the handlers, refused ones
 (401/403/404/422/429/503, `hvad` "afvist", with the status code) by the exception handlers.
@@ -33,7 +35,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.akasse_adapter.mapping import akasse_outbound
 from services.jobcenter_api import extraction
 from services.jobcenter_api.access_log import AccessLog
-from services.jobcenter_api.auth import Authenticator, Holder, forbid, holder_of, known_holder
+from services.jobcenter_api.auth import (
+    Authenticator,
+    Holder,
+    auditor_day,
+    forbid,
+    holder_of,
+    known_holder,
+    may_extract,
+)
 from services.jobcenter_api.limits import RETRY_AFTER_SECONDS, ExtractionSlots, SlotResponse
 from services.jobcenter_api.udsoegning import CriteriaError
 from services.jobnet_adapter.mapping import jobnet_outbound
@@ -59,7 +69,7 @@ def create_api(settings: Settings) -> FastAPI:
         client, db = connect(settings)
         api.state.db = db
         api.state.clock = PlatformClock(settings.clock, db)
-        api.state.access = AccessLog(db)
+        api.state.access = AccessLog(db, simulated_clock=api.state.clock.simulated)
         await api.state.access.create_indexes()
         yield
         await client.close()
@@ -139,7 +149,10 @@ def routes() -> Any:
                 "description": "the CSV udsøgning; `X-Adgangslog-Id` names its access-log entry",
             },
             401: {"description": "no valid bearer token"},
-            403: {"description": "the token is not this jobcenter's"},
+            403: {
+                "description": "the token is neither this jobcenter's nor an auditor's with"
+                " `as_of` a past day"
+            },
             422: {"description": "the criteria are refused (the reason is in `detail`)"},
             429: {"description": "the holder's extractions at once are running; `Retry-After`"},
         },
@@ -154,11 +167,13 @@ def routes() -> Any:
         kun_adviserede: Annotated[bool, Query(description="only citizens advised")] = False,
         as_of: Annotated[
             str | None,
-            Query(description="auditors: the extraction as made on this day, YYYY-MM-DD"),
+            Query(
+                description="the extraction as made at the end of this day, YYYY-MM-DD (not"
+                " after today); required for an auditor, whose day must be before today"
+            ),
         ] = None,
     ) -> StreamingResponse:
-        if caller.kind != "jobcenter" or caller.ident != kommunekode:
-            raise forbid(f"{caller} may not read jobcenter {kommunekode}'s citizens")
+        may_extract(caller, kommunekode, as_of)
         state = request.app.state
         now = await state.clock.now()
         try:
@@ -168,6 +183,7 @@ def routes() -> Any:
             )  # fmt: skip
         except CriteriaError as error:
             raise _unprocessable(str(error)) from None
+        auditor_day(caller, asked.as_of, day_of(now))
         slot = state.extractions.take(str(caller))
         if slot is None:
             raise HTTPException(

@@ -11,8 +11,9 @@ Two kinds of token are accepted (contract, "Jobcenter HTTP API"):
 
 Holders: `jobcenter:<kommunekode>` (udsøgning of its own citizens, their access logs),
 `frontend:jobnet` / `frontend:akasse:<akasseNr>` (a citizen's current joblogs) and
-`revisor:<name>` (auditors: any citizen's access log). Anything else is no holder: a token-map
-entry naming none is 401 like an unknown token, a valid JWT naming none is 403.
+`revisor:<name>` (auditors: any citizen's access log, and any jobcenter's udsøgning as of a past
+day, `may_extract`); whatever is not granted here is refused (403). Anything else is no holder:
+a token-map entry naming none is 401 like an unknown token, a valid JWT naming none is 403.
 A JWT that cannot be checked because the JWKS cannot be fetched is 503.
 """
 
@@ -22,6 +23,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +252,29 @@ def known_holder(request: Request) -> Holder | None:
     token = bearer_token(request)
     auth: Authenticator = request.app.state.auth
     return auth.from_map(token) if token else None
+
+
+def may_extract(holder: Holder, kommunekode: str, as_of: str | None) -> None:
+    """Who may ask for jobcenter `kommunekode`'s udsøgning (403 otherwise): the jobcenter itself,
+    and an auditor, for any jobcenter, only with `as_of` (what the jobcenter could have
+    extracted on a past day; read-only like every extraction, and logged). The auditor's day
+    is checked once it is parsed (`auditor_day`)."""
+    if holder.kind == "jobcenter" and holder.ident == kommunekode:
+        return
+    if holder.kind == "revisor":
+        if as_of is None:
+            raise forbid(AUDITOR_AS_OF)
+        return
+    raise forbid(f"{holder} may not read jobcenter {kommunekode}'s citizens")
+
+
+AUDITOR_AS_OF = "an auditor's udsøgning is as of a past day: as_of=YYYY-MM-DD (before today)"
+
+
+def auditor_day(holder: Holder, as_of: date | None, today: date) -> None:
+    """An auditor's `as_of` is a day before today (403 otherwise)."""
+    if holder.kind == "revisor" and (as_of is None or as_of >= today):
+        raise forbid(AUDITOR_AS_OF)
 
 
 def unauthorized(reason: str) -> HTTPException:

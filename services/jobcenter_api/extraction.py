@@ -26,7 +26,7 @@ import anyio
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.jobcenter_api import loader
-from services.jobcenter_api.access_log import AccessLog
+from services.jobcenter_api.access_log import AccessLog, ExtractionLog
 from services.jobcenter_api.udsoegning import HEADER, Criteria, CriteriaError, parse_date, rows
 from shared.db import Document
 from shared.tid import day_of, start_of_day
@@ -91,7 +91,7 @@ class Extraction:
     """One extraction in progress; `rows` and `citizens` (candidates examined) grow per chunk."""
 
     db: AsyncDatabase[Document]
-    access: AccessLog
+    access: ExtractionLog
     order: Order
     holder: str
     now: datetime
@@ -133,9 +133,11 @@ async def start(
     now: datetime,
     **details: Any,
 ) -> Extraction:
-    """Record the extraction in the access log (before any row is read) and return it."""
-    entry = await access.record(holder, "udsoegning", now, kriterier=order.document(), **details)
-    return Extraction(db, access, order, holder, now, entry)
+    """Record the extraction in the access log (before any row is read) and return it; each
+    citizen's entry will carry its criteria and user too."""
+    details = {"kriterier": order.document(), **details}
+    entry = await access.record(holder, "udsoegning", now, **details)
+    return Extraction(db, access.of_extraction(details), order, holder, now, entry)
 
 
 def render(documents: loader.ChunkDocuments, criteria: Criteria) -> tuple[list[str], str]:

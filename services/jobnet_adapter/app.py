@@ -7,7 +7,8 @@ from typing import Any
 
 from faststream import FastStream
 
-from services.adapter import FrontendAdapter
+from services import format_models
+from services.adapter import FormatTopics, FrontendAdapter
 from services.jobnet_adapter import mapping
 from shared import topics
 from shared.events import JoblogChange, JoblogCommand
@@ -17,6 +18,12 @@ from shared.settings import Settings, get_settings
 class JobnetAdapter(FrontendAdapter):
     name = "jobnet-adapter"
     inbound = topics.Source(topics.JOBNET_INBOUND)
+
+    def format_topics(self) -> FormatTopics:
+        return FormatTopics(
+            format_models.jobnet_inbound(), topics.JOBNET_OUTBOUND,
+            format_models.jobnet_outbound(), topics.JOBNET_REJECTED,
+        )  # fmt: skip
 
     def parse(
         self, raw: bytes, key: str | None, received: datetime, max_bytes: int

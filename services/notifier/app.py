@@ -38,7 +38,7 @@ from services.notifier import advisering
 from services.notifier.store import NotifierStore
 from shared import topics
 from shared.db import Document
-from shared.events import CitizenChange
+from shared.events import CitizenChange, Rejection
 from shared.facts import FactsReader
 from shared.kafka import Inbound, client_options, records_since, topic_partitions
 from shared.rejections import Reason, Refusal
@@ -71,8 +71,14 @@ class NotifierService(Service):
             "dfdg_notices_sent", "Adviseringer sent", ["modtager"], registry=self.metrics
         )
 
-        self.consume(topics.Source(topics.CITIZEN_CHANGES), self.handle_change, self.keep)
-        self.consume(topics.Source(topics.TIMERS), self.handle_tick, self.keep)
+        changes = topics.Source(topics.CITIZEN_CHANGES)
+        self.consume(changes, CitizenChange, self.handle_change, self.keep)
+        self.consume(topics.Source(topics.TIMERS), Tick, self.handle_tick, self.keep)
+        self.sends(topics.NOTICES_BORGER, advisering.DueNotice, "an advisering to the citizen")
+        notices = topics.jobcenter_notices("<kode>")
+        self.sends(notices, advisering.DueNotice, "an advisering to the jobcenter")
+        self.sends(topics.TIMERS, Tick, "a tick a minute (the real clock's scheduler)")
+        self.sends(topics.CITIZEN_REJECTED, Rejection, "a bad tick, or a change we failed on")
 
     async def prepare_database(self) -> None:
         self.store = NotifierStore(self.db)

@@ -20,7 +20,7 @@ from faststream.kafka.annotations import KafkaMessage
 from shared import topics
 from shared.akasse_register import AkasseRegister
 from shared.provisioning import Provisioning
-from shared.service import Service, provisioned
+from shared.service import REGISTER_ENTRY, Service, provisioned, register_options
 from shared.settings import Settings, get_settings
 
 
@@ -35,18 +35,17 @@ class ProvisionerService(Service):
         self.provisioned: set[str] = set()
         self._one_at_a_time = asyncio.Lock()
 
-        @self.broker.subscriber(
-            provisioned(topics.AKASSE_REGISTER),
-            auto_offset_reset="earliest",
-            title="provisioner.register",
-        )
-        async def on_register(message: KafkaMessage) -> None:
+        async def on_register(body: bytes, message: KafkaMessage) -> None:
             record = message.raw_message
             assert not isinstance(record, tuple)
             register = AkasseRegister()
             register.apply(record.key, record.value)
             for entry in register.entries():
                 await self.provision_akasse(entry.akasseNr)
+
+        on_register.__annotations__["body"] = REGISTER_ENTRY
+        register = provisioned(topics.AKASSE_REGISTER)
+        self.broker.subscriber(register, **register_options(self.name))(on_register)
 
     async def start(self) -> None:
         await super().start()

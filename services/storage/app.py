@@ -30,7 +30,7 @@ from shared import read_model, topics
 from shared.citizen import ExemptionMessage, StatusMessage, status_on, timeline
 from shared.cpr import is_valid_cpr, mask
 from shared.db import Document
-from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
+from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand, Rejection
 from shared.facts import FactsReader, status_messages
 from shared.joblog_rules import check_joblog
 from shared.kafka import Inbound
@@ -61,9 +61,20 @@ class StorageService(Service):
         self.facts: FactsReader
         self.writer: ReadModelWriter
 
-        self.consume(topics.Source(topics.JOBLOG_COMMANDS), self.handle_command, self._keep_command)
-        self.consume(topics.Source(topics.CITIZEN_STATUS), self.handle_status, self._keep_citizen)
-        self.consume(topics.JOBCENTER_EXEMPTION, self.handle_exemption, self._keep_citizen)
+        commands = topics.Source(topics.JOBLOG_COMMANDS)
+        self.consume(commands, JoblogCommand, self.handle_command, self._keep_command)
+        status = topics.Source(topics.CITIZEN_STATUS)
+        self.consume(status, StatusMessage, self.handle_status, self._keep_citizen)
+        exemptions = topics.JOBCENTER_EXEMPTION
+        self.consume(exemptions, ExemptionMessage, self.handle_exemption, self._keep_citizen)
+        self.sends(topics.JOBLOG_CHANGES, JoblogChange, "every accepted change, and snapshots")
+        self.sends(topics.CITIZEN_CHANGES, CitizenChange, "a citizen's facts changed")
+        refused = "a refused message and why"
+        for rejected in (
+            topics.JOBNET_REJECTED, topics.akasse_rejected("<nr>"), topics.CITIZEN_REJECTED,
+            topics.jobcenter_rejected("<kode>"),
+        ):  # fmt: skip
+            self.sends(rejected, Rejection, refused)
 
     async def prepare_database(self) -> None:
         self.repo = Repository(self.db)

@@ -16,7 +16,7 @@ import statistics
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ from pymongo import AsyncMongoClient
 from ops.rebuild import rebuild
 from services.jobcenter_api.app import LOGGED_MAX, create_api
 from services.jobcenter_api.limits import RETRY_AFTER_SECONDS
+from shared.clock import CLOCK_ID
+from shared.tid import day_of
 from tests import harness
 from tests.harness import free_port, ids, new_cpr
 
@@ -136,7 +138,8 @@ class Api:
     """One API (its own settings) on a real port in this event loop, with its own database."""
 
     def __init__(self, infra_env: dict[str, str], **settings: Any) -> None:
-        self.settings = harness.test_settings(infra_env, JOBLOG_CLOCK="real", **settings)
+        values = {"JOBLOG_CLOCK": "real", **settings}
+        self.settings = harness.test_settings(infra_env, **values)
         self.app = create_api(self.settings)
         # a query string of 30 KB needs more than h11's default 16 KB for the request line
         config = uvicorn.Config(
@@ -345,11 +348,13 @@ def test_an_incomplete_oidc_setup_is_refused_at_start(infra_env: dict[str, str])
 CITIZENS = 1000  # enough for an extraction to run for seconds on the local FerretDB
 
 
-async def seed(db: Any, kommunekode: str, count: int) -> list[str]:
+async def seed(
+    db: Any, kommunekode: str, count: int, received: datetime | None = None
+) -> list[str]:
     """`count` citizens on dagpenge at the jobcenter since 5 January, three joblogs each, as
     storage keeps them (the records written directly, the API only reads; the read models made
-    from them by `joblog rebuild`)."""
-    now = datetime.now(UTC)
+    from them by `joblog rebuild`), received now or at `received`."""
+    now = received or datetime.now(UTC)
     cprs = sorted({new_cpr() for _ in range(count)})
     status = [
         {"_id": ids(), "messageId": ids(), "cpr": cpr, "jobcenter": kommunekode,
@@ -561,3 +566,113 @@ async def test_a_long_jwt_subject_is_logged_bounded(api_file: Api) -> None:
     entry = await api_file.logged(response)
     assert entry["bruger"] == subject[:LOGGED_MAX] and entry["bruger_laengde"] == 5000
     bounded(entry)
+
+
+# -- auditors' extractions and the citizen's access log ------------------------------------------
+
+AUDIT_TOKENS = {**TOKENS, "revisor": "revisor:star"}
+SIMULATED_NOW = datetime(2031, 3, 10, 9, 30, tzinfo=UTC)  # the platform's time, far from the wall
+
+
+@pytest.fixture(scope="module", params=["real", "simulated"])
+async def audited(
+    request: pytest.FixtureRequest, infra_env: dict[str, str], jwks_file: Path
+) -> AsyncIterator[tuple[Api, list[str], date]]:
+    """An API (real or simulated clock) whose jobcentres 101 and 147 have citizens received
+    10 days before the platform's today; with the day before today, the auditor's as_of."""
+    settings = oidc(JOBLOG_OIDC_JWKS_FILE=str(jwks_file))
+    clock = request.param
+    async with Api(
+        infra_env, JOBLOG_API_TOKENS=AUDIT_TOKENS, JOBLOG_CLOCK=clock, **settings
+    ) as api:
+        now = datetime.now(UTC)
+        if clock == "simulated":
+            await api.db.clock.insert_one({"_id": CLOCK_ID, "now": SIMULATED_NOW})
+            now = SIMULATED_NOW
+        received = now - timedelta(days=10)
+        cprs = await seed(api.db, "147", 3, received) + await seed(api.db, "101", 2, received)
+        yield api, cprs, day_of(now) - timedelta(days=1)
+
+
+def extracted(response: httpx.Response) -> set[str]:
+    assert response.status_code == 200, response.text
+    return {line.split(";")[0] for line in response.text.splitlines()[1:]}
+
+
+async def test_an_auditor_extracts_any_jobcenter_as_of_a_past_day(audited) -> None:
+    api, cprs, yesterday = audited
+    for kommunekode, theirs in (("147", cprs[:3]), ("101", cprs[3:])):
+        response = await api.get(
+            "revisor", UDS.format(kommunekode), **JANUARY, as_of=str(yesterday)
+        )
+        assert extracted(response) == set(theirs)
+        entry = await api.db.access_log.find_one({"_id": response.headers["x-adgangslog-id"]})
+        assert (entry["hvem"], entry["hvad"], entry["fuldfoert"]) == (
+            "revisor:star",
+            "udsoegning",
+            True,
+        )
+        assert entry["kriterier"]["kommunekode"] == kommunekode
+        assert entry["kriterier"]["as_of"] == str(yesterday)
+
+
+async def test_an_auditor_needs_as_of_a_past_day(audited) -> None:
+    """Contract: an auditor's extraction must name as_of, a day before today (403 otherwise,
+    logged); as_of after today is refused as a criterion (422) as for anyone."""
+    api, _, yesterday = audited
+    today = yesterday + timedelta(days=1)
+    for as_of in (None, today):
+        params = {**JANUARY, **({"as_of": str(as_of)} if as_of else {})}
+        response = await api.get("revisor", UDS.format("147"), **params)
+        assert response.status_code == 403, response.text
+        assert "as_of" in response.json()["detail"]
+        entry = await api.logged(response)
+        assert (entry["hvem"], entry["status"]) == ("revisor:star", 403)
+    later = await api.get(
+        "revisor", UDS.format("147"), **JANUARY, as_of=str(today + timedelta(days=1))
+    )
+    assert later.status_code == 422
+
+
+async def test_only_auditors_extract_another_jobcenter(audited) -> None:
+    api, cprs, yesterday = audited
+    for bearer in ("jc101", "jobnet", token(joblog_holder="frontend:akasse:067")):
+        for as_of in ({}, {"as_of": str(yesterday)}):
+            response = await api.get(bearer, UDS.format("147"), **JANUARY, **as_of)
+            assert response.status_code == 403, (bearer, as_of, response.text)
+    own = await api.get("jc147", UDS.format("147"), **JANUARY, as_of=str(yesterday))
+    assert extracted(own) == set(cprs[:3])  # a jobcenter's own as_of still works
+
+
+async def test_a_citizens_access_log_says_who_when_and_why(audited) -> None:
+    api, cprs, yesterday = audited
+    cpr = cprs[0]
+    auditor = token(joblog_holder="revisor:star", sub="revisor-anna")
+    before = datetime.now(UTC)
+    by_auditor = await api.get(auditor, UDS.format("147"), **JANUARY, as_of=str(yesterday))
+    by_jobcenter = await api.get("jc147", UDS.format("147"), **JANUARY, maalgruppe="dagpenge")
+    after = datetime.now(UTC)
+    assert cpr in extracted(by_auditor) and cpr in extracted(by_jobcenter)
+
+    response = await api.get("revisor", f"/v1/citizens/{cpr}/access-log")
+    assert response.status_code == 200
+    rows = {e["udsoegning"]: e for e in response.json() if e["hvad"] == "udsoegning_raekke"}
+    audit, own = (
+        rows[by_auditor.headers["x-adgangslog-id"]],
+        rows[by_jobcenter.headers["x-adgangslog-id"]],
+    )
+    assert (audit["hvem"], audit.get("bruger")) == ("revisor:star", "revisor-anna")
+    assert audit["kriterier"] == {
+        "kommunekode": "147", "fra": "2026-01-01", "til": "2026-01-31", "maalgruppe": None,
+        "kun_adviserede": False, "as_of": str(yesterday),
+    }  # fmt: skip
+    assert own["hvem"] == "jobcenter:147" and "bruger" not in own
+    assert own["kriterier"]["maalgruppe"] == "dagpenge" and own["kriterier"]["as_of"] is None
+    simulated = api.settings.clock.value == "simulated"
+    for entry in (audit, own):
+        wall = datetime.fromisoformat(entry["tidspunkt"])
+        assert before - timedelta(seconds=1) <= wall <= after + timedelta(seconds=1)  # real time
+        if simulated:
+            assert datetime.fromisoformat(entry["platformtid"]) == SIMULATED_NOW
+        else:
+            assert "platformtid" not in entry

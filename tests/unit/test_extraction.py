@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.jobcenter_api import extraction, loader
+from services.jobcenter_api import access_log, extraction, loader
 from services.jobcenter_api.udsoegning import Criteria
 
 NOW = datetime(2026, 2, 1, 12, tzinfo=UTC)
@@ -117,3 +117,49 @@ async def test_an_abandoned_extraction_is_recorded_as_incomplete(chunks: None) -
     await anext(stream)
     await stream.aclose()
     assert access.finished == (1, False)
+
+
+class Entries:
+    """The access_log collection: what was written, call by call."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, Any]] = []
+
+    async def insert_one(self, doc: dict[str, Any]) -> None:
+        self.writes.append(("insert_one", doc))
+
+    async def insert_many(self, docs: list[dict[str, Any]], ordered: bool = True) -> None:
+        self.writes.append(("insert_many", docs))
+
+    async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> None:
+        self.writes.append(("update_one", update))
+
+
+@pytest.mark.parametrize("simulated", [False, True])
+async def test_each_citizen_entry_says_who_when_and_why_in_one_write_per_chunk(
+    chunks: None, simulated: bool
+) -> None:
+    entries = Entries()
+    db: Any = type("Db", (), {"access_log": entries})()
+    log = access_log.AccessLog(db, simulated_clock=simulated)
+    criteria = Criteria("101", date(2026, 1, 1), date(2026, 1, 31), None, False, date(2026, 1, 20))
+    asked = extraction.Order(criteria, date(2026, 1, 20), None)
+    before = datetime.now(UTC)
+    started = await extraction.start(db, log, asked, "revisor:star", NOW, bruger="anna", sti="/x")
+    text = "".join([piece async for piece in started.csv()])
+
+    kinds = [kind for kind, _ in entries.writes]
+    assert kinds == ["insert_one"] + ["insert_many"] * len(CPRS) + ["update_one"]  # per chunk
+    assert text.count("\r\n") == 1 + len(CPRS)
+    rows = [doc for kind, docs in entries.writes if kind == "insert_many" for doc in docs]
+    assert [row["cpr"] for row in rows] == CPRS
+    for row in rows:
+        assert row["hvem"] == "revisor:star" and row["hvad"] == "udsoegning_raekke"
+        assert row["udsoegning"] == started.entry and row["bruger"] == "anna"
+        assert row["kriterier"] == {
+            "kommunekode": "101", "fra": "2026-01-01", "til": "2026-01-31", "maalgruppe": None,
+            "kun_adviserede": False, "as_of": "2026-01-20",
+        }  # fmt: skip
+        assert before <= row["tidspunkt"] <= datetime.now(UTC)  # the wall clock, not NOW
+        assert row.get("platformtid") == (NOW if simulated else None)
+        assert "sti" not in row
