@@ -40,7 +40,12 @@ async def _members(
 ) -> AsyncIterator[str]:
     """Citizens any status message placed at this jobcenter (received before the cut), in cpr
     order: one `_id` range."""
-    cursor = db[MEMBERS].find({"_id": jobcenter_range(kommunekode)}).sort("_id", ASCENDING)
+    cursor = (
+        db[MEMBERS]
+        .find({"_id": jobcenter_range(kommunekode)})
+        .sort("_id", ASCENDING)
+        .batch_size(CHUNK)  # the server's batches too stay the size of a chunk
+    )
     async for doc in cursor:
         if _known(doc.get("modtaget"), known_by):
             yield doc["_id"].partition(":")[2]

@@ -19,7 +19,7 @@ from tests.integration.test_joblog_sync import ak, jn
 STEPS = {
     "history stored": ("repo", "add_version"),
     "projected": ("repo", "project"),
-    "activity recorded": ("writer", "add_activity"),
+    "activity recorded": ("writer", "apply"),
     "sent on": ("service", "publish"),
     "marked finished": ("repo", "mark_finished"),
 }
