@@ -112,12 +112,11 @@ class Extraction:
         try:
             yield csv_line(HEADER)
             loop = asyncio.get_running_loop()
-            async for cprs in loader.candidates(self.db, criteria.kommunekode, known_by):
-                documents = await loader.documents_of(self.db, cprs, known_by)
+            async for documents in loader.chunks(self.db, criteria.kommunekode, known_by):
                 extracted, text = await loop.run_in_executor(_renderer, render, documents, criteria)
                 await self.access.extracted(self.entry, self.holder, self.now, extracted)
                 self.rows += len(extracted)
-                self.citizens += len(cprs)
+                self.citizens += len(documents.cprs)
                 yield text
             self.complete = True
         finally:

@@ -12,6 +12,7 @@ clock that is the whole of the current tick).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,6 +89,26 @@ async def documents_of(
     """The documents of a chunk of citizens: one query, by `_id`."""
     citizens = await db[CITIZENS].find({"_id": {"$in": cprs}}).to_list()
     return ChunkDocuments(cprs, citizens, known_by)
+
+
+async def chunks(
+    db: AsyncDatabase[Document], kommunekode: str, known_by: datetime | None
+) -> AsyncIterator[ChunkDocuments]:
+    """Each chunk's documents, in cpr order; the next chunk is read while the caller works on
+    this one (the database and the rendering then run at once; two chunks in memory at most)."""
+    pending: asyncio.Task[ChunkDocuments] | None = None
+    try:
+        async for cprs in candidates(db, kommunekode, known_by):
+            following = asyncio.create_task(documents_of(db, cprs, known_by))
+            if pending is not None:
+                yield await pending
+            pending = following
+        if pending is not None:
+            done, pending = pending, None
+            yield await done
+    finally:
+        if pending is not None:
+            pending.cancel()
 
 
 def facts_from(chunk: ChunkDocuments) -> list[CitizenFacts]:
