@@ -62,7 +62,8 @@ def test_a_kafka_outage_is_three_kinds_of_line_not_one_per_retry(logged):
         "WARNING dfdg.outage: Kafka unreachable for 60 s, 599 retries",
     ]
     assert lines[4] == "INFO dfdg.storage: still logging its own lines"
-    assert lines[5] == "WARNING dfdg.outage: Kafka reachable again: unreachable for 74 s, 749 retries"
+    end = "WARNING dfdg.outage: Kafka reachable again: unreachable for 74 s, 749 retries"
+    assert lines[5] == end
     assert len(lines) == 6
     assert outage_filter.outages == {}
 
