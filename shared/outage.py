@@ -35,6 +35,9 @@ _KAFKA_TROUBLE = re.compile(
     re.IGNORECASE,
 )
 
+_NORMAL = re.compile(r"rebalanc", re.IGNORECASE)
+"""A group rebalancing (a member came or went) is no outage."""
+
 
 def outage_of(record: logging.LogRecord) -> str | None:
     """Which outage a log record is a symptom of, if any."""
@@ -43,7 +46,12 @@ def outage_of(record: logging.LogRecord) -> str | None:
         return marked
     if record.levelno < logging.WARNING:
         return None
-    if record.name.startswith("aiokafka") and _KAFKA_TROUBLE.search(record.getMessage()):
+    text = record.getMessage()
+    if (
+        record.name.startswith("aiokafka")
+        and _KAFKA_TROUBLE.search(text)
+        and not _NORMAL.search(text)
+    ):
         return KAFKA
     if record.name.startswith("pymongo"):
         return DATABASE
