@@ -47,6 +47,7 @@ from shared.citizen import ExemptionAction, ExemptionMessage, Maalgruppe, Status
 from shared.events import Handling, Joblog, StoredJoblog
 from shared.kommuner import KOMMUNER
 from shared.settings import Settings
+from shared.tid import as_utc
 from tests.harness import FrontEnd, jobnet, new_cpr, start_groups_at_end, test_settings
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -144,19 +145,30 @@ def citizen(rng: random.Random, cpr: str, seed: Seed) -> None:
     seed.queue.append({"_id": due_key(due_at, cpr), "cpr": cpr})
 
 
+def make_batch(rng: random.Random, count: int, seen: set[str]) -> Seed:
+    seed = Seed([], [], [], [], [], [], [])
+    while len(seed.timers) < count:
+        cpr = new_cpr(rng)
+        if cpr not in seen:
+            seen.add(cpr)
+            citizen(rng, cpr, seed)
+    return seed
+
+
 async def seed_store(db: Any, citizens: int, rng: random.Random) -> None:
+    """The store in batches; the next batch is made in a thread while this one is written."""
     writer = read_model.ReadModelWriter(db)
     seen: set[str] = set()
+    loop = asyncio.get_running_loop()
     with Progress(transient=False) as progress:
         task = progress.add_task(f"seeding {citizens:,} citizens", total=citizens)
         done = 0
-        while done < citizens:
-            seed = Seed([], [], [], [], [], [], [])
-            while len(seed.timers) < min(BATCH, citizens - done):
-                cpr = new_cpr(rng)
-                if cpr not in seen:
-                    seen.add(cpr)
-                    citizen(rng, cpr, seed)
+        seed = make_batch(rng, min(BATCH, citizens), seen)
+        while seed.timers:
+            following = done + len(seed.timers)
+            upcoming = loop.run_in_executor(
+                None, make_batch, rng, min(BATCH, citizens - following), seen
+            )
             for name, docs in (
                 ("status_messages", seed.status), ("exemption_messages", seed.exemptions),
                 ("joblog_history", seed.history), ("notices", seed.notices),
@@ -165,8 +177,9 @@ async def seed_store(db: Any, citizens: int, rng: random.Random) -> None:
                 if docs:
                     await db[name].insert_many(docs, ordered=False)
             await writer.insert_folded(seed.updates)
-            done += len(seed.timers)
+            done = following
             progress.update(task, completed=done)
+            seed = await upcoming
 
 
 async def udsoegning(db: Any, as_of: str | None, traced: bool) -> tuple[float, int, float]:
@@ -194,13 +207,23 @@ async def sweep(settings: Settings, db: Any) -> tuple[float, int]:
     before = await db.notices.estimated_document_count()
     async with AsyncExitStack() as stack:
         await start_services(stack, settings)
+        await tick(front, db, NOW - timedelta(days=3))  # the services started: nothing due
         started = time.perf_counter()
-        await front.tick(NOW)
-        while not ((doc := await db.clock.find_one({"_id": "platform"})) and doc.get("fired")):
-            await asyncio.sleep(0.1)
+        await tick(front, db, NOW)
         seconds = time.perf_counter() - started
     await front.stop()
     return seconds, await db.notices.estimated_document_count() - before
+
+
+async def tick(front: FrontEnd, db: Any, now: datetime) -> None:
+    """Send a tick and wait until the notifier has fired every timer due by then."""
+    await front.tick(now)
+    while not (
+        (doc := await db.clock.find_one({"_id": "platform"}))
+        and doc.get("fired")
+        and as_utc(doc["fired"]) >= now
+    ):
+        await asyncio.sleep(0.05)
 
 
 async def writes(settings: Settings) -> float:

@@ -191,6 +191,24 @@ PROFILES = {
 }
 
 
+def profile_named(
+    name: str, kafka_port: int | None = None, mongo_port: int | None = None
+) -> Profile:
+    """A predefined profile, or one of the operator's own (a name and two ports: Kafka's
+    controller and TLS listener take the two ports after `kafka_port`), so that several
+    platforms can run side by side on one machine."""
+    if name in PROFILES and kafka_port is None and mongo_port is None:
+        return PROFILES[name]
+    if name in PROFILES or kafka_port is None or mongo_port is None:
+        raise ValueError(
+            f"a profile is one of {', '.join(PROFILES)}, or a new name with both a Kafka and a "
+            "database port"
+        )
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ValueError("a profile's name is letters, digits, '-' and '_'")
+    return Profile(name, kafka_port, kafka_port + 1, mongo_port, tls_port=kafka_port + 2)
+
+
 def cache_dir() -> Path:
     path = Path(os.environ.get("JOBLOG_CACHE_DIR", Path.home() / ".cache" / "joblog-platform"))
     path.mkdir(parents=True, exist_ok=True)
@@ -291,8 +309,9 @@ def _port_open(port: int) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    """Whether the process runs; a child of ours that has exited is reaped (a zombie would
-    otherwise look alive, and `down` would wait its whole grace period)."""
+    """Whether the process runs. A child of ours that has exited is reaped, and a zombie that
+    is not ours (a launcher that has not reaped its killed child yet) counts as dead: either
+    would otherwise look alive, and `up` or `down` would wait out a whole grace period."""
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False
@@ -302,15 +321,43 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return _proc_state(pid) not in ("Z", "X")
 
 
-def _read_pid(pidfile: Path) -> int | None:
+def _proc_state(pid: int) -> str | None:
+    """The state letter of /proc/<pid>/stat (R, S, Z, ...); None where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[0]
+
+
+def _ours(pid: int, profile: Profile) -> bool:
+    """Whether `pid` is a process this launcher started for `profile`: its command line names
+    the profile's run folder (Kafka's configuration, FerretDB's data). A pid file outlives its
+    process and the pid may since belong to anything else. True where there is no /proc."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
+    except OSError:
+        return False
+    return str(profile.run_dir).encode() in cmdline
+
+
+def _read_pid(pidfile: Path, profile: Profile) -> int | None:
+    """The pid in `pidfile` if that process runs and is the one we started, else None."""
     try:
         pid = int(pidfile.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if _alive(pid) and _ours(pid, profile) else None
+
+
+def running(profile: Profile, name: str) -> int | None:
+    """The pid of the profile's `kafka` or `ferretdb` if it runs (the launcher's watch)."""
+    return _read_pid(profile.run_dir / f"{name}.pid", profile)
 
 
 def log_tail(log: Path, lines: int = 25) -> str:
@@ -331,12 +378,12 @@ def _start(
 ) -> None:
     pidfile = profile.run_dir / f"{name}.pid"
     log = profile.run_dir / "logs" / f"{name}.out"
-    running = _read_pid(pidfile)
-    if running is not None and _port_open(port):  # `ready` passed when it started
+    current = _read_pid(pidfile, profile)
+    if current is not None and _port_open(port):  # `ready` passed when it started
         say(f"{name} already running on 127.0.0.1:{port}")
         return
-    if running is not None:  # ours, but not serving: a start that never finished
-        _stop_pid(running)
+    if current is not None:  # ours, but not serving: a start that never finished
+        _stop_pid(current)
     if _port_open(port):
         raise InfraError(
             f"port {port} for {name} is taken by a process this launcher did not start; "
@@ -503,8 +550,8 @@ def start_ferretdb(profile: Profile) -> str:
     data = profile.run_dir / "ferretdb"
     passwords = credentials.load(profile.platform_credentials)
     if MONGODB_CREDENTIAL not in passwords:
-        if (running := _read_pid(profile.run_dir / "ferretdb.pid")) is not None:
-            _stop_pid(running)  # started without this password (or by an older launcher)
+        if (pid := running(profile, "ferretdb")) is not None:
+            _stop_pid(pid)  # started without this password (or by an older launcher)
         for stale in data.glob("admin.sqlite*"):
             stale.unlink()
         passwords[MONGODB_CREDENTIAL] = credentials.new_password()
@@ -622,7 +669,7 @@ def down(profile: Profile) -> None:
     """Stop what this launcher started for the profile, nothing else."""
     for name in ("kafka", "ferretdb"):
         pidfile = profile.run_dir / f"{name}.pid"
-        pid = _read_pid(pidfile)
+        pid = _read_pid(pidfile, profile)
         if pid is not None:
             say(f"stopping {name} (pid {pid})")
             _stop_pid(pid)
@@ -632,6 +679,6 @@ def down(profile: Profile) -> None:
 def status(profile: Profile) -> dict[str, str]:
     result = {}
     for name, port in (("kafka", profile.kafka_port), ("ferretdb", profile.mongo_port)):
-        pid = _read_pid(profile.run_dir / f"{name}.pid")
+        pid = running(profile, name)
         result[name] = f"running, pid {pid}, port {port}" if pid else "stopped"
     return result

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 import urllib.request
 from datetime import datetime
@@ -24,13 +23,14 @@ from rich.progress import Progress
 from rich.table import Table
 
 from infra import local
+from ops.launch import start_services, watch_infrastructure
 from ops.rebuild import rebuild_command
 from ops.simulate import simulate_command
 from ops.supervisor import Supervisor
 from ops.udsoegning import udsoegning_command
 from shared.access import OPERATOR
 from shared.akasse_register import AkasseEntry, publish_entry
-from shared.credentials import as_principal, for_service
+from shared.credentials import as_principal
 from shared.provisioning import Provisioning
 from shared.settings import Settings, get_settings
 
@@ -40,25 +40,29 @@ app.add_typer(infra_app, name="infra")
 console = Console(stderr=True)
 ROOT = local.ROOT
 
-SERVICES = [
-    "provisioner", "storage", "jobnet-adapter", "akasse-adapter", "notifier", "jobcenter-api",
-]  # fmt: skip
-METRICS_OFFSET = {
-    "jobnet-adapter": 0, "akasse-adapter": 1, "storage": 2, "notifier": 3, "provisioner": 4,
-}  # fmt: skip
+KafkaPort = Annotated[
+    int | None, typer.Option(help="a profile of your own: Kafka's port (and the two after it)")
+]
+MongoPort = Annotated[int | None, typer.Option(help="a profile of your own: the database's port")]
 
 
-def _profile(name: str) -> local.Profile:
-    if name not in local.PROFILES:
-        raise typer.BadParameter(f"profile must be one of {', '.join(local.PROFILES)}")
-    return local.PROFILES[name]
+def _profile(
+    name: str, kafka_port: int | None = None, mongo_port: int | None = None
+) -> local.Profile:
+    try:
+        return local.profile_named(name, kafka_port, mongo_port)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 @infra_app.command("up")
-def infra_up(profile: str = "dev", fresh: bool = False) -> None:
+def infra_up(
+    profile: str = "dev", fresh: bool = False, kafka_port: KafkaPort = None,
+    mongo_port: MongoPort = None,
+) -> None:  # fmt: skip
     """Start Kafka and FerretDB (idempotent); print the environment that points at them."""
     try:
-        env = local.up(_profile(profile), fresh=fresh)
+        env = local.up(_profile(profile, kafka_port, mongo_port), fresh=fresh)
     except local.InfraError as error:
         console.print(f"[red]infrastructure failed to start:[/red] {error}")
         raise typer.Exit(1) from None
@@ -67,43 +71,50 @@ def infra_up(profile: str = "dev", fresh: bool = False) -> None:
 
 
 @infra_app.command("down")
-def infra_down(profile: str = "dev") -> None:
+def infra_down(
+    profile: str = "dev", kafka_port: KafkaPort = None, mongo_port: MongoPort = None
+) -> None:
     """Stop the Kafka and FerretDB processes this launcher started."""
-    local.down(_profile(profile))
+    local.down(_profile(profile, kafka_port, mongo_port))
 
 
 @infra_app.command("status")
-def infra_status(profile: str = "dev") -> None:
-    for name, state in local.status(_profile(profile)).items():
+def infra_status(
+    profile: str = "dev", kafka_port: KafkaPort = None, mongo_port: MongoPort = None
+) -> None:
+    for name, state in local.status(_profile(profile, kafka_port, mongo_port)).items():
         print(f"{name}: {state}")
 
 
 @app.command()
-def run(profile: str = "dev") -> None:
-    """Run the whole platform locally until Ctrl-C: Kafka, FerretDB and the five services."""
-    prof = _profile(profile)
+def run(
+    profile: str = "dev",
+    kafka_port: KafkaPort = None,
+    mongo_port: MongoPort = None,
+    instances: Annotated[int, typer.Option(min=1, help="processes of each service")] = 1,
+) -> None:
+    """Run the whole platform locally until Ctrl-C: Kafka, FerretDB and the six services (each
+    `--instances` times: consumer groups share the partitions, the notifier's timers are
+    leased, each API instance has its own port). A service, Kafka or the database that dies is
+    reported and restarted. Ports: JOBLOG_API_PORT and JOBLOG_METRICS_PORT_BASE (instance i
+    adds i, and i * 5 to the metrics ports)."""
+    prof = _profile(profile, kafka_port, mongo_port)
     try:
         env = {**os.environ, **local.up(prof)}
     except local.InfraError as error:
         console.print(f"[red]infrastructure failed to start:[/red] {error}")
         raise typer.Exit(1) from None
-    settings = Settings.model_validate(env)
     logs = prof.run_dir / "logs"
-    children = start_services(env, logs)
+    children = Supervisor(lambda text: console.print(f"[yellow]{text}[/yellow]"))
+    started = start_services(children, env, logs, instances)
+    watch_infrastructure(children, prof)
     table = Table(title="DFDG joblog platform")
     table.add_column("component")
     table.add_column("where")
     table.add_row("Kafka", env["KAFKA_BOOTSTRAP_SERVERS"])
     table.add_row("MongoDB wire (FerretDB)", local.redacted(env["MONGODB_URL"]))
-    table.add_row("Jobcenter HTTP API", f"http://{settings.api_host}:{settings.api_port}/docs")
-    for name in SERVICES:
-        offset = METRICS_OFFSET.get(name)
-        port = (
-            f"metrics http://127.0.0.1:{settings.metrics_port_base + offset}/metrics, "
-            if (offset is not None)
-            else ""
-        )
-        table.add_row(name, f"{port}log {logs / name}.log")
+    for instance in started:
+        table.add_row(instance.name, instance.where(env, logs))
     Console().print(table)
     if creds := env.get("JOBLOG_KAFKA_CREDENTIALS"):
         console.print(f"Kafka takes SASL SCRAM-SHA-512 only; the parties' credentials: {creds}")
@@ -113,19 +124,16 @@ def run(profile: str = "dev") -> None:
         console.print(f"SASL over TLS on {tls} (CA: {env['JOBLOG_KAFKA_TLS_CAFILE']})")
     console.print("Ctrl-C stops the services and the local infrastructure.")
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
-    waiting = {
-        name: f"http://127.0.0.1:{settings.metrics_port_base + offset}/health/ready"
-        for name, offset in METRICS_OFFSET.items()
-    } | {"jobcenter-api": f"http://127.0.0.1:{settings.api_port}/openapi.json"}
-    started = time.monotonic()
+    waiting = {i.name: url for i in started if (url := i.ready_url(env))}
+    began = time.monotonic()
     try:
-        while True:  # a service that dies is restarted; Kafka and the database stay up
+        while True:  # what dies is restarted; nothing else is stopped because of it
             children.check()
-            if waiting and settings.metrics_port_base:
+            if waiting:
                 waiting = {name: url for name, url in waiting.items() if not _answers(url)}
                 if not waiting:
                     console.print(
-                        f"[green]platform ready[/green] ({time.monotonic() - started:.0f} s)"
+                        f"[green]platform ready[/green] ({time.monotonic() - began:.0f} s)"
                     )
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -146,27 +154,6 @@ def _answers(url: str) -> bool:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def start_services(env: dict[str, str], logs: Path) -> Supervisor:
-    """Every service as a supervised process, each with its own log."""
-    supervisor = Supervisor(lambda text: console.print(f"[yellow]{text}[/yellow]"))
-    for name in SERVICES:
-        command = [sys.executable, "-m", "services", name]
-        supervisor.start(name, command, service_env(env, name), logs / f"{name}.log")
-    return supervisor
-
-
-def service_env(env: dict[str, str], name: str) -> dict[str, str]:
-    """The environment of one service process: its own Kafka principal on the local platform."""
-    if env.get("KAFKA_SASL_USERNAME") or not env.get("JOBLOG_PLATFORM_CREDENTIALS"):
-        return env
-    settings = for_service(Settings.model_validate(env), name)
-    return {
-        **env,
-        "KAFKA_SASL_USERNAME": settings.kafka_sasl_username,
-        "KAFKA_SASL_PASSWORD": settings.kafka_sasl_password.get_secret_value(),
-    }
 
 
 @app.command()

@@ -19,9 +19,9 @@ from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import BaseModel
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 
-from shared import topics
+from shared import outage, topics
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,11 @@ async def deliver(inbound: Inbound, handle: Handle, on_unexpected: Fallback) -> 
     try:
         await handle(inbound)
     except TRANSIENT_ERRORS as error:
-        log.warning("transient failure on %s, will retry: %r", inbound.topic, error)
+        kind = outage.DATABASE if isinstance(error, PyMongoError) else outage.KAFKA
+        log.warning(  # collapsed with the clients' lines into one per outage (shared.outage)
+            "transient failure on %s, will retry: %r", inbound.topic, error,
+            extra={"outage": kind},
+        )  # fmt: skip
         await asyncio.sleep(RETRY_PAUSE_SECONDS)
         raise NackMessage() from error
     except Exception as error:

@@ -43,6 +43,7 @@ from shared.kafka import (
     raw_batch_decoder,
     raw_decoder,
 )
+from shared.outage import collapse_outages
 from shared.rejections import Reason, Refusal, rejection
 from shared.settings import Settings
 
@@ -68,6 +69,7 @@ def logs_to_file(path: Path, level: str = "INFO") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path)
     handler.setFormatter(CprMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    collapse_outages(handler)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -77,6 +79,7 @@ def logs_to_file(path: Path, level: str = "INFO") -> None:
 def setup_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(CprMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    collapse_outages(handler)  # an outage of Kafka or the database: a few lines, not thousands
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
 
     advisering_days: int = Field(30, alias="JOBLOG_ADVISERING_DAYS")
     tick_interval_seconds: float = Field(60.0, alias="JOBLOG_TICK_INTERVAL_SECONDS")
+    # how long a notifier instance holds a timer it fires: one that died mid-fire leaves the
+    # timer to the others for this long (then they fire it again and send only what is missing)
+    timer_lease_seconds: float = Field(60.0, gt=0, alias="JOBLOG_TIMER_LEASE_SECONDS")
     udsoegning_max_days: int = Field(400, alias="JOBLOG_UDSOEGNING_MAX_DAYS")
     # udsøgninger streaming at once per holder (per API process); more gets 429
     udsoegning_concurrency: int = Field(2, ge=1, alias="JOBLOG_UDSOEGNING_CONCURRENCY")

@@ -46,7 +46,6 @@ from shared.service import Service, Tick
 from shared.settings import Settings, get_settings
 from shared.tid import COPENHAGEN, as_utc
 
-LEASE = timedelta(seconds=60)
 FIRING_AT_ONCE = 8
 """Timers of a batch fired concurrently (each under its own lease, so order does not matter)."""
 REAL_TICK_TOLERANCE = timedelta(minutes=5)
@@ -165,7 +164,8 @@ class NotifierService(Service):
         """Fire the timer of a due-queue entry, unless the entry is stale or another instance
         holds the timer."""
         wall = datetime.now(UTC)
-        timer = await self.store.claim(cpr, now, self.owner, wall, wall + LEASE)
+        lease = timedelta(seconds=self.settings.timer_lease_seconds)
+        timer = await self.store.claim(cpr, now, self.owner, wall, wall + lease)
         if timer is None:
             await self.store.drop_if_stale(entry, cpr)
             return 0

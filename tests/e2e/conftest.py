@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ops.cli import SERVICES, service_env
+from ops.launch import SERVICES, service_env
 from shared.settings import Settings
 from tests.harness import (
     FrontEnd,

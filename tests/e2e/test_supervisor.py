@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from ops.cli import service_env
+from ops.launch import service_env
 from ops.supervisor import Supervisor
 
 

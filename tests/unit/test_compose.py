@@ -48,7 +48,11 @@ def test_api_port_matches_the_settings_and_is_published():
     api = COMPOSE["services"]["jobcenter-api"]
     settings = Settings.model_validate(api["environment"])
     assert settings.api_port == 8080 == Settings().api_port
-    assert f"{settings.api_port}:{settings.api_port}" in api["ports"]
+    [published] = api["ports"]
+    host, container = published.split(":")
+    first, last = (int(port) for port in host.split("-"))
+    assert first == settings.api_port == int(container)
+    assert last - first + 1 == api["deploy"]["replicas"]  # a host port for each replica
     assert settings.api_host == "0.0.0.0"
     assert all(":" in holder for holder in settings.api_tokens.values())
 
@@ -74,3 +78,12 @@ def test_dockerfile_runs_the_service_entry_point():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["python", "-m", "services"]' in dockerfile
     assert "constraints.txt" in dockerfile
+
+
+def test_every_service_runs_scaled_out_like_run_instances():
+    """Two of each (`deploy.replicas`); the infrastructure once."""
+    services = COMPOSE["services"]
+    for name in SERVICES:
+        assert services[name]["deploy"]["replicas"] == 2, name
+    for name in ("kafka", "mongo"):
+        assert "deploy" not in services[name]

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
+import pytest
+
 from infra import local
 
 
@@ -10,3 +16,45 @@ def test_redacted_hides_only_the_password() -> None:
     assert local.redacted(url) == "mongodb://dfdg:***@127.0.0.1:27017/?authSource=admin"
     assert local.redacted("mongodb://127.0.0.1:27017/") == "mongodb://127.0.0.1:27017/"
     assert local.redacted("mongodb://dfdg@mongo:27017/") == "mongodb://dfdg@mongo:27017/"
+
+
+def test_a_pid_file_counts_only_for_a_live_process_we_started(tmp_path) -> None:
+    """A stale pid file must not delay a start: a pid that is gone, a zombie, or a live
+    process that is not the profile's (a reused pid) is not running."""
+    profile = local.Profile("unit", 1, 2, 3)
+    pidfile = tmp_path / "kafka.pid"
+    other = subprocess.Popen(["sleep", "30"])
+    sleep = "import time; time.sleep(30)"
+    ours = subprocess.Popen([sys.executable, "-c", sleep, str(profile.run_dir)])
+    dead = subprocess.Popen(["true"])
+    try:
+        pidfile.write_text(str(other.pid))
+        assert local._read_pid(pidfile, profile) is None  # alive, but not ours
+        pidfile.write_text(str(ours.pid))
+        assert local._read_pid(pidfile, profile) == ours.pid
+        deadline = time.monotonic() + 5
+        while local._proc_state(dead.pid) != "Z":  # exited, not reaped yet: a zombie
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        pidfile.write_text(str(dead.pid))
+        assert local._read_pid(pidfile, profile) is None  # and reaped on the way
+        assert local._proc_state(dead.pid) is None
+        ours.kill()
+        ours.wait()
+        pidfile.write_text(str(ours.pid))
+        assert local._read_pid(pidfile, profile) is None
+    finally:
+        for process in (other, ours):
+            process.kill()
+            process.wait()
+
+
+def test_a_profile_of_ones_own_needs_both_ports() -> None:
+    assert local.profile_named("dev") is local.PROFILES["dev"]
+    mine = local.profile_named("mine", 46092, 28017)
+    assert (mine.kafka_port, mine.controller_port, mine.tls_port, mine.mongo_port) == (
+        46092, 46093, 46094, 28017,
+    )  # fmt: skip
+    for wrong in (("mine", 46092, None), ("dev", 46092, 28017), ("../x", 1, 2)):
+        with pytest.raises(ValueError):
+            local.profile_named(*wrong)
