@@ -277,6 +277,29 @@ async def main(sizes: list[int]) -> None:
         round(results[n]["write_per_s_full"] / results[n]["write_per_s_empty"], 3) for n in sizes
     ]
     write_result("scale", figures)
+    print(readme_table(figures))
+
+
+ROWS = (
+    ("citizens in the store", "sizes", "{:,}"),
+    ("udsøgning of 101 for the quarter, s", "udsoegning_seconds", "{}"),
+    ("its rows", "udsoegning_rows", "{:,}"),
+    ("its peak memory (tracemalloc), MiB", "udsoegning_peak_mib", "{}"),
+    ("the same `as_of` a day in the quarter, s", "as_of_seconds", "{}"),
+    ("one tick's sweep, 2 % of timers due, s", "sweep_seconds", "{}"),
+    ("notices it sent", "notices_sent", "{:,}"),
+    ("Jobnet creates/s through the platform, empty store", "write_per_s_empty", "{}"),
+    ("the same on the seeded store", "write_per_s_full", "{}"),
+)
+
+
+def readme_table(record: dict[str, Any]) -> str:
+    """The README's table of `scale.json` (tests/unit/test_bench_results.py holds them equal)."""
+    lines = ["| | " + " | ".join(f"{n:,}" for n in record["sizes"]) + " |"]
+    lines.append("|---|" + "---:|" * len(record["sizes"]))
+    for label, key, form in ROWS[1:]:
+        lines.append(f"| {label} | " + " | ".join(form.format(v) for v in record[key]) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from shared.db import Document
 from shared.tid import day_of, start_of_day
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
-RENDER_THREADS = 2
+RENDER_THREADS = 1
 _renderer = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="udsoegning")
 
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import bson
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -28,6 +31,8 @@ from shared.read_model import CITIZENS, MEMBERS, jobcenter_range
 from shared.tid import as_utc
 
 CHUNK = 200
+DECODED: CodecOptions[Document] = CodecOptions(tz_aware=True)
+RAW: CodecOptions[Any] = CodecOptions(document_class=RawBSONDocument, tz_aware=True)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -86,8 +91,10 @@ class ChunkDocuments:
 async def documents_of(
     db: AsyncDatabase[Document], cprs: list[str], known_by: datetime | None
 ) -> ChunkDocuments:
-    """The documents of a chunk of citizens: one query, by `_id`."""
-    citizens = await db[CITIZENS].find({"_id": {"$in": cprs}}).to_list()
+    """The documents of a chunk of citizens: one query, by `_id`. They arrive as raw BSON and are
+    decoded in the rendering thread (`facts_from`), not on the event loop."""
+    raw = db[CITIZENS].with_options(codec_options=RAW)
+    citizens = await raw.find({"_id": {"$in": cprs}}).to_list()
     return ChunkDocuments(cprs, citizens, known_by)
 
 
@@ -113,8 +120,15 @@ async def chunks(
 
 def facts_from(chunk: ChunkDocuments) -> list[CitizenFacts]:
     """The citizens' facts from their documents, as known by the cut (pure CPU work)."""
-    found = {doc["_id"]: doc for doc in chunk.citizens}
+    decoded = (_decoded(doc) for doc in chunk.citizens)
+    found = {doc["_id"]: doc for doc in decoded}
     return [citizen_facts(cpr, found.get(cpr, {}), chunk.known_by) for cpr in chunk.cprs]
+
+
+def _decoded(doc: Document) -> Document:
+    if isinstance(doc, RawBSONDocument):
+        return bson.decode(doc.raw, DECODED)
+    return doc
 
 
 def citizen_facts(cpr: str, doc: Document, known_by: datetime | None) -> CitizenFacts:

@@ -345,7 +345,7 @@ def test_an_incomplete_oidc_setup_is_refused_at_start(infra_env: dict[str, str])
 
 # -- the udsøgning limit and a responsive API while extractions run ------------------------------
 
-CITIZENS = 1000  # enough for an extraction to run for seconds on the local FerretDB
+CITIZENS = 5000  # enough for an extraction to run for seconds on the local FerretDB
 
 
 async def seed(

@@ -35,3 +35,19 @@ def test_the_udsoegning_memory_result_is_flat_and_the_readmes():
     assert f"N={n}" in readme and f"growth {record['extraction_growth_4x_citizens']}" in readme
     for key in (f"citizens_{n}_extraction_peak_kib", f"citizens_{4 * n}_extraction_peak_kib"):
         assert f"{record[key]:,} KiB" in readme or f"{record[key]:,} for" in readme, key
+
+
+def test_the_scale_result_has_the_issues_keys_and_is_the_readmes_table():
+    from bench.scale import readme_table
+
+    record, readme = result("scale"), (ROOT / "README.md").read_text()
+    for key in ("sizes", "udsoegning_seconds", "udsoegning_rows", "udsoegning_peak_mib",
+                "as_of_seconds", "sweep_seconds", "notices_sent", "write_per_s_empty",
+                "write_per_s_full", "growth_udsoegning_4x"):  # fmt: skip
+        assert key in record, key
+    small, large = record["sizes"]
+    assert large == 4 * small
+    rows = record["udsoegning_rows"]
+    assert 3.5 < rows[1] / rows[0] < 4.5  # a quarter of 101's citizens each time
+    assert readme_table(record) in readme
+    assert f"`growth_udsoegning_4x` {record['growth_udsoegning_4x']}" in readme
