@@ -31,27 +31,32 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a service process on these settings (the real clock), plus `extra`."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol,
+        "KAFKA_SASL_MECHANISM": settings.kafka_sasl_mechanism,
+        "JOBLOG_KAFKA_CREDENTIALS": str(settings.kafka_credentials_file),
+        "JOBLOG_PLATFORM_CREDENTIALS": str(settings.platform_credentials_file),
+        "MONGODB_URL": settings.mongodb_url,
+        "MONGODB_DATABASE": settings.mongodb_database,
+        "JOBLOG_GROUP_PREFIX": settings.group_prefix,
+        "JOBLOG_CLOCK": "real",
+        "JOBLOG_API_PORT": str(settings.api_port),
+        "JOBLOG_API_TOKENS": json.dumps(settings.api_tokens),
+        "JOBLOG_METRICS_PORT_BASE": str(settings.metrics_port_base),
+        **extra,
+    }
+
+
 class Processes:
     def __init__(self, settings: Settings, logs: Path) -> None:
         self.settings = settings
         self.logs = logs
         self.children: dict[str, subprocess.Popen[bytes]] = {}
-        self.env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-            "KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol,
-            "KAFKA_SASL_MECHANISM": settings.kafka_sasl_mechanism,
-            "JOBLOG_KAFKA_CREDENTIALS": str(settings.kafka_credentials_file),
-            "JOBLOG_PLATFORM_CREDENTIALS": str(settings.platform_credentials_file),
-            "MONGODB_URL": settings.mongodb_url,
-            "MONGODB_DATABASE": settings.mongodb_database,
-            "JOBLOG_GROUP_PREFIX": settings.group_prefix,
-            "JOBLOG_CLOCK": "real",
-            "JOBLOG_API_PORT": str(settings.api_port),
-            "JOBLOG_API_TOKENS": json.dumps(settings.api_tokens),
-            "JOBLOG_METRICS_PORT_BASE": str(settings.metrics_port_base),
-            "JOBLOG_TICK_INTERVAL_SECONDS": "1",
-        }
+        self.env = process_env(settings, JOBLOG_TICK_INTERVAL_SECONDS="1")
 
     def start(self, name: str) -> None:
         log = (self.logs / f"{name}.log").open("ab")
@@ -82,12 +87,12 @@ class Processes:
 @pytest.fixture(scope="session")
 def e2e_settings() -> Settings:
     base = free_port()
-    while base > 65000 or not all(_free(base + offset) for offset in range(5)):
+    while base > 65000 or not all(port_free(base + offset) for offset in range(5)):
         base = free_port()  # every service's metrics port must be free, not just the first
     return test_settings(infrastructure(), JOBLOG_METRICS_PORT_BASE=base, JOBLOG_CLOCK="real")
 
 
-def _free(port: int) -> bool:
+def port_free(port: int) -> bool:
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", port))

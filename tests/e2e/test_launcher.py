@@ -10,7 +10,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 from infra import local
 from shared import topics
 from shared.settings import Settings
+from tests.e2e.conftest import port_free
 from tests.harness import FrontEnd, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.e2e
@@ -83,17 +83,8 @@ def _ports() -> tuple[int, int, int, int]:
     rng = random.Random()
     while True:
         base = rng.randrange(20_000, 32_000, 50)
-        if all(_free(base + i) for i in (0, 1, 2, 3, 10, 11, 12, 13, 14, 20)):
+        if all(port_free(base + i) for i in (0, 1, 2, 3, 10, 11, 12, 13, 14, 20)):
             return base, base + 3, base + 10, base + 20
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture

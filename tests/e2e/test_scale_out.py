@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from services.notifier.app import PLATFORM_HEADER
 from shared import topics
 from shared.kafka import end_offsets, records_since
 from shared.settings import Settings
-from tests.e2e.conftest import _free
+from tests.e2e.conftest import port_free, process_env
 from tests.harness import (
     FrontEnd,
     akasse,
@@ -50,7 +49,7 @@ TICK = 1  # the notifiers' scheduler ticks every second
 
 def _settings() -> Settings:
     api = free_port()
-    while api > 65000 or not all(_free(api + i) for i in range(INSTANCES)):
+    while api > 65000 or not all(port_free(api + i) for i in range(INSTANCES)):
         api = free_port()
     return platform_settings(
         infrastructure(), JOBLOG_CLOCK="real", JOBLOG_API_PORT=api, JOBLOG_METRICS_PORT_BASE=0
@@ -58,23 +57,12 @@ def _settings() -> Settings:
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol,
-        "KAFKA_SASL_MECHANISM": settings.kafka_sasl_mechanism,
-        "JOBLOG_KAFKA_CREDENTIALS": str(settings.kafka_credentials_file),
-        "JOBLOG_PLATFORM_CREDENTIALS": str(settings.platform_credentials_file),
-        "MONGODB_URL": settings.mongodb_url,
-        "MONGODB_DATABASE": settings.mongodb_database,
-        "JOBLOG_GROUP_PREFIX": settings.group_prefix,
-        "JOBLOG_CLOCK": "real",
-        "JOBLOG_API_PORT": str(settings.api_port),
-        "JOBLOG_API_TOKENS": json.dumps(settings.api_tokens),
-        "JOBLOG_METRICS_PORT_BASE": "0",
-        "JOBLOG_TICK_INTERVAL_SECONDS": str(TICK),
-        "JOBLOG_TIMER_LEASE_SECONDS": "8",  # a killed notifier's timers wait this long
-    }
+    return process_env(
+        settings,
+        JOBLOG_METRICS_PORT_BASE="0",
+        JOBLOG_TICK_INTERVAL_SECONDS=str(TICK),
+        JOBLOG_TIMER_LEASE_SECONDS="8",  # a killed notifier's timers wait this long
+    )
 
 
 async def test_two_of_each_service_one_of_each_killed_midway_every_joblog_and_notice_once(
