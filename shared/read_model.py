@@ -190,6 +190,20 @@ class ReadModelWriter:
         return done
 
 
+def merged(updates: Iterable[Update]) -> list[Update]:
+    """The updates of each document as one (one round trip): only for updates whose paths
+    differ, as those of different notices do; a path given twice is refused."""
+    by_document: dict[tuple[str, str], Document] = {}
+    for update in updates:
+        operators = by_document.setdefault((update.collection, update.id), {})
+        for operator, fields in update.update.items():
+            into = operators.setdefault(operator, {})
+            if clash := set(into) & set(fields):
+                raise ValueError(f"{operator} of {sorted(clash)} twice: not merged")
+            into.update(fields)
+    return [Update(name, id_, ops) for (name, id_), ops in by_document.items()]
+
+
 def folded(updates: Iterable[Update]) -> dict[str, dict[str, Document]]:
     """The documents a series of updates makes from nothing, per collection and `_id`, as the
     database would make them (`$set`, `$min`, `$max`, `$addToSet` with dotted paths): a whole
