@@ -13,6 +13,7 @@ clock that is the whole of the current tick).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,8 +95,24 @@ async def documents_of(
     """The documents of a chunk of citizens: one query, by `_id`. They arrive as raw BSON and are
     decoded in the rendering thread (`facts_from`), not on the event loop."""
     raw = db[CITIZENS].with_options(codec_options=RAW)
-    citizens = await raw.find({"_id": {"$in": cprs}}).to_list()
+    async with _lane():
+        citizens = await raw.find({"_id": {"$in": cprs}}).to_list()
     return ChunkDocuments(cprs, citizens, known_by)
+
+
+_lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _lane() -> asyncio.Semaphore:
+    """One chunk read at a time for all the extractions of a process (per event loop): a chunk
+    costs the database a few hundred milliseconds of CPU, and the API's other requests must
+    find it free enough to be answered meanwhile."""
+    loop = asyncio.get_running_loop()
+    if loop not in _lanes:
+        _lanes[loop] = asyncio.Semaphore(1)
+    return _lanes[loop]
 
 
 async def chunks(
