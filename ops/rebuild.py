@@ -13,13 +13,12 @@ write in between could be dropped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 import typer
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -27,13 +26,12 @@ from infra import local
 from services.notifier.store import due_key
 from shared import read_model
 from shared.citizen import ExemptionMessage, StatusMessage
-from shared.db import Document, connect
+from shared.db import Document, batched, connect, insert_new
 from shared.service import logs_to_file
 from shared.settings import Settings
 
 BATCH = 1000
 QUEUE = "forfald"
-DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ async def rebuild(
     for source in SOURCES:
         total = await db[source.collection].estimated_document_count()
         done = 0
-        async for batch in _batches(db[source.collection].find(source.query)):
+        async for batch in batched(db[source.collection].find(source.query), BATCH):
             await writer.apply_bulk(u for doc in batch for u in source.updates(doc))
             done += len(batch)
             if progressed:
@@ -101,34 +99,19 @@ async def _due_queue(db: AsyncDatabase[Document], progressed: Progressed | None)
     either: the timers are read once, whole)."""
     total = await db.timers.estimated_document_count()
     done = added = 0
-    async for batch in _batches(db.timers.find({}, {"due": 1})):
+    async for batch in batched(db.timers.find({}, {"due": 1}), BATCH):
         entries = [
             {"_id": due_key(doc["due"], doc["_id"]), "cpr": doc["_id"]}
             for doc in batch
             if doc.get("due") is not None
         ]
         if entries:
-            try:
-                await db[QUEUE].insert_many(entries, ordered=False)
-            except BulkWriteError as error:  # those already there; the rest are inserted
-                if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
-                    raise
+            await insert_new(db[QUEUE], entries)  # (those already there stay)
             added += len(entries)
         done += len(batch)
         if progressed:
             progressed("timers", done, total)
     return added
-
-
-async def _batches(cursor: AsyncIterator[Document]) -> AsyncIterator[list[Document]]:
-    batch: list[Document] = []
-    async for doc in cursor:
-        batch.append(doc)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 async def run_rebuild(settings: Settings, fresh: bool, console: Console) -> Report:

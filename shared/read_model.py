@@ -140,9 +140,6 @@ class ReadModelWriter:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
 
-    async def create_indexes(self) -> None:
-        """None needed: every read is by `_id`."""
-
     async def apply(self, update: Update, returning: bool | None = None) -> Document | None:
         """One round trip; with `returning` (ReturnDocument.BEFORE/AFTER) it answers with the
         document. Two first writes for a new citizen (his status and a fritagelse, handled in

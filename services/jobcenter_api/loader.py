@@ -27,7 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.jobcenter_api.udsoegning import CitizenFacts, JoblogFact, NoticeFact
 from shared.citizen import ExemptionMessage, StatusMessage, exemption_periods, timeline
-from shared.db import Document
+from shared.db import Document, batched
 from shared.read_model import CITIZENS, MEMBERS, jobcenter_range
 from shared.tid import as_utc
 
@@ -62,13 +62,7 @@ async def candidates(
     db: AsyncDatabase[Document], kommunekode: str, known_by: datetime | None
 ) -> AsyncIterator[list[str]]:
     """The jobcenter's citizens, in cpr order, in chunks."""
-    chunk: list[str] = []
-    async for cpr in _members(db, kommunekode, known_by):
-        chunk.append(cpr)
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
+    async for chunk in batched(_members(db, kommunekode, known_by), CHUNK):
         yield chunk
 
 

@@ -21,15 +21,14 @@ from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from services.notifier.advisering import DueNotice
 from shared import read_model
-from shared.db import Document
+from shared.db import Document, batched, insert_new
 from shared.tid import as_utc
 
 BATCH = 500
-DUPLICATE_KEY = 11000
 
 
 def due_key(due: datetime, cpr: str) -> str:
@@ -78,14 +77,9 @@ class NotifierStore:
     async def due(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
         """The queue's entries due by `now` (entry id, cpr), oldest first, in batches: one read
         of the due part of the queue per tick."""
-        batch: list[tuple[str, str]] = []
-        async for entry in self.queue.find({"_id": due_upto(now)}).sort("_id", ASCENDING):
-            batch.append((entry["_id"], entry["cpr"]))
-            if len(batch) == BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        entries = self.queue.find({"_id": due_upto(now)}).sort("_id", ASCENDING)
+        async for batch in batched(entries, BATCH):
+            yield [(entry["_id"], entry["cpr"]) for entry in batch]
 
     async def drop_if_stale(self, entry_id: str, cpr: str) -> None:
         """A queue entry whose timer is not due at its time any more (moved on, or a crash
@@ -146,14 +140,7 @@ class NotifierStore:
         docs = [stored_notice(notice, checkpoint) for notice in notices]
         if not docs:
             return [], False
-        before: set[str] = set()
-        try:
-            await self.notices.insert_many(docs, ordered=False)
-        except BulkWriteError as error:  # those stored before; the rest were inserted
-            errors = error.details["writeErrors"]
-            if any(e["code"] != DUPLICATE_KEY for e in errors):
-                raise
-            before = {docs[e["index"]]["_id"] for e in errors}
+        before = await insert_new(self.notices, docs)
         if before:
             stored = self.notices.find({"_id": {"$in": sorted(before)}})
             found = {doc["_id"]: doc async for doc in stored}

@@ -80,7 +80,6 @@ class StorageService(Service):
         self.repo = Repository(self.db)
         self.facts = FactsReader(self.db)
         self.writer = ReadModelWriter(self.db)
-        await self.writer.create_indexes()
         await self.repo.create_indexes()
 
     # -- joblogs ---------------------------------------------------------------------------
