@@ -42,10 +42,11 @@ from services.jobcenter_api.extraction import order, start
 from services.notifier.store import due_key
 from services.storage.repository import _plain as stored_message
 from services.storage.repository import history_doc
-from shared import read_model
+from shared import collections, read_model
 from shared.citizen import ExemptionAction, ExemptionMessage, Maalgruppe, StatusMessage
 from shared.events import Handling, Joblog, StoredJoblog
 from shared.kommuner import KOMMUNER
+from shared.read_model_writer import ReadModelWriter
 from shared.settings import Settings
 from shared.tid import as_utc
 from tests.harness import FrontEnd, jobnet, new_cpr, start_groups_at_end, test_settings
@@ -157,7 +158,7 @@ def make_batch(rng: random.Random, count: int, seen: set[str]) -> Seed:
 
 async def seed_store(db: Any, citizens: int, rng: random.Random) -> None:
     """The store in batches; the next batch is made in a thread while this one is written."""
-    writer = read_model.ReadModelWriter(db)
+    writer = ReadModelWriter(db)
     seen: set[str] = set()
     loop = asyncio.get_running_loop()
     with Progress(transient=False) as progress:
@@ -170,9 +171,10 @@ async def seed_store(db: Any, citizens: int, rng: random.Random) -> None:
                 None, make_batch, rng, min(BATCH, citizens - following), seen
             )
             for name, docs in (
-                ("status_messages", seed.status), ("exemption_messages", seed.exemptions),
-                ("joblog_history", seed.history), ("notices", seed.notices),
-                ("timers", seed.timers), ("forfald", seed.queue),
+                (collections.STATUS_MESSAGES, seed.status),
+                (collections.EXEMPTION_MESSAGES, seed.exemptions),
+                (collections.JOBLOG_HISTORY, seed.history), (collections.NOTICES, seed.notices),
+                (collections.TIMERS, seed.timers), (collections.DUE_QUEUE, seed.queue),
             ):  # fmt: skip
                 if docs:
                     await db[name].insert_many(docs, ordered=False)
@@ -204,7 +206,7 @@ async def sweep(settings: Settings, db: Any) -> tuple[float, int]:
     front = FrontEnd(settings)
     await front.start()
     await start_groups_at_end(settings)
-    before = await db.notices.estimated_document_count()
+    before = await db[collections.NOTICES].estimated_document_count()
     async with AsyncExitStack() as stack:
         await start_services(stack, settings)
         await tick(front, db, NOW - timedelta(days=3))  # the services started: nothing due
@@ -212,14 +214,14 @@ async def sweep(settings: Settings, db: Any) -> tuple[float, int]:
         await tick(front, db, NOW)
         seconds = time.perf_counter() - started
     await front.stop()
-    return seconds, await db.notices.estimated_document_count() - before
+    return seconds, await db[collections.NOTICES].estimated_document_count() - before
 
 
 async def tick(front: FrontEnd, db: Any, now: datetime) -> None:
     """Send a tick and wait until the notifier has fired every timer due by then."""
     await front.tick(now)
     while not (
-        (doc := await db.clock.find_one({"_id": "platform"}))
+        (doc := await db[collections.CLOCK].find_one({"_id": "platform"}))
         and doc.get("fired")
         and as_utc(doc["fired"]) >= now
     ):

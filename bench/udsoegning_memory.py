@@ -22,8 +22,9 @@ from bench.common import write_result
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.extraction import order, start
 from services.storage.repository import _plain as stored_message
-from shared import read_model
+from shared import collections, read_model
 from shared.citizen import Maalgruppe, StatusMessage
+from shared.read_model_writer import ReadModelWriter
 from tests.harness import infrastructure, new_cpr, test_settings
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)  # the extraction's "now" and the data's times
@@ -47,8 +48,8 @@ async def seed(db, citizens: int, rng: random.Random) -> None:
         for _version in range(rng.randrange(4)):
             joblog_id = str(uuid.uuid4())
             updates.append(read_model.activity_update(cpr, joblog_id, 1, "opret", now))
-    await db.status_messages.insert_many(statuses)
-    await read_model.ReadModelWriter(db).apply_bulk(updates)
+    await db[collections.STATUS_MESSAGES].insert_many(statuses)
+    await ReadModelWriter(db).apply_bulk(updates)
 
 
 async def extraction_peak(db) -> tuple[int, int]:
@@ -65,7 +66,7 @@ async def extraction_peak(db) -> tuple[int, int]:
 
 async def baseline_peak(db) -> int:
     tracemalloc.start()
-    docs = await db.borgere.find({"jobcentre": "101"}).to_list()
+    docs = await db[collections.CITIZENS].find({"jobcentre": "101"}).to_list()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     del docs

@@ -10,8 +10,7 @@ from typing import Any
 import yaml
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from services.in_process import KAFKA_SERVICES
-from shared.service import Service
+from shared.registry import KAFKA_SERVICES, ServiceSpec
 from shared.settings import Settings
 
 __all__ = ["KAFKA_SERVICES", "asyncapi_yaml", "documented_settings", "write_asyncapi"]
@@ -39,10 +38,11 @@ def documented_settings() -> Settings:
     return DefaultSettings()
 
 
-def asyncapi_yaml(kind: type[Service]) -> str:
+def asyncapi_yaml(spec_of: ServiceSpec) -> str:
     """The service's document as YAML, its channels, operations, messages and schemas in name
     order (FastStream keeps publishers in a WeakSet, whose order changes from run to run)."""
-    spec: dict[str, Any] = kind(documented_settings()).asyncapi().to_specification().to_jsonable()
+    runtime = spec_of.entry("build")(documented_settings())
+    spec: dict[str, Any] = runtime.asyncapi().to_specification().to_jsonable()
     for section in (spec, spec.get("components", {})):
         for name in ("channels", "operations", "messages", "schemas"):
             if name in section:
@@ -50,15 +50,15 @@ def asyncapi_yaml(kind: type[Service]) -> str:
     return yaml.dump(spec, sort_keys=False, allow_unicode=True)
 
 
-def document_path(out: Path, kind: type[Service]) -> Path:
-    return out / f"{kind.name}.yaml"
+def document_path(out: Path, service: ServiceSpec) -> Path:
+    return out / f"{service.name}.yaml"
 
 
 def write_asyncapi(out: Path = DOCS) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind in KAFKA_SERVICES:
-        path = document_path(out, kind)
-        path.write_text(asyncapi_yaml(kind))
+    for service in KAFKA_SERVICES:
+        path = document_path(out, service)
+        path.write_text(asyncapi_yaml(service))
         written.append(path)
     return written

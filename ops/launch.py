@@ -10,17 +10,13 @@ from pathlib import Path
 
 from infra import local
 from ops.supervisor import Supervisor
+from shared import registry
 from shared.credentials import for_service
 from shared.settings import Settings
 
 ROOT = local.ROOT
-SERVICES = [
-    "provisioner", "storage", "jobnet-adapter", "akasse-adapter", "notifier", "jobcenter-api",
-]  # fmt: skip
-METRICS_OFFSET = {
-    "jobnet-adapter": 0, "akasse-adapter": 1, "storage": 2, "notifier": 3, "provisioner": 4,
-}  # fmt: skip
-METRICS_STRIDE = len(METRICS_OFFSET)
+SERVICES = [spec.name for spec in registry.SERVICES]
+METRICS_STRIDE = len(registry.KAFKA_SERVICES)
 """Instance i's metrics ports are JOBLOG_METRICS_PORT_BASE + i * METRICS_STRIDE + offset."""
 
 
@@ -55,26 +51,27 @@ class Instance:
 
     def ready_url(self, env: dict[str, str]) -> str | None:
         settings = self.settings(env)
-        if self.service == "jobcenter-api":
+        if not registry.named(self.service).kafka:
             return f"http://127.0.0.1:{settings.api_port}/openapi.json"
-        if not settings.metrics_port_base:
-            return None
-        port = settings.metrics_port_base + METRICS_OFFSET[self.service]
-        return f"http://127.0.0.1:{port}/health/ready"
+        port = self.metrics_port(settings)
+        return f"http://127.0.0.1:{port}/health/ready" if port else None
 
     def where(self, env: dict[str, str], logs: Path) -> str:
         settings = self.settings(env)
-        if self.service == "jobcenter-api":
+        if not registry.named(self.service).kafka:
             return (
                 f"http://{settings.api_host}:{settings.api_port}/docs, log {logs / self.name}.log"
             )
-        offset = METRICS_OFFSET[self.service]
-        metrics = (
-            f"metrics http://127.0.0.1:{settings.metrics_port_base + offset}/metrics, "
-            if settings.metrics_port_base
-            else ""
-        )
+        port = self.metrics_port(settings)
+        metrics = f"metrics http://127.0.0.1:{port}/metrics, " if port else ""
         return f"{metrics}log {logs / self.name}.log"
+
+    def metrics_port(self, settings: Settings) -> int | None:
+        """Where this instance serves metrics and health (its settings hold its own base)."""
+        offset = registry.named(self.service).metrics_offset
+        if not settings.metrics_port_base or offset is None:
+            return None
+        return settings.metrics_port_base + offset
 
 
 def instances_of(count: int) -> list[Instance]:

@@ -24,14 +24,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from infra import local
 from services.notifier.store import due_key
-from shared import read_model
+from shared import collections, read_model
 from shared.citizen import ExemptionMessage, StatusMessage
-from shared.db import Document, batched, connect, insert_new
-from shared.service import logs_to_file
+from shared.db import batched, connect, insert_new
+from shared.document import Document
+from shared.log import logs_to_file
+from shared.read_model_writer import ReadModelWriter
 from shared.settings import Settings
 
 BATCH = 1000
-QUEUE = "forfald"
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,10 @@ def _notice(doc: Document) -> list[read_model.Update]:
 
 
 SOURCES = (
-    Source("status_messages", {}, _status),
-    Source("exemption_messages", {}, _exemption),
-    Source("joblog_history", {}, lambda doc: [read_model.history_update(doc)]),
-    Source("notices", {"modtager": "borger"}, _notice),
+    Source(collections.STATUS_MESSAGES, {}, _status),
+    Source(collections.EXEMPTION_MESSAGES, {}, _exemption),
+    Source(collections.JOBLOG_HISTORY, {}, lambda doc: [read_model.history_update(doc)]),
+    Source(collections.NOTICES, {"modtager": "borger"}, _notice),
 )
 
 
@@ -77,9 +78,9 @@ async def rebuild(
     db: AsyncDatabase[Document], fresh: bool = False, progressed: Progressed | None = None
 ) -> Report:
     if fresh:
-        for name in (read_model.CITIZENS, read_model.MEMBERS, QUEUE):
+        for name in (read_model.CITIZENS, read_model.MEMBERS, collections.DUE_QUEUE):
             await db.drop_collection(name)
-    writer = read_model.ReadModelWriter(db)
+    writer = ReadModelWriter(db)
     report = Report()
     for source in SOURCES:
         total = await db[source.collection].estimated_document_count()
@@ -97,20 +98,20 @@ async def rebuild(
 async def _due_queue(db: AsyncDatabase[Document], progressed: Progressed | None) -> int:
     """A due-queue entry for every timer with a due time (FerretDB has no `$ne null` index
     either: the timers are read once, whole)."""
-    total = await db.timers.estimated_document_count()
+    total = await db[collections.TIMERS].estimated_document_count()
     done = added = 0
-    async for batch in batched(db.timers.find({}, {"due": 1}), BATCH):
+    async for batch in batched(db[collections.TIMERS].find({}, {"due": 1}), BATCH):
         entries = [
             {"_id": due_key(doc["due"], doc["_id"]), "cpr": doc["_id"]}
             for doc in batch
             if doc.get("due") is not None
         ]
         if entries:
-            await insert_new(db[QUEUE], entries)  # (those already there stay)
+            await insert_new(db[collections.DUE_QUEUE], entries)  # (those already there stay)
             added += len(entries)
         done += len(batch)
         if progressed:
-            progressed("timers", done, total)
+            progressed(collections.TIMERS, done, total)
     return added
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared import collections
 from shared.access import ADMIN
 from shared.credentials import as_principal
 from shared.db import connect
@@ -101,7 +102,7 @@ async def replay(
         await producer.stop()
     mongo, db = connect(settings)
     try:
-        await db.replays.insert_one(
+        await db[collections.REPLAYS].insert_one(
             {
                 "_id": str(uuid.uuid4()), "af": f"operator:{user}", "tidspunkt": datetime.now(UTC),
                 "topic": topic, "aarsag": reason, "siden": since, "antal": report.sent,

@@ -54,7 +54,7 @@ from shared.db import connect
 from shared.facts import FactsReader
 from shared.kafka import PlatformLag, end_offsets, records_since
 from shared.kommuner import KOMMUNER
-from shared.service import logs_to_file
+from shared.log import logs_to_file
 from shared.settings import Settings
 from shared.tid import COPENHAGEN, as_utc, day_of
 

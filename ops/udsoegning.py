@@ -23,7 +23,7 @@ from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.udsoegning import CriteriaError
 from shared.clock import PlatformClock
 from shared.db import connect
-from shared.service import logs_to_file
+from shared.log import logs_to_file
 from shared.settings import Settings
 
 

@@ -15,14 +15,15 @@ from typing import Literal
 
 from shared import topics
 from shared.kommuner import KOMMUNER
+from shared.registry import PRINCIPALS
 
 ADMIN = "admin"
 JOBNET = "jobnet"
 STATUS_FEED = "status-feed"
 DIGITAL_POST = "digital-post"
 OPERATOR = "operator"
-SERVICES = ("jobnet-adapter", "akasse-adapter", "storage", "notifier")
-"""The platform's Kafka services, each with a principal of its own."""
+SERVICES = PRINCIPALS
+"""The platform's Kafka services with a principal of their own (`shared.registry`)."""
 
 
 def service_principal(service: str) -> str:

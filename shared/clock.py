@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.db import Document
+from shared import collections
+from shared.document import Document
 from shared.settings import ClockMode
 from shared.tid import as_utc, day_of
 
@@ -46,7 +47,7 @@ class PlatformClock:
         if (pinned := _batch_time.get()) is not None:
             return pinned
         if self._db is not None:
-            doc = await self._db.clock.find_one({"_id": CLOCK_ID})
+            doc = await self._db[collections.CLOCK].find_one({"_id": CLOCK_ID})
             if doc is not None:
                 self.observe_tick(doc["now"])
         if self._latest_tick == EPOCH:  # no tick yet: not stored, or not seen since the start
@@ -74,7 +75,7 @@ class PlatformClock:
         """Record a processed tick (notifier only): later readers see at least this time."""
         self.observe_tick(now)
         if self._db is not None:
-            await self._db.clock.update_one(
+            await self._db[collections.CLOCK].update_one(
                 {"_id": CLOCK_ID}, {"$max": {"now": as_utc(now)}}, upsert=True
             )
 
@@ -82,6 +83,6 @@ class PlatformClock:
         """Record that every timer due by `now` has fired (lets a simulation know a tick is
         done)."""
         if self._db is not None:
-            await self._db.clock.update_one(
+            await self._db[collections.CLOCK].update_one(
                 {"_id": CLOCK_ID}, {"$max": {"fired": as_utc(now)}}, upsert=True
             )

@@ -8,16 +8,16 @@ and bulk writes carry the consistency instead.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from shared.document import Document
 from shared.settings import Settings
 
-Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 T = TypeVar("T")
 

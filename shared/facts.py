@@ -10,6 +10,7 @@ from uuid import UUID
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared import collections
 from shared.citizen import (
     ExemptionMessage,
     ExemptionPeriod,
@@ -19,7 +20,7 @@ from shared.citizen import (
     status_on,
     timeline,
 )
-from shared.db import Document
+from shared.document import Document
 from shared.tid import as_utc
 
 
@@ -37,7 +38,7 @@ class Facts:
 
 class FactsReader:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.citizens: AsyncCollection[Document] = db.borgere
+        self.citizens: AsyncCollection[Document] = db[collections.CITIZENS]
 
     async def document(self, cpr: str) -> Document:
         return await self.citizens.find_one({"_id": cpr}) or {"_id": cpr}

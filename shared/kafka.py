@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -21,7 +20,8 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from shared import outage, topics
+from shared import outage, registry, topics
+from shared.inbound import Inbound
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,22 +87,6 @@ async def publish(broker: KafkaBroker, topic: str, key: str, payload: BaseModel 
     )
 
 
-@dataclass(frozen=True)
-class Inbound:
-    """One record as received: enough to process it, and to point back at it when rejecting."""
-
-    topic: str
-    partition: int | None
-    offset: int | None
-    key: str | None
-    body: bytes
-
-    @classmethod
-    def of(cls, record: ConsumerRecord[bytes, bytes]) -> Inbound:
-        key = record.key.decode(errors="replace") if record.key is not None else None
-        return cls(record.topic, record.partition, record.offset, key, record.value or b"")
-
-
 Handle = Callable[[Inbound], Awaitable[None]]
 Fallback = Callable[[Inbound, Exception], Awaitable[None]]
 
@@ -162,9 +146,9 @@ class PlatformLag:
         self.admin = AIOKafkaAdminClient(**client_options(settings))
         self.consumer = AIOKafkaConsumer(**client_options(settings))
         self.groups = {
-            group_id(settings, name, source.name): source
-            for name, sources in topics.CONSUMES.items()
-            for source in sources
+            group_id(settings, spec.name, source.name): source
+            for spec in registry.SERVICES
+            for source in spec.consumes
         }
 
     async def start(self) -> None:

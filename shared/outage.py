@@ -3,7 +3,7 @@ intervals ("Kafka unreachable for 60 s, 412 retries"), one line when it ends; no
 libraries' line per retry (aiokafka logs every failed connect, metadata update, fetch and
 coordinator lookup: about 130 lines a second per service while a broker is down).
 
-`OutageFilter` sits on the log handler of every service process (`shared.service.setup_logging`)
+`OutageFilter` sits on the log handler of every service process (`shared.log.setup_logging`)
 and of the commands that log to a file. What belongs to an outage:
 
 - aiokafka's warnings and errors about connections, metadata, coordinators and heartbeats

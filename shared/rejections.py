@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.events import Rejection
-from shared.kafka import Inbound
+from shared.inbound import Inbound
 
 
 class Reason(StrEnum):

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 from wsgiref.simple_server import WSGIServer
@@ -28,13 +26,13 @@ from shared import health, topics
 from shared.akasse_register import AkasseEntry, AkasseRegister
 from shared.asyncapi import raw_record, raw_records
 from shared.clock import PlatformClock
-from shared.cpr import mask
-from shared.db import Document, connect
+from shared.db import connect
+from shared.document import Document
+from shared.inbound import Inbound
 from shared.kafka import (
     DURABLE_ACK,
     Fallback,
     Handle,
-    Inbound,
     broker_security,
     deliver_batch,
     group_id,
@@ -43,47 +41,8 @@ from shared.kafka import (
     raw_batch_decoder,
     raw_decoder,
 )
-from shared.outage import collapse_outages
 from shared.rejections import Reason, Refusal, rejection
 from shared.settings import Settings
-
-_CPR_PATTERN = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
-
-
-class CprMaskingFormatter(logging.Formatter):
-    """Last line of defence: any 10-digit run that looks like a CPR number is pseudonymised in
-    the formatted record, tracebacks included (our own code logs `mask(cpr)` in the first
-    place)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_cprs(super().format(record))
-
-
-def mask_cprs(text: str) -> str:
-    return _CPR_PATTERN.sub(lambda m: mask(m.group(1) + m.group(2)), text)
-
-
-def logs_to_file(path: Path, level: str = "INFO") -> None:
-    """For commands whose terminal shows only the project's progress and results: every log
-    line, the libraries' warnings included (`warnings` too), goes to `path`, CPR masked."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
-    handler.setFormatter(CprMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    collapse_outages(handler)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.captureWarnings(True)
-
-
-def setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(CprMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    collapse_outages(handler)  # an outage of Kafka or the database: a few lines, not thousands
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
 
 class Service:

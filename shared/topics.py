@@ -130,11 +130,3 @@ class Source:
 # (FastStream reads `{…}` in a pattern as a path parameter: no `\d{3}`)
 AKASSE_INBOUND = Source("akasse.joblog.inbound", r"akasse\.\d\d\d\.joblog\.inbound")
 JOBCENTER_EXEMPTION = Source("jobcenter.exemption", r"jobcenter\.\d\d\d\.exemption")
-
-CONSUMES: dict[str, list[Source]] = {
-    "jobnet-adapter": [Source(JOBNET_INBOUND), Source(JOBLOG_CHANGES)],
-    "akasse-adapter": [AKASSE_INBOUND, Source(JOBLOG_CHANGES)],
-    "storage": [Source(JOBLOG_COMMANDS), Source(CITIZEN_STATUS), JOBCENTER_EXEMPTION],
-    "notifier": [Source(CITIZEN_CHANGES), Source(TIMERS)],
-}
-"""What each service consumes in its consumer groups (for lag: "has the platform caught up?")."""

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer
 
 from infra import local
 from ops.parties import PartyProducers
-from shared import topics
+from shared import registry, topics
 from shared.access import ADMIN, OPERATOR
 from shared.akasse_register import AkasseEntry, publish_entry
 from shared.credentials import as_principal
@@ -95,11 +95,11 @@ async def start_groups_at_end(settings: Settings) -> None:
     """Commit the current end offsets for the platform's consumer groups before its services
     start, so a test platform handles only what its tests send (not earlier runs' messages)."""
     admin = as_principal(settings, ADMIN)
-    for service, sources in topics.CONSUMES.items():
-        for source in sources:
+    for service in registry.SERVICES:
+        for source in service.consumes:
             consumer = AIOKafkaConsumer(
                 **client_options(admin),
-                group_id=group_id(settings, service, source.name),
+                group_id=group_id(settings, service.name, source.name),
                 enable_auto_commit=False,
             )
             await consumer.start()

@@ -20,7 +20,8 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.db import Document
+from shared import collections
+from shared.document import Document
 
 ROW = "udsoegning_raekke"
 ROW_CONTEXT = ("kriterier", "bruger")
@@ -29,7 +30,7 @@ ROW_CONTEXT = ("kriterier", "bruger")
 
 class AccessLog:
     def __init__(self, db: AsyncDatabase[Document], simulated_clock: bool = False) -> None:
-        self.entries = db.access_log
+        self.entries = db[collections.ACCESS_LOG]
         self.simulated_clock = simulated_clock
 
     async def create_indexes(self) -> None:

@@ -32,7 +32,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.akasse_adapter.mapping import akasse_outbound
 from services.jobcenter_api import extraction
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.auth import (
@@ -46,14 +45,15 @@ from services.jobcenter_api.auth import (
 )
 from services.jobcenter_api.limits import RETRY_AFTER_SECONDS, ExtractionSlots, SlotResponse
 from services.jobcenter_api.udsoegning import CriteriaError
-from services.jobnet_adapter.mapping import jobnet_outbound
-from services.storage.repository import Repository, stored_from
 from shared.clock import PlatformClock
 from shared.cpr import is_valid_cpr
 from shared.db import connect
 from shared.events import Handling, JoblogChange
 from shared.facts import FactsReader
-from shared.service import setup_logging
+from shared.formats.akasse import akasse_outbound
+from shared.formats.jobnet import jobnet_outbound
+from shared.joblogs import JoblogReader
+from shared.log import setup_logging
 from shared.settings import Settings, get_settings
 from shared.tid import day_of
 
@@ -221,12 +221,9 @@ def routes() -> Any:
             current = await facts.status_on(cpr, day_of(now))
             if current is None or current.akasseNr != caller.akasse_nr:
                 raise forbid(f"the citizen is not a member of a-kasse {caller.akasse_nr}")
-        docs = await Repository(state.db).current_joblogs(await facts.joblog_ids(cpr))
         result = []
-        for doc in docs:
-            change = JoblogChange(
-                handling=Handling.OPRET, entry=stored_from(doc), akasseNr=caller.akasse_nr
-            )
+        for joblog in await JoblogReader(state.db).current_of(cpr):
+            change = JoblogChange(handling=Handling.OPRET, entry=joblog, akasseNr=caller.akasse_nr)
             result.append(akasse_outbound(change) if caller.akasse_nr else jobnet_outbound(change))
         await state.access.record(
             str(caller), "joblogs", now, cpr=cpr, raekker=len(result), **_request_doc(request)

@@ -28,7 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.jobcenter_api import loader
 from services.jobcenter_api.access_log import AccessLog, ExtractionLog
 from services.jobcenter_api.udsoegning import HEADER, Criteria, CriteriaError, parse_date, rows
-from shared.db import Document
+from shared.document import Document
 from shared.tid import day_of, start_of_day
 
 MEDIA_TYPE = "text/csv; charset=utf-8"

@@ -27,7 +27,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.jobcenter_api.udsoegning import CitizenFacts, JoblogFact, NoticeFact
 from shared.citizen import ExemptionMessage, StatusMessage, exemption_periods, timeline
-from shared.db import Document, batched
+from shared.db import batched
+from shared.document import Document
 from shared.read_model import CITIZENS, MEMBERS, jobcenter_range
 from shared.tid import as_utc
 

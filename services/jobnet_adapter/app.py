@@ -2,44 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from shared import frontend, topics
+from shared.events import JoblogChange
+from shared.formats import jobnet
+from shared.formats import models as format_models
+from shared.registry import named
+from shared.runtime import Runtime
+from shared.settings import Settings
 
-from faststream import FastStream
-
-from services import format_models
-from services.adapter import FormatTopics, FrontendAdapter
-from services.jobnet_adapter import mapping
-from shared import topics
-from shared.events import JoblogChange, JoblogCommand
-from shared.settings import Settings, get_settings
+SPEC = named("jobnet-adapter")
 
 
-class JobnetAdapter(FrontendAdapter):
-    name = "jobnet-adapter"
-    inbound = topics.Source(topics.JOBNET_INBOUND)
-
-    def format_topics(self) -> FormatTopics:
-        return FormatTopics(
-            format_models.jobnet_inbound(), topics.JOBNET_OUTBOUND,
-            format_models.jobnet_outbound(), topics.JOBNET_REJECTED,
-        )  # fmt: skip
-
-    def parse(
-        self, raw: bytes, key: str | None, received: datetime, max_bytes: int
-    ) -> JoblogCommand:
-        return mapping.parse_jobnet(raw, key, received, max_bytes)
-
-    def to_outbound(self, change: JoblogChange) -> dict[str, Any]:
-        return mapping.jobnet_outbound(change)
-
-    def message_id(self, raw: bytes) -> str | None:
-        return mapping.message_id_of(raw)
-
-    def outbound_topic(self, change: JoblogChange) -> str | None:
-        # snapshots are for a new a-kasse; Jobnet has every change
-        return None if change.snapshot else topics.JOBNET_OUTBOUND
+def outbound_topic(change: JoblogChange) -> str | None:
+    """Jobnet has every change (snapshots are for a new a-kasse)."""
+    return None if change.snapshot else topics.JOBNET_OUTBOUND
 
 
-def create_app(settings: Settings | None = None) -> FastStream:
-    return JobnetAdapter(settings or get_settings()).app(metrics_offset=0)
+JOBNET = frontend.FrontEnd(
+    jobnet.parse_jobnet, jobnet.message_id_of, jobnet.jobnet_outbound, outbound_topic
+)
+
+
+def build(settings: Settings) -> Runtime:
+    """The composition root."""
+    runtime = Runtime(SPEC.name, settings, __doc__ or "")
+    runtime.ticks()
+    documented = frontend.Documented(
+        format_models.jobnet_inbound(), topics.JOBNET_OUTBOUND,
+        format_models.jobnet_outbound(), topics.JOBNET_REJECTED,
+    )  # fmt: skip
+    frontend.wire(runtime, topics.Source(topics.JOBNET_INBOUND), JOBNET, documented)
+    return runtime

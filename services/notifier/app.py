@@ -30,20 +30,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faststream import FastStream
 from prometheus_client import Counter
 from pydantic import ValidationError
 
 from services.notifier import advisering
 from services.notifier.store import NotifierStore
 from shared import topics
-from shared.db import Document
+from shared.document import Document
 from shared.events import CitizenChange, Rejection
 from shared.facts import FactsReader
-from shared.kafka import Inbound, client_options, records_since, topic_partitions
+from shared.inbound import Inbound
+from shared.kafka import client_options, records_since, topic_partitions
 from shared.rejections import Reason, Refusal
 from shared.service import Service, Tick
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from shared.tid import COPENHAGEN, as_utc
 
 FIRING_AT_ONCE = 8
@@ -322,5 +322,5 @@ def _notice_id(value: bytes | None) -> str:
         return ""
 
 
-def create_app(settings: Settings | None = None) -> FastStream:
-    return NotifierService(settings or get_settings()).app(metrics_offset=3)
+def build(settings: Settings) -> NotifierService:
+    return NotifierService(settings)

@@ -24,8 +24,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.notifier.advisering import DueNotice
-from shared import read_model
-from shared.db import Document, batched, insert_new
+from shared import collections, read_model
+from shared.db import batched, insert_new
+from shared.document import Document
+from shared.read_model_writer import ReadModelWriter
 from shared.tid import as_utc
 
 BATCH = 500
@@ -47,10 +49,10 @@ def _free(wall_now: datetime) -> dict[str, Any]:
 
 class NotifierStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.timers = db.timers
-        self.queue = db.forfald
-        self.notices = db.notices
-        self.read_model = read_model.ReadModelWriter(db)
+        self.timers = db[collections.TIMERS]
+        self.queue = db[collections.DUE_QUEUE]
+        self.notices = db[collections.NOTICES]
+        self.read_model = ReadModelWriter(db)
 
     async def create_indexes(self) -> None:
         await self.notices.create_index([("cpr", ASCENDING), ("forfaldt", ASCENDING)])

@@ -13,51 +13,55 @@ The only service that holds the admin's credentials; it reads no personal data.
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from faststream import FastStream
 from faststream.kafka.annotations import KafkaMessage
 
 from shared import topics
 from shared.akasse_register import AkasseRegister
 from shared.provisioning import Provisioning
-from shared.service import REGISTER_ENTRY, Service, provisioned, register_options
-from shared.settings import Settings, get_settings
+from shared.registry import named
+from shared.runtime import REGISTER_ENTRY, Runtime, provisioned, register_options
+from shared.settings import Settings
+
+SPEC = named("provisioner")
+log = logging.getLogger("dfdg.provisioner")
 
 
-class ProvisionerService(Service):
-    name = "provisioner"
-    uses_database = False
-    follows_ticks = False
+class Provisioned:
+    """The a-kasser provisioned by this process (each once, one at a time)."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.provisioning = Provisioning(settings)
-        self.provisioned: set[str] = set()
+    def __init__(self, provisioning: Provisioning) -> None:
+        self.provisioning = provisioning
+        self.done: set[str] = set()
         self._one_at_a_time = asyncio.Lock()
 
-        async def on_register(body: bytes, message: KafkaMessage) -> None:
-            record = message.raw_message
-            assert not isinstance(record, tuple)
-            register = AkasseRegister()
-            register.apply(record.key, record.value)
-            for entry in register.entries():
-                await self.provision_akasse(entry.akasseNr)
+    async def akasse(self, nr: str) -> None:
+        async with self._one_at_a_time:
+            if nr not in self.done:
+                await asyncio.to_thread(self.provisioning.akasse, nr)
+                self.done.add(nr)
+                log.info("a-kasse %s provisioned: topics, principal, ACLs", nr)
 
-        on_register.__annotations__["body"] = REGISTER_ENTRY
-        register = provisioned(topics.AKASSE_REGISTER)
-        self.broker.subscriber(register, **register_options(self.name))(on_register)
-
-    async def start(self) -> None:
-        await super().start()
+    async def platform(self) -> None:
         await asyncio.to_thread(self.provisioning.platform)
 
-    async def provision_akasse(self, nr: str) -> None:
-        async with self._one_at_a_time:
-            if nr not in self.provisioned:
-                await asyncio.to_thread(self.provisioning.akasse, nr)
-                self.provisioned.add(nr)
-                self.log.info("a-kasse %s provisioned: topics, principal, ACLs", nr)
 
+def build(settings: Settings) -> Runtime:
+    """The composition root: the platform at start, then every a-kasse the register names."""
+    runtime = Runtime(SPEC.name, settings, __doc__ or "")
+    parties = Provisioned(Provisioning(settings))
+    runtime.on_start(parties.platform)
 
-def create_app(settings: Settings | None = None) -> FastStream:
-    return ProvisionerService(settings or get_settings()).app(metrics_offset=4)
+    async def on_register(body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert not isinstance(record, tuple)
+        register = AkasseRegister()
+        register.apply(record.key, record.value)
+        for entry in register.entries():
+            await parties.akasse(entry.akasseNr)
+
+    on_register.__annotations__["body"] = REGISTER_ENTRY
+    register = provisioned(topics.AKASSE_REGISTER)
+    runtime.broker.subscriber(register, **register_options(SPEC.name))(on_register)
+    return runtime

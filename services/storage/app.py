@@ -13,31 +13,30 @@ import re
 from datetime import date, datetime
 from typing import TypeVar
 
-from faststream import FastStream
 from pydantic import BaseModel, ValidationError
 
-from services.akasse_adapter.mapping import AKASSE
-from services.jobnet_adapter.mapping import JOBNET
-from services.mapping_common import Format, naming_the_field
 from services.storage import merge
 from services.storage.repository import (
     Repository,
     history_doc,
     joblog_of,
-    stored_from,
 )
 from shared import read_model, topics
 from shared.citizen import ExemptionMessage, StatusMessage, status_on, timeline
 from shared.cpr import is_valid_cpr, mask
-from shared.db import Document
+from shared.document import Document
 from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand, Rejection
 from shared.facts import FactsReader, status_messages
+from shared.formats.akasse import AKASSE
+from shared.formats.common import Format, naming_the_field
+from shared.formats.jobnet import JOBNET
+from shared.inbound import Inbound
 from shared.joblog_rules import check_joblog
-from shared.kafka import Inbound
-from shared.read_model import ReadModelWriter
+from shared.joblogs import JoblogReader, stored_from
+from shared.read_model_writer import AFTER, BEFORE, ReadModelWriter
 from shared.rejections import Reason, Refusal
 from shared.service import Service
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from shared.tid import day_of
 
 M = TypeVar("M", bound=BaseModel)
@@ -60,6 +59,7 @@ class StorageService(Service):
         self.repo: Repository
         self.facts: FactsReader
         self.writer: ReadModelWriter
+        self.joblogs: JoblogReader
 
         commands = topics.Source(topics.JOBLOG_COMMANDS)
         self.consume(commands, JoblogCommand, self.handle_command, self._keep_command)
@@ -80,6 +80,7 @@ class StorageService(Service):
         self.repo = Repository(self.db)
         self.facts = FactsReader(self.db)
         self.writer = ReadModelWriter(self.db)
+        self.joblogs = JoblogReader(self.db)
         await self.repo.create_indexes()
 
     # -- joblogs ---------------------------------------------------------------------------
@@ -156,7 +157,7 @@ class StorageService(Service):
         then may go out twice, identical: at-least-once)."""
         await self.repo.project(doc)
         activity = read_model.history_update(doc)
-        citizen = await self.writer.apply(activity, read_model.AFTER) or {"_id": doc["cpr"]}
+        citizen = await self.writer.apply(activity, AFTER) or {"_id": doc["cpr"]}
         entry = stored_from(doc)
         change = JoblogChange(
             handling=Handling(doc["handling"]),
@@ -189,9 +190,7 @@ class StorageService(Service):
         await self.repo.add_status(message, now)
         member, citizen = read_model.status_updates(message, now)
         await self.writer.apply(member)
-        earlier = status_messages(
-            await self.writer.apply(citizen, read_model.BEFORE), message.messageId
-        )
+        earlier = status_messages(await self.writer.apply(citizen, BEFORE), message.messageId)
         today = day_of(now)
         before = status_on(timeline(earlier), today)
         after = status_on(timeline([*earlier, message]), today)
@@ -207,14 +206,14 @@ class StorageService(Service):
 
     async def send_snapshot(self, cpr: str, akasse_nr: str) -> None:
         """A new a-kasse offering joblog receives all the citizen's current joblogs."""
-        docs = await self.repo.current_joblogs(await self.facts.joblog_ids(cpr))
-        for doc in docs:
+        joblogs = await self.joblogs.current_of(cpr)
+        for joblog in joblogs:
             change = JoblogChange(
-                handling=Handling.OPRET, entry=stored_from(doc), akasseNr=akasse_nr, snapshot=True
+                handling=Handling.OPRET, entry=joblog, akasseNr=akasse_nr, snapshot=True
             )
             await self.publish(topics.JOBLOG_CHANGES, cpr, change)
         self.log.info(
-            "snapshot of %d joblogs for %s to a-kasse %s", len(docs), mask(cpr), akasse_nr
+            "snapshot of %d joblogs for %s to a-kasse %s", len(joblogs), mask(cpr), akasse_nr
         )
 
     async def handle_exemption(self, inbound: Inbound) -> None:
@@ -327,5 +326,5 @@ def _original(command: JoblogCommand) -> Inbound:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastStream:
-    return StorageService(settings or get_settings()).app(metrics_offset=2)
+def build(settings: Settings) -> StorageService:
+    return StorageService(settings)

@@ -26,8 +26,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared import collections
 from shared.citizen import ExemptionMessage, StatusMessage
-from shared.db import Document
+from shared.document import Document
 from shared.events import Handling, Joblog, StoredJoblog
 
 
@@ -38,12 +39,12 @@ def history_id(joblog_id: UUID | str, version: int) -> str:
 class Repository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
-        self.history = db.joblog_history
-        self.joblogs = db.joblogs
-        self.status = db.status_messages
-        self.exemptions = db.exemption_messages
-        self.messages = db.beskeder
-        self.published = db.udgivet
+        self.history = db[collections.JOBLOG_HISTORY]
+        self.joblogs = db[collections.JOBLOGS]
+        self.status = db[collections.STATUS_MESSAGES]
+        self.exemptions = db[collections.EXEMPTION_MESSAGES]
+        self.messages = db[collections.FINISHED]
+        self.published = db[collections.PUBLISHED]
 
     async def create_indexes(self) -> None:
         await self.history.create_index([("joblogId", ASCENDING), ("version", DESCENDING)])
@@ -94,12 +95,6 @@ class Repository:
                 {"_id": doc["joblogId"], "version": {"$lt": doc["version"]}}, current, upsert=True
             )
 
-    async def current_joblogs(self, joblog_ids: list[str]) -> list[Document]:
-        """The current, not deleted, joblogs among these ids, oldest first."""
-        docs = [await self.joblogs.find_one({"_id": joblog_id}) for joblog_id in joblog_ids]
-        alive = [doc for doc in docs if doc is not None and not doc["slettet"]]
-        return sorted(alive, key=lambda doc: doc["oprettet"])
-
     # -- citizen status and exemptions -----------------------------------------------------
 
     async def add_status(self, message: StatusMessage, received: datetime) -> bool:
@@ -121,16 +116,6 @@ class Repository:
 
     async def status_done(self, message_id: UUID) -> bool:
         return await self.published.find_one({"_id": f"status:{message_id}"}) is not None
-
-
-STORED_FIELDS = (
-    "joblogId", "cpr", "version", "slettet", "joblog", "oprettet", "senestAendret", "kilde",
-    "kildeBeskedId",
-)  # fmt: skip
-
-
-def stored_from(doc: Document) -> StoredJoblog:
-    return StoredJoblog.model_validate({k: doc[k] for k in STORED_FIELDS})
 
 
 def history_doc(

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from shared import topics
-from shared.read_model import ReadModelWriter, history_update
+from shared.read_model import history_update
+from shared.read_model_writer import ReadModelWriter
 from tests.harness import exemption, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.jobnet_adapter.app import JobnetAdapter
+from services.jobnet_adapter import app as jobnet_adapter
 from shared import topics
 from shared.credentials import for_service
 from shared.tid import day_of
@@ -19,11 +19,11 @@ pytestmark = pytest.mark.integration
 async def test_a_restarted_adapter_dates_by_the_simulated_clock(platform):
     cpr = await platform.new_member()
     await platform.advance(days=45)  # the simulated day is well after the wall-clock day
-    [old] = [s for s in platform.services if isinstance(s, JobnetAdapter)]
+    [old] = [s for s in platform.services if s.name == jobnet_adapter.SPEC.name]
     await old.__aexit__(None, None, None)
     platform.services.remove(old)
-    settings = for_service(platform.settings, JobnetAdapter.name)
-    new = await platform.stack.enter_async_context(JobnetAdapter(settings))
+    settings = for_service(platform.settings, jobnet_adapter.SPEC.name)
+    new = await platform.stack.enter_async_context(jobnet_adapter.build(settings))
     platform.services.append(new)
 
     today = day_of(platform.now)  # no tick since the restart

@@ -11,6 +11,7 @@ from typing import Any
 
 from shared import read_model
 from shared.citizen import ExemptionMessage, StatusMessage
+from shared.read_model_writer import ReadModelWriter
 from tests.harness import new_cpr
 
 
@@ -54,14 +55,14 @@ async def test_one_by_one_in_bulk_and_folded_make_the_same_documents(platform):
     client = platform.mongo
     one, bulk, folded = (client[f"readmodel_{uuid.uuid4().hex[:8]}"] for _ in range(3))
     try:
-        await read_model.ReadModelWriter(one).apply_all(made)
-        await read_model.ReadModelWriter(bulk).apply_bulk(made)
-        assert await read_model.ReadModelWriter(folded).insert_folded(made) == 10
+        await ReadModelWriter(one).apply_all(made)
+        await ReadModelWriter(bulk).apply_bulk(made)
+        assert await ReadModelWriter(folded).insert_folded(made) == 10
         expected = await documents(one)
         assert len(expected[read_model.CITIZENS]) == 5
         assert await documents(bulk) == expected
         assert await documents(folded) == expected
-        await read_model.ReadModelWriter(one).apply_bulk(made)  # again: nothing changes
+        await ReadModelWriter(one).apply_bulk(made)  # again: nothing changes
         assert await documents(one) == expected
     finally:
         for db in (one, bulk, folded):

@@ -12,12 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.akasse_adapter.mapping import (
-    AKASSE,
-    akasse_outbound,
-    message_id_of,
-    parse_akasse,
-)
 from shared.events import (
     Ansoegningsstatus,
     Arbejdstid,
@@ -29,6 +23,12 @@ from shared.events import (
     Kontaktperson,
     SoegtVia,
     StoredJoblog,
+)
+from shared.formats.akasse import (
+    AKASSE,
+    akasse_outbound,
+    message_id_of,
+    parse_akasse,
 )
 from shared.rejections import Reason, Refusal
 from tests.unit.test_joblog_rules import joblogs

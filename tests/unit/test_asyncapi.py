@@ -12,11 +12,11 @@ import yaml
 from pydantic import ValidationError, create_model
 
 from ops.docs import DOCS, KAFKA_SERVICES, asyncapi_yaml, document_path
-from services import format_models
-from services.akasse_adapter.mapping import akasse_outbound, parse_akasse
-from services.jobnet_adapter.mapping import jobnet_outbound, parse_jobnet
 from shared import topics
 from shared.events import CitizenChange, JoblogChange, StoredJoblog
+from shared.formats import models as format_models
+from shared.formats.akasse import akasse_outbound, parse_akasse
+from shared.formats.jobnet import jobnet_outbound, parse_jobnet
 from tests.unit import test_akasse_mapping as akasse_case
 from tests.unit import test_jobnet_mapping as jobnet_case
 
@@ -87,7 +87,7 @@ def payloads(spec: dict, action: str) -> dict[str, str]:
 def test_the_document_has_each_topic_with_its_model(kind):
     spec = yaml.safe_load(asyncapi_yaml(kind))
     assert spec["info"]["title"] == f"DFDG {kind.name}"
-    literal = {s.name for s in topics.CONSUMES.get(kind.name, []) if s.pattern is None}
+    literal = {s.name for s in kind.consumes if s.pattern is None}
     assert literal <= set(payloads(spec, "receive"))
     assert payloads(spec, "receive") == CONSUMES[kind.name]
     assert payloads(spec, "send") == PUBLISHES[kind.name]

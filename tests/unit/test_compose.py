@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from services.__main__ import SERVICES
+from shared.registry import BY_NAME as SERVICES
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,8 @@ from faststream.exceptions import NackMessage
 from pymongo.errors import ConnectionFailure
 
 import shared.kafka
-from shared.kafka import Inbound, deliver_batch
+from shared.inbound import Inbound
+from shared.kafka import deliver_batch
 
 
 @pytest.fixture(autouse=True)

@@ -140,7 +140,7 @@ async def test_each_citizen_entry_says_who_when_and_why_in_one_write_per_chunk(
     chunks: None, simulated: bool
 ) -> None:
     entries = Entries()
-    db: Any = type("Db", (), {"access_log": entries})()
+    db: Any = {"access_log": entries}
     log = access_log.AccessLog(db, simulated_clock=simulated)
     criteria = Criteria("101", date(2026, 1, 1), date(2026, 1, 31), None, False, date(2026, 1, 20))
     asked = extraction.Order(criteria, date(2026, 1, 20), None)

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.jobnet_adapter.mapping import jobnet_outbound, message_id_of, parse_jobnet
 from shared.events import (
     Ansoegningsstatus,
     Handling,
@@ -22,6 +21,7 @@ from shared.events import (
     Kontaktperson,
     StoredJoblog,
 )
+from shared.formats.jobnet import jobnet_outbound, message_id_of, parse_jobnet
 from shared.rejections import Reason, Refusal
 from tests.unit.test_joblog_rules import joblogs
 

@@ -6,7 +6,7 @@ import io
 import logging
 
 from shared.cpr import mask
-from shared.service import CprMaskingFormatter
+from shared.log import CprMaskingFormatter
 
 
 def test_cpr_numbers_are_pseudonymised_in_messages_and_tracebacks() -> None:

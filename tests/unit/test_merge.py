@@ -10,8 +10,6 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from services.akasse_adapter.mapping import AKASSE
-from services.mapping_common import naming_the_field
 from services.storage import merge
 from services.storage.merge import MERGE_FIELDS, FieldDecision, Outcome
 from shared.events import (
@@ -26,6 +24,8 @@ from shared.events import (
     SoegtVia,
     StoredJoblog,
 )
+from shared.formats.akasse import AKASSE
+from shared.formats.common import naming_the_field
 from shared.joblog_rules import check_joblog
 from shared.rejections import Reason, Refusal
 

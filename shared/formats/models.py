@@ -1,6 +1,6 @@
 """A front end's message format as a pydantic model, for the AsyncAPI documents only.
 
-The formats are read by table (`services.mapping_common.Format`): strictly, with refusals in
+The formats are read by table (`shared.formats.common.Format`): strictly, with refusals in
 the producer's terms. These models are built from the same tables (the envelope's names, the
 entry's paths, each enum's values in the producer's words), so the document follows the code;
 they never parse a message.
@@ -15,10 +15,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from services.akasse_adapter.mapping import AKASSE
-from services.jobnet_adapter.mapping import JOBNET
-from services.mapping_common import DATE, ENTRY_KINDS, TEXT, Format
 from shared.events import Handling
+from shared.formats.akasse import AKASSE
+from shared.formats.common import DATE, ENTRY_KINDS, TEXT, Format
+from shared.formats.jobnet import JOBNET
 
 STRICT = ConfigDict(extra="forbid")
 Fields = dict[str, Any]

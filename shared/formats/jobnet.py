@@ -3,7 +3,7 @@
 Jobnet speaks DFDG's own vocabulary, so its table is the identity: the message's fields and the
 entry's fields (under "joblog") carry the canonical names and values.
 
-Inbound is strict (see services.mapping_common): a body over the size limit, not UTF-8 or not a
+Inbound is strict (see shared.formats.common): a body over the size limit, not UTF-8 or not a
 JSON object is `malformed`; an invalid cpr is `invalid_cpr`; a Kafka key other than the cpr is
 `malformed` (field "key"); a missing or wrong-typed field, an unknown enum value, a bad UUID,
 date or time (times need an offset), an unknown field at any level, or a broken field rule is
@@ -16,8 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services import mapping_common as common
 from shared.events import JoblogChange, JoblogCommand
+from shared.formats import common
 
 JOBNET = common.Format(
     envelope=common.identity(

@@ -2,7 +2,7 @@
 
 `AKASSE` below is the whole mapping: the message's fields, the entry's fields (by dotted path
 inside "entry") and the enum values. The writing a-kasse becomes the command's kilde
-"akasse:<akasseNr>". Inbound is as strict as Jobnet's (see services.mapping_common); refusals
+"akasse:<akasseNr>". Inbound is as strict as Jobnet's (see shared.formats.common); refusals
 name fields in a-kasse terms ("entry.employer.postalCode").
 """
 
@@ -12,7 +12,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-from services import mapping_common as common
 from shared.events import (
     Ansoegningsstatus,
     Arbejdstid,
@@ -23,6 +22,7 @@ from shared.events import (
     JoblogType,
     SoegtVia,
 )
+from shared.formats import common
 from shared.rejections import Reason, Refusal
 
 AKASSE_NR = re.compile(r"[0-9]{3}")
@@ -110,7 +110,7 @@ AKASSE = common.Format(
 
 def parse_akasse(raw: bytes, key: str | None, received: datetime, max_bytes: int) -> JoblogCommand:
     """An `akasse.joblog.inbound` message as a command; raises Refusal. Besides Jobnet's rules
-    (services.mapping_common), akasseNr is required and must be 3 digits."""
+    (shared.formats.common), akasseNr is required and must be 3 digits."""
     return common.parse_command(raw, key, received, max_bytes, AKASSE)
 
 
