@@ -63,7 +63,7 @@ class Platform:
             adapters_follow = all(
                 s.clock._latest_tick >= now
                 for s in self.services
-                if s.follows_ticks and not s.uses_database
+                if getattr(s, "follows_ticks", False) and not getattr(s, "uses_database", False)
             )
             if doc and doc.get("fired") and doc["fired"] >= now and adapters_follow:
                 return
