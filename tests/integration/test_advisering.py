@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ops.simulate import sent_notices
+from ops.simulation.driver import sent_notices
 from services.notifier.app import NotifierService
 from shared import topics
 from shared.access import ADMIN
