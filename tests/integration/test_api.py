@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from ops.harness import exemption, ids, jobnet, new_cpr, status
 from shared import topics
 from shared.read_model import ReadModelWriter, history_update
-from tests.harness import exemption, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,11 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from ops.harness import akasse, ids, jobnet, new_cpr, status
 from services.akasse_adapter.mapping import akasse_outbound
 from services.storage.repository import stored_from
 from shared import topics
 from shared.events import Handling, JoblogChange
-from tests.harness import akasse, ids, jobnet, new_cpr, status
 
 Json = dict[str, Any]
 
