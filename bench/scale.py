@@ -36,6 +36,7 @@ from rich.progress import Progress
 from bench.common import write_result
 from bench.throughput import BENCH_PROFILE, platform_run
 from infra import local
+from ops.harness import FrontEnd, jobnet, new_cpr, start_groups_at_end, test_settings
 from services.in_process import start_services
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.extraction import order, start
@@ -49,7 +50,6 @@ from shared.kommuner import KOMMUNER
 from shared.read_model_writer import ReadModelWriter
 from shared.settings import Settings
 from shared.tid import as_utc
-from tests.harness import FrontEnd, jobnet, new_cpr, start_groups_at_end, test_settings
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 """The extraction's and the sweep's time: the wall clock's hour, so that the write runs after

@@ -26,13 +26,7 @@ from pymongo import AsyncMongoClient
 
 from bench.common import write_result
 from infra import local
-from services.in_process import start_services
-from shared import topics
-from shared.access import ADMIN
-from shared.credentials import as_principal
-from shared.kafka import client_options
-from shared.provisioning import Provisioning
-from tests.harness import (
+from ops.harness import (
     FrontEnd,
     jobnet,
     new_cpr,
@@ -40,6 +34,12 @@ from tests.harness import (
     status,
     test_settings,
 )
+from services.in_process import start_services
+from shared import topics
+from shared.access import ADMIN
+from shared.credentials import as_principal
+from shared.kafka import client_options
+from shared.provisioning import Provisioning
 
 
 async def raw_baseline(settings, messages: list[dict]) -> float:

@@ -19,13 +19,13 @@ from datetime import UTC, date, datetime
 from pymongo import AsyncMongoClient
 
 from bench.common import write_result
+from ops.harness import infrastructure, new_cpr, test_settings
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.extraction import order, start
 from services.storage.repository import _plain as stored_message
 from shared import collections, read_model
 from shared.citizen import Maalgruppe, StatusMessage
 from shared.read_model_writer import ReadModelWriter
-from tests.harness import infrastructure, new_cpr, test_settings
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)  # the extraction's "now" and the data's times
 FRA, TIL = "2026-01-01", "2026-06-30"

@@ -25,7 +25,7 @@ from rich.table import Table
 from infra import local
 from ops.launch import start_services, watch_infrastructure
 from ops.rebuild import rebuild_command
-from ops.simulate import simulate_command
+from ops.simulation.command import simulate_command
 from ops.supervisor import Supervisor
 from ops.udsoegning import udsoegning_command
 from shared.access import OPERATOR

@@ -17,15 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ops.launch import SERVICES, service_env
-from shared.settings import Settings
-from tests.harness import (
+from ops.harness import (
     FrontEnd,
     free_port,
     infrastructure,
     start_groups_at_end,
     test_settings,
 )
+from ops.launch import SERVICES, service_env
+from shared.settings import Settings
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

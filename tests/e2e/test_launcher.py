@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from infra import local
+from ops.harness import FrontEnd, ids, jobnet, new_cpr, status
 from shared import topics
 from shared.settings import Settings
 from tests.e2e.conftest import port_free
-from tests.harness import FrontEnd, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

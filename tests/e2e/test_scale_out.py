@@ -18,13 +18,7 @@ import pytest
 from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
 
-from ops.launch import Instance, instances_of
-from services.notifier.app import PLATFORM_HEADER
-from shared import topics
-from shared.kafka import end_offsets, records_since
-from shared.settings import Settings
-from tests.e2e.conftest import port_free, process_env
-from tests.harness import (
+from ops.harness import (
     FrontEnd,
     akasse,
     free_port,
@@ -35,9 +29,15 @@ from tests.harness import (
     start_groups_at_end,
     status,
 )
-from tests.harness import (
+from ops.harness import (
     test_settings as platform_settings,
 )
+from ops.launch import Instance, instances_of
+from services.notifier.app import PLATFORM_HEADER
+from shared import topics
+from shared.kafka import end_offsets, records_since
+from shared.settings import Settings
+from tests.e2e.conftest import port_free, process_env
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,13 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.in_process import start_services
-from services.notifier.app import NotifierService
-from shared import topics
-from shared.credentials import for_service
-from shared.settings import Settings
-from tests.harness import (
-    ApiServer,
+from ops.harness import (
     FrontEnd,
     infrastructure,
     new_cpr,
@@ -25,6 +19,12 @@ from tests.harness import (
     status,
     test_settings,
 )
+from services.in_process import start_services
+from services.notifier.app import NotifierService
+from shared import topics
+from shared.credentials import for_service
+from shared.settings import Settings
+from tests.harness import ApiServer
 
 pytestmark = pytest.mark.integration
 

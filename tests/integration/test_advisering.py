@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from ops.simulate import sent_notices
+from ops.harness import exemption, ids, jobnet, new_cpr, status
+from ops.simulation.driver import sent_notices
 from services.notifier.app import NotifierService
 from shared import topics
 from shared.access import ADMIN
 from shared.credentials import as_principal
 from shared.kafka import end_offsets
 from shared.tid import COPENHAGEN, as_utc, day_of
-from tests.harness import exemption, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from ops.harness import exemption, ids, jobnet, new_cpr, status
 from shared import topics
 from shared.read_model import history_update
 from shared.read_model_writer import ReadModelWriter
-from tests.harness import exemption, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from pymongo import AsyncMongoClient, MongoClient
 from pymongo.errors import OperationFailure
 
 from infra import local
+from ops.harness import free_port
 from shared import credentials
-from tests.harness import free_port
 
 UNAUTHORIZED, AUTHENTICATION_FAILED = 13, 18
 

@@ -8,9 +8,9 @@ import asyncio
 import httpx
 import pytest
 
+from ops.harness import free_port
 from services.storage.app import StorageService
 from shared.credentials import for_service
-from tests.harness import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,11 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from ops.harness import akasse, exemption, ids, jobnet, new_cpr, status
 from shared import topics
 from shared.access import ADMIN
 from shared.credentials import as_principal, load
 from shared.kafka import client_options, topic_partitions
-from tests.harness import akasse, exemption, ids, jobnet, new_cpr, status
 
 pytestmark = pytest.mark.integration
 

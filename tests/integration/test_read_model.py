@@ -9,10 +9,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from ops.harness import new_cpr
 from shared import read_model
 from shared.citizen import ExemptionMessage, StatusMessage
 from shared.read_model_writer import ReadModelWriter
-from tests.harness import new_cpr
 
 
 def updates(rng: random.Random) -> list[read_model.Update]:

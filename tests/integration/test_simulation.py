@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from ops.simulate import SimulationReport, simulate
+from ops.simulation.driver import simulate
+from ops.simulation.report import SimulationReport
 from shared import topics
 from shared.tid import COPENHAGEN, as_utc
 

@@ -12,12 +12,12 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from infra.local import make_certificates
+from ops.harness import ids, jobnet
 from shared import topics
 from shared.credentials import as_principal
 from shared.kafka import broker_security, client_options, topic_partitions
 from shared.provisioning import Provisioning
 from shared.settings import Settings
-from tests.harness import ids, jobnet
 
 pytestmark = pytest.mark.integration
 
