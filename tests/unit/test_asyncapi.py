@@ -17,8 +17,7 @@ from shared.events import CitizenChange, JoblogChange, StoredJoblog
 from shared.formats import models as format_models
 from shared.formats.akasse import akasse_outbound, parse_akasse
 from shared.formats.jobnet import jobnet_outbound, parse_jobnet
-from tests.unit import test_akasse_mapping as akasse_case
-from tests.unit import test_jobnet_mapping as jobnet_case
+from tests.unit.format_cases import AKASSE, AKASSE_JOBLOG, BESKED, CPR, JOBLOG_ID, JOBNET, MAX
 
 PUBLISHES = {
     "jobnet-adapter": {
@@ -116,14 +115,14 @@ def test_a_changed_model_changes_the_document(monkeypatch):
 @pytest.mark.parametrize(
     ("case", "parse", "model"),
     [
-        (jobnet_case, parse_jobnet, format_models.jobnet_inbound),
-        (akasse_case, parse_akasse, format_models.akasse_inbound),
+        (JOBNET, parse_jobnet, format_models.jobnet_inbound),
+        (AKASSE, parse_akasse, format_models.akasse_inbound),
     ],
     ids=["jobnet", "akasse"],
 )
 def test_the_inbound_format_model_follows_the_parser(case, parse, model):
     body = case.message()
-    parse(json.dumps(body).encode(), case.CPR, case.RECEIVED, case.MAX)  # the parser takes it
+    parse(json.dumps(body).encode(), CPR, case.received, MAX)  # the parser takes it
     model().model_validate(body)  # and the document describes it
     with pytest.raises(ValidationError):  # unknown fields: the parser refuses, so does the doc
         model().model_validate(body | {"ukendt": 1})
@@ -141,9 +140,9 @@ def test_the_inbound_format_model_follows_the_parser(case, parse, model):
 def test_the_outbound_format_model_describes_what_is_sent(outbound, model, snapshot):
     moment = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     entry = StoredJoblog(
-        joblogId=akasse_case.LOG_ID, cpr=akasse_case.CPR, version=2,
-        joblog=akasse_case.FULL_JOBLOG, oprettet=moment, senestAendret=moment,
-        kilde="akasse:067", kildeBeskedId=akasse_case.EVENT,
+        joblogId=JOBLOG_ID, cpr=CPR, version=2,
+        joblog=AKASSE_JOBLOG, oprettet=moment, senestAendret=moment,
+        kilde="akasse:067", kildeBeskedId=BESKED,
     )  # fmt: skip
     change = JoblogChange(handling="ret", entry=entry, akasseNr="067", snapshot=snapshot)
     model().model_validate(json.loads(json.dumps(outbound(change))))
