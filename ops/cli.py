@@ -171,11 +171,14 @@ def test(
 
 @app.command()
 def asyncapi(out: Path = Path("docs/asyncapi")) -> None:
-    """Write each service's AsyncAPI document (its Kafka topics) as YAML."""
-    from ops.docs import write_asyncapi
+    """Write each service's AsyncAPI document (its Kafka topics) as YAML, and the README's
+    table of services."""
+    from ops.docs import README, write_asyncapi, write_readme_services
 
     for path in write_asyncapi(out):
         console.print(f"wrote {path}")
+    write_readme_services()
+    console.print(f"wrote the table of services in {README}")
 
 
 @app.command("akasse-register")

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from shared.registry import KAFKA_SERVICES, ServiceSpec
+from shared.registry import KAFKA_SERVICES, SERVICES, ServiceSpec
 from shared.settings import Settings
 
 __all__ = ["KAFKA_SERVICES", "asyncapi_yaml", "documented_settings", "write_asyncapi"]
@@ -62,3 +62,58 @@ def write_asyncapi(out: Path = DOCS) -> list[Path]:
         path.write_text(asyncapi_yaml(service))
         written.append(path)
     return written
+
+
+README = DOCS.parents[1] / "README.md"
+TABLE_START = "<!-- services: generated from shared/registry.py by `joblog asyncapi` -->\n"
+TABLE_END = "<!-- /services -->"
+
+
+def readme_services(readme: str) -> str:
+    """The README's table of services as it stands."""
+    start = readme.index(TABLE_START) + len(TABLE_START)
+    return readme[start : readme.index(TABLE_END, start)]
+
+
+def write_readme_services(path: Path = README) -> None:
+    readme = path.read_text()
+    path.write_text(readme.replace(readme_services(readme), services_table()))
+
+
+def readable(address: str) -> str:
+    """A topic address as the contract writes it: a pattern's party number as `<nr>`/`<kode>`."""
+    if "\\" not in address:
+        return address
+    party = "<nr>" if address.startswith("akasse") else "<kode>"
+    return address.replace("\\d\\d\\d", party).replace("\\.", ".")
+
+
+def services_table() -> str:
+    """The README's table of services, from the registry and each service's AsyncAPI document
+    (what it consumes and publishes). tests/unit/test_asyncapi.py holds the README to it."""
+    rows = [
+        "| service | what it does | composition root | metrics port | consumes | publishes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for service in SERVICES:
+        module = f"`{service.module.replace('.', '/')}.py`"
+        if not service.kafka:
+            rows.append(f"| {service.name} | {service.role} | {module} | its HTTP port | | |")
+            continue
+        spec = yaml.safe_load(asyncapi_yaml(service))
+        port = f"base + {service.metrics_offset}"
+        rows.append(
+            f"| {service.name} | {service.role} | {module} | {port} "
+            f"| {_addresses(spec, 'receive')} | {_addresses(spec, 'send')} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _addresses(spec: dict[str, Any], action: str) -> str:
+    """The topics of a document's operations doing `action`, as a table cell."""
+    found = {
+        readable(spec["channels"][op["channel"]["$ref"].split("/")[-1]]["address"])
+        for op in spec["operations"].values()
+        if op["action"] == action
+    }
+    return ", ".join(f"`{address}`" for address in sorted(found))

@@ -19,6 +19,8 @@ from shared.topics import Source
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
+    role: str
+    """What it does, in a line (the README's table of services)."""
     module: str
     """Its composition root: `build(settings)`, or `serve(settings)` for an HTTP service."""
     metrics_offset: int | None
@@ -39,24 +41,34 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("provisioner", "services.provisioner.app", 4, principal=False),
     ServiceSpec(
-        "storage", "services.storage.app", 2,
+        "provisioner", "topics, SCRAM principals and ACLs; a new a-kasse's within seconds",
+        "services.provisioner.app", 4, principal=False,
+    ),
+    ServiceSpec(
+        "storage", "the single shared record: joblogs merged, citizens' status and fritagelser",
+        "services.storage.app", 2,
         (Source(topics.JOBLOG_COMMANDS), Source(topics.CITIZEN_STATUS), topics.JOBCENTER_EXEMPTION),
     ),
     ServiceSpec(
-        "jobnet-adapter", "services.jobnet_adapter.app", 0,
+        "jobnet-adapter", "Jobnet's format in and out",
+        "services.jobnet_adapter.app", 0,
         (Source(topics.JOBNET_INBOUND), Source(topics.JOBLOG_CHANGES)),
     ),
     ServiceSpec(
-        "akasse-adapter", "services.akasse_adapter.app", 1,
+        "akasse-adapter", "the a-kasser's format in and out",
+        "services.akasse_adapter.app", 1,
         (topics.AKASSE_INBOUND, Source(topics.JOBLOG_CHANGES)),
     ),
     ServiceSpec(
-        "notifier", "services.notifier.app", 3,
+        "notifier", "advisering timers and the notices",
+        "services.notifier.app", 3,
         (Source(topics.CITIZEN_CHANGES), Source(topics.TIMERS)),
     ),
-    ServiceSpec("jobcenter-api", "services.jobcenter_api.app", None, principal=False),
+    ServiceSpec(
+        "jobcenter-api", "HTTP: udsøgning CSV, joblogs, the access log (reads the database)",
+        "services.jobcenter_api.app", None, principal=False,
+    ),
 )  # fmt: skip
 """In start order: the provisioner makes the topics, principals and ACLs the others need."""
 

@@ -146,3 +146,11 @@ def test_the_outbound_format_model_describes_what_is_sent(outbound, model, snaps
     )  # fmt: skip
     change = JoblogChange(handling="ret", entry=entry, akasseNr="067", snapshot=snapshot)
     model().model_validate(json.loads(json.dumps(outbound(change))))
+
+
+def test_the_readmes_table_of_services_is_the_registrys():
+    from ops.docs import README, readme_services, services_table
+
+    assert readme_services(README.read_text()) == services_table(), (
+        "README's table of services is not the registry's: run `joblog asyncapi` and commit it"
+    )
