@@ -43,6 +43,7 @@ def build(settings: Settings) -> Runtime:
         outbox=runtime.outbox,
     )
 
+    runtime.ports = ports
     # (the clock is the database's: `runtime.database()` above set it)
     runtime.consume(
         topics.Source(topics.JOBLOG_COMMANDS), JoblogCommand,
