@@ -80,22 +80,13 @@ class FieldDecision:
 
 @dataclass(frozen=True)
 class MergeReport:
-    """How a change based on an older version was merged into the current one."""
+    """How a change based on an older version was merged into the current one (the repository
+    stores it with the history entry)."""
 
     grundversion: int  # the version the incoming change was based on
     merged_against: int  # the current version it was merged with
     base_missing: bool  # the base content was not found; every difference went by tidspunkt
     fields: tuple[FieldDecision, ...]
-
-    def as_document(self) -> dict[str, Any]:
-        return {
-            "grundversion": self.grundversion,
-            "mergedAgainst": self.merged_against,
-            "baseMissing": self.base_missing,
-            "fields": [
-                {"field": d.field, "winner": d.winner, "reason": d.reason} for d in self.fields
-            ],
-        }
 
 
 @dataclass(frozen=True)

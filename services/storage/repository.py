@@ -26,10 +26,13 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.storage.merge import FieldDecision, MergeReport
+from services.storage.records import HistoryEntry
 from shared import collections
 from shared.citizen import ExemptionMessage, StatusMessage
 from shared.document import Document
 from shared.events import Handling, Joblog, StoredJoblog
+from shared.joblogs import stored_from
 
 
 def history_id(joblog_id: UUID | str, version: int) -> str:
@@ -60,35 +63,46 @@ class Repository:
         """Whether this message id was handled to the end before (a redelivery or a twin)."""
         return await self.messages.find_one({"_id": str(besked_id)}) is not None
 
-    async def mark_finished(self, doc: Document) -> None:
+    async def mark_finished(self, entry: HistoryEntry) -> None:
+        finished = {
+            "_id": str(entry.besked_id),
+            "historik": history_id(entry.joblog_id, entry.version),
+        }
         with contextlib.suppress(DuplicateKeyError):
-            await self.messages.insert_one({"_id": doc["beskedId"], "historik": doc["_id"]})
+            await self.messages.insert_one(finished)
 
-    async def history_entry(self, joblog_id: UUID, version: int) -> Document | None:
-        return await self.history.find_one({"_id": history_id(joblog_id, version)})
+    async def joblog_at(self, joblog_id: UUID, version: int) -> Joblog | None:
+        """The content of one version (the base of a merge), if the history has it."""
+        doc = await self.history.find_one({"_id": history_id(joblog_id, version)})
+        return Joblog.model_validate(doc["joblog"]) if doc is not None else None
 
-    async def projected(self, joblog_id: UUID) -> Document | None:
+    async def projected(self, joblog_id: UUID) -> HistoryEntry | None:
         """The newest history entry as projected (a crash may have left later ones unprojected:
         `add_version` finds them)."""
         current = await self.joblogs.find_one({"_id": str(joblog_id)})
         if current is None:
             return None
         if "historik" not in current:  # projected before the projection kept the whole entry
-            return await self.history_entry(joblog_id, current["version"])
-        return {**current, "_id": current["historik"]}
+            current = await self.history.find_one(
+                {"_id": history_id(joblog_id, current["version"])}
+            )
+        return history_entry_of(current) if current is not None else None
 
-    async def add_version(self, doc: Document) -> Document | None:
+    async def add_version(self, entry: HistoryEntry) -> HistoryEntry | None:
         """Insert a history entry. None if stored; if its version is taken (a concurrent writer,
         or this very message before a crash), the entry that holds it."""
+        doc = history_document(entry)
         try:
             await self.history.insert_one(doc)
         except DuplicateKeyError:
-            return await self.history.find_one({"_id": doc["_id"]})
+            taken = await self.history.find_one({"_id": doc["_id"]})
+            return history_entry_of(taken) if taken is not None else None
         return None
 
-    async def project(self, doc: Document) -> None:
+    async def project(self, entry: HistoryEntry) -> None:
         """Bring the current-version projection up to this history entry (never backwards), in
         one round trip: replace an older version, insert if there is none, else leave it."""
+        doc = history_document(entry)
         current = {**doc, "_id": doc["joblogId"], "historik": doc["_id"]}
         with contextlib.suppress(DuplicateKeyError):  # the projection is this version or newer
             await self.joblogs.replace_one(
@@ -118,28 +132,63 @@ class Repository:
         return await self.published.find_one({"_id": f"status:{message_id}"}) is not None
 
 
+def history_document(entry: HistoryEntry) -> Document:
+    """A history entry as stored: the stored version plus how it came to be."""
+    return {
+        "_id": history_id(entry.joblog_id, entry.version),
+        **_plain(entry.stored),
+        "handling": entry.handling.value,
+        "beskedId": str(entry.besked_id),
+        "tidspunkt": entry.tidspunkt,
+        "accepteret": entry.accepteret,
+        "merge": merge_document(entry.merge) if entry.merge is not None else None,
+    }
+
+
+def history_entry_of(doc: Document) -> HistoryEntry:
+    """A stored history entry (or a projection, which holds the whole entry) as a record."""
+    return HistoryEntry(
+        stored=stored_from(doc),
+        handling=Handling(doc["handling"]),
+        besked_id=UUID(doc["beskedId"]),
+        tidspunkt=doc["tidspunkt"],
+        accepteret=doc["accepteret"],
+        merge=merge_report_of(doc.get("merge")),
+    )
+
+
 def history_doc(
     entry: StoredJoblog,
     handling: Handling,
     besked_id: UUID,
     tidspunkt: datetime,
     accepted: datetime,
-    merge: dict[str, Any] | None,
+    merge: MergeReport | None,
 ) -> Document:
-    """A history entry: the stored version plus how it came to be."""
+    """A history entry as stored, from its parts (the benchmark's seeding)."""
+    return history_document(HistoryEntry(entry, handling, besked_id, tidspunkt, accepted, merge))
+
+
+def merge_document(report: MergeReport) -> Document:
     return {
-        "_id": history_id(entry.joblogId, entry.version),
-        **_plain(entry),
-        "handling": handling.value,
-        "beskedId": str(besked_id),
-        "tidspunkt": tidspunkt,
-        "accepteret": accepted,
-        "merge": merge,
+        "grundversion": report.grundversion,
+        "mergedAgainst": report.merged_against,
+        "baseMissing": report.base_missing,
+        "fields": [
+            {"field": d.field, "winner": d.winner, "reason": d.reason} for d in report.fields
+        ],
     }
 
 
-def joblog_of(doc: Document) -> Joblog:
-    return Joblog.model_validate(doc["joblog"])
+def merge_report_of(doc: Document | None) -> MergeReport | None:
+    if doc is None:
+        return None
+    return MergeReport(
+        grundversion=doc["grundversion"],
+        merged_against=doc["mergedAgainst"],
+        base_missing=doc["baseMissing"],
+        fields=tuple(FieldDecision(d["field"], d["winner"], d["reason"]) for d in doc["fields"]),
+    )
 
 
 def _plain(model: Any) -> Document:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ops.harness import free_port
-from services.storage.app import StorageService
+from services.storage.app import SPEC, build
 from shared.credentials import for_service
 
 pytestmark = pytest.mark.integration
@@ -17,10 +17,10 @@ pytestmark = pytest.mark.integration
 
 async def test_ready_only_when_consumers_are_assigned_and_the_database_answers(platform):
     port = free_port()
-    settings = for_service(platform.settings, StorageService.name).model_copy(
+    settings = for_service(platform.settings, SPEC.name).model_copy(
         update={"metrics_port_base": port}
     )
-    storage = StorageService(settings)
+    storage = build(settings)
     assert not await storage.ready()  # not started: no consumers
     app = storage.app(metrics_offset=0)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:

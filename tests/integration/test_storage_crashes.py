@@ -20,7 +20,7 @@ STEPS = {
     "history stored": ("repo", "add_version"),
     "projected": ("repo", "project"),
     "activity recorded": ("writer", "apply"),
-    "sent on": ("service", "publish"),
+    "sent on": ("outbox", "publish"),
     "marked finished": ("repo", "mark_finished"),
 }
 
@@ -45,7 +45,8 @@ async def test_a_crash_after_each_step_stores_once_and_sends_the_same(platform, 
     front, cpr, log_id = platform.front, await platform.new_member(), ids()
     storage = next(s for s in platform.services if s.name == "storage")
     owner, name = STEPS[after]
-    target = {"repo": storage.repo, "writer": storage.writer, "service": storage}[owner]
+    ports = storage.ports  # what its composition root wired the handlers with
+    target = {"repo": ports.repo, "writer": ports.writer, "outbox": ports.outbox}[owner]
     crashing, crashed = crash_once_after(getattr(target, name), lambda args: cpr in repr(args))
     monkeypatch.setattr(target, name, crashing)
 

@@ -16,8 +16,8 @@ PURE = [
     "shared.joblog_rules", "shared.citizen", "shared.rejections", "shared.read_model",
     "shared.formats.common", "shared.formats.jobnet", "shared.formats.akasse",
     "shared.formats.models", "shared.events", "shared.cpr", "shared.tid", "shared.kommuner",
-    "shared.topics", "services.storage.merge", "services.notifier.advisering",
-    "services.jobcenter_api.udsoegning",
+    "shared.topics", "services.storage.merge", "services.storage.records",
+    "services.notifier.advisering", "services.jobcenter_api.udsoegning",
 ]  # fmt: skip
 IO_LIBRARIES = ("aiokafka", "faststream", "pymongo", "motor", "fastapi", "confluent_kafka")
 

@@ -1,0 +1,139 @@
+"""Storage's handlers of the citizens' status and exemption messages: functions of (message,
+`StoragePorts`). Each is stored, recorded in the read models, and noted on dfdg.citizen.changes
+for the notifier; an a-kasse that offers joblog and that the citizen newly joins receives his
+current joblogs (a snapshot). A bad message is refused on its producer's rejected topic."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from services.storage.ports import StoragePorts
+from shared import read_model, topics
+from shared.citizen import ExemptionMessage, StatusMessage, status_on, timeline
+from shared.cpr import mask
+from shared.events import CitizenChange, Handling, JoblogChange
+from shared.facts import status_messages
+from shared.inbound import Inbound
+from shared.read_model_writer import BEFORE
+from shared.rejections import Reason, Refusal
+from shared.tid import day_of
+
+M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("dfdg.storage")
+
+
+async def handle_status(inbound: Inbound, ports: StoragePorts) -> None:
+    message = await parse_citizen(inbound, StatusMessage, ports)
+    if message is None:
+        return
+    if await ports.repo.status_done(message.messageId):
+        return
+    now = await ports.clock.now()
+    await ports.repo.add_status(message, now)
+    member, citizen = read_model.status_updates(message, now)
+    await ports.writer.apply(member)
+    earlier = status_messages(await ports.writer.apply(citizen, BEFORE), message.messageId)
+    today = day_of(now)
+    before = status_on(timeline(earlier), today)
+    after = status_on(timeline([*earlier, message]), today)
+    joined = after.akasseNr if after else None
+    if (
+        joined is not None
+        and joined != (before.akasseNr if before else None)
+        and ports.register.offers_joblog(joined)
+    ):
+        await send_snapshot(message.cpr, joined, ports)
+    await note_change(message.cpr, "status", now, ports)
+    await ports.repo.mark_status_done(message.messageId)
+
+
+async def send_snapshot(cpr: str, akasse_nr: str, ports: StoragePorts) -> None:
+    """A new a-kasse offering joblog receives all the citizen's current joblogs."""
+    joblogs = await ports.joblogs.current_of(cpr)
+    for joblog in joblogs:
+        change = JoblogChange(
+            handling=Handling.OPRET, entry=joblog, akasseNr=akasse_nr, snapshot=True
+        )
+        await ports.outbox.publish(topics.JOBLOG_CHANGES, cpr, change)
+    log.info("snapshot of %d joblogs for %s to a-kasse %s", len(joblogs), mask(cpr), akasse_nr)
+
+
+async def handle_exemption(inbound: Inbound, ports: StoragePorts) -> None:
+    message = await parse_citizen(inbound, ExemptionMessage, ports)
+    if message is None:
+        return
+    try:
+        await check_jobcenter(message, topics.jobcenter_of(inbound.topic), ports)
+    except Refusal as refusal:
+        await ports.outbox.reject(inbound, refusal, str(message.messageId))
+        return
+    now = await ports.clock.now()
+    await ports.repo.add_exemption(message, now)
+    await ports.writer.apply(read_model.exemption_update(message, now))
+    await note_change(message.cpr, "exemption", now, ports)
+
+
+async def check_jobcenter(message: ExemptionMessage, kode: str | None, ports: StoragePorts) -> None:
+    """A jobcenter grants or revokes fritagelser for its own citizens only: those it has on the
+    exemption's first day."""
+    if message.jobcenter != kode:
+        raise Refusal(
+            Reason.JOBCENTER_MISMATCH,
+            f"jobcenter {message.jobcenter} is not the jobcenter of this topic ({kode})",
+            "jobcenter",
+        )
+    status = await ports.facts.status_on(message.cpr, message.gyldigFra)
+    if status is None or status.jobcenter != kode:
+        raise Refusal(
+            Reason.JOBCENTER_MISMATCH,
+            f"the citizen does not belong to jobcenter {kode} on {message.gyldigFra}",
+            "cpr",
+        )
+
+
+async def note_change(cpr: str, why: str, now: datetime, ports: StoragePorts) -> None:
+    change = CitizenChange.model_validate({"cpr": cpr, "aarsag": why, "tidspunkt": now})
+    await ports.outbox.publish(topics.CITIZEN_CHANGES, cpr, change)
+
+
+async def parse_citizen(inbound: Inbound, model: type[M], ports: StoragePorts) -> M | None:
+    """Validate a status or exemption message; a bad one goes to its producer's rejected topic
+    (dfdg.citizen.rejected, jobcenter.<kode>.rejected)."""
+    try:
+        return model.model_validate_json(inbound.body)
+    except ValidationError as error:
+        refusal = citizen_refusal(error)
+    except ValueError:
+        refusal = Refusal(Reason.MALFORMED, "the message is not a JSON object")
+    await ports.outbox.reject(inbound, refusal, message_id(inbound.body))
+    return None
+
+
+async def keep_citizen(inbound: Inbound, error: Exception, ports: StoragePorts) -> None:
+    """The fallback: a status or exemption message that raised something unexpected is kept on
+    its producer's rejected topic with `internal_error`."""
+    refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+    await ports.outbox.reject(inbound, refusal, message_id(inbound.body))
+
+
+def citizen_refusal(error: ValidationError) -> Refusal:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    if first["type"] == "json_invalid":
+        return Refusal(Reason.MALFORMED, f"not valid JSON: {first['msg']}")
+    if field == "cpr":
+        return Refusal(Reason.INVALID_CPR, f"cpr: {first['msg']}", "cpr")
+    return Refusal(Reason.FIELD_INVALID, f"{field}: {first['msg']}", field)
+
+
+def message_id(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("messageId")
+    except (ValueError, AttributeError):
+        return None
+    return str(value) if value is not None else None

@@ -1,0 +1,181 @@
+"""Storage's handlers of joblog commands: functions of (message, `StoragePorts`).
+
+A command is accepted (`accept`: the history entry it stored before a crash, or a new version
+decided by the merge rule against the newest one) and then finished (`finish`: projected,
+recorded in the citizen's read model, sent on, marked finished), or refused on its producer's
+rejected topic in the producer's terms."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import date, datetime
+
+from pydantic import ValidationError
+
+from services.storage import merge
+from services.storage.ports import Register, StoragePorts
+from services.storage.records import HistoryEntry
+from shared import topics
+from shared.citizen import status_on, timeline
+from shared.cpr import is_valid_cpr, mask
+from shared.document import Document
+from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
+from shared.facts import status_messages
+from shared.formats.akasse import AKASSE
+from shared.formats.common import Format, naming_the_field
+from shared.formats.jobnet import JOBNET
+from shared.inbound import Inbound
+from shared.joblog_rules import check_joblog
+from shared.read_model_writer import AFTER
+from shared.rejections import Reason, Refusal
+from shared.tid import day_of
+
+log = logging.getLogger("dfdg.storage")
+
+VERSION_ATTEMPTS = 5
+KILDE = re.compile(r"jobnet|akasse:\d{3}")
+
+
+class VersionTaken(ConnectionError):
+    """Another writer took the version we computed: retry the message (a transient error)."""
+
+
+async def handle_command(inbound: Inbound, ports: StoragePorts) -> None:
+    command = JoblogCommand.model_validate_json(inbound.body)
+    if await ports.repo.finished(command.beskedId):
+        return  # a redelivery or a twin of a message handled to the end
+    try:
+        entry = await accept(command, await ports.clock.now(), ports)
+    except Refusal as refusal:
+        named = naming_the_field(refusal, format_of(command))  # in the producer's terms
+        await ports.outbox.reject(original(command), named, str(command.beskedId))
+        return
+    await finish(entry, ports)
+
+
+async def accept(command: JoblogCommand, now: datetime, ports: StoragePorts) -> HistoryEntry:
+    """The history entry for this command: the one it stored before a crash, or a new version
+    decided by the merge rule."""
+    check_command(command, day_of(now))
+    if command.akasse_nr is not None:
+        await check_member(command, now, ports)
+    latest = await ports.repo.projected(command.joblogId)
+    for _ in range(VERSION_ATTEMPTS):
+        if latest is not None and latest.made_by(command.beskedId):
+            return latest  # stored by this message before a crash
+        entry = await next_version(command, latest, now, ports)
+        if (taken := await ports.repo.add_version(entry)) is None:
+            break
+        latest = taken  # unprojected (a crash) or a concurrent writer's: decide against it
+    else:  # another writer kept taking the version: let the message come again
+        raise VersionTaken(f"joblog {command.joblogId}: version taken {VERSION_ATTEMPTS} times")
+    log.info(
+        "joblog %s v%d %s from %s for %s", command.joblogId, entry.version, command.handling,
+        command.kilde, mask(command.cpr),
+    )  # fmt: skip
+    return entry
+
+
+async def next_version(
+    command: JoblogCommand, latest: HistoryEntry | None, now: datetime, ports: StoragePorts
+) -> HistoryEntry:
+    stored = latest.stored if latest is not None else None
+    base = None
+    grund = command.grundversion
+    if grund is not None and stored is not None and grund < stored.version:
+        base = await ports.repo.joblog_at(command.joblogId, grund)
+    # the database keeps milliseconds: so does every outbound message, first one included
+    accepted = to_millis(now)
+    outcome = merge.decide(
+        command, stored, base, latest.tidspunkt if latest is not None else None, accepted,
+        format_of(command).entry_names(),
+    )  # fmt: skip
+    return HistoryEntry(
+        outcome.entry, command.handling, command.beskedId, command.tidspunkt, accepted,
+        outcome.merge,
+    )  # fmt: skip
+
+
+async def check_member(command: JoblogCommand, now: datetime, ports: StoragePorts) -> None:
+    today = day_of(now)
+    status = await ports.facts.status_on(command.cpr, today)
+    if status is None or status.akasseNr != command.akasse_nr:
+        raise Refusal(
+            Reason.NOT_MEMBER,
+            f"the citizen is not a member of a-kasse {command.akasse_nr} on {today}",
+            "cpr",
+        )
+
+
+async def finish(entry: HistoryEntry, ports: StoragePorts) -> None:
+    """Project the version, record the activity, send it on, and mark the message finished.
+    Every step is idempotent: after a crash the message comes again and finishes (a change then
+    may go out twice, identical: at-least-once)."""
+    await ports.repo.project(entry)
+    citizen = await ports.writer.apply(entry.activity(), AFTER) or {"_id": entry.cpr}
+    change = JoblogChange(
+        handling=entry.handling,
+        entry=entry.stored,
+        akasseNr=receiving_akasse(citizen, entry.accepteret, ports.register),
+    )
+    note = CitizenChange(cpr=entry.cpr, aarsag="joblog", tidspunkt=entry.accepteret)
+    await asyncio.gather(
+        ports.outbox.publish(topics.JOBLOG_CHANGES, entry.cpr, change),
+        ports.outbox.publish(topics.CITIZEN_CHANGES, entry.cpr, note),
+    )
+    await ports.repo.mark_finished(entry)
+
+
+def receiving_akasse(citizen: Document, now: datetime, register: Register) -> str | None:
+    """The citizen's a-kasse on the day of `now`, if it offers a joblog."""
+    status = status_on(timeline(status_messages(citizen)), day_of(now))
+    if status is not None and register.offers_joblog(status.akasseNr):
+        return status.akasseNr
+    return None
+
+
+async def keep_command(inbound: Inbound, error: Exception, ports: StoragePorts) -> None:
+    """The fallback: a command that raised something unexpected is kept on its producer's
+    rejected topic with `internal_error`."""
+    try:
+        command = JoblogCommand.model_validate_json(inbound.body)
+    except ValidationError:
+        log.error("unreadable internal command at offset %s", inbound.offset)
+        return
+    refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+    await ports.outbox.reject(original(command), refusal, str(command.beskedId))
+
+
+def check_command(command: JoblogCommand, today: date) -> None:
+    """Defence in depth: a record on the internal topic is checked like one from a front end
+    (the adapters' checks are not trusted to have run)."""
+    if not is_valid_cpr(command.cpr):
+        raise Refusal(Reason.INVALID_CPR, "cpr is not a valid CPR number", "cpr")
+    if not KILDE.fullmatch(command.kilde):
+        raise Refusal(Reason.MALFORMED, f"unknown source {command.kilde!r}", "kilde")
+    if command.joblog is not None:
+        check_joblog(command.joblog, today)
+    elif command.handling is not Handling.SLET:
+        raise Refusal(Reason.FIELD_INVALID, "joblog: is required", "joblog")
+
+
+def to_millis(moment: datetime) -> datetime:
+    """The moment as the database stores it (BSON dates hold milliseconds)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def format_of(command: JoblogCommand) -> Format:
+    return AKASSE if command.producer == "akasse" else JOBNET
+
+
+def original(command: JoblogCommand) -> Inbound:
+    """Where the command came from, for a rejection on the producer's topic."""
+    if command.producer == "jobnet" or command.akasse_nr is None:
+        topic = topics.JOBNET_INBOUND
+    else:
+        topic = topics.akasse_inbound(command.akasse_nr)
+    return Inbound(
+        topic, command.raaPartition, command.raaOffset, command.cpr, command.raa.encode()
+    )

@@ -1,0 +1,67 @@
+"""What storage's handlers use, as protocols: the composition root (`app.py`) passes the real
+ones, the handler tests in-memory fakes (`tests/unit/test_storage_handlers.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+from uuid import UUID
+
+from services.storage.records import HistoryEntry
+from shared.citizen import ExemptionMessage, Period, StatusMessage
+from shared.document import Document
+from shared.events import Joblog, StoredJoblog
+from shared.ports import Clock, Outbox
+from shared.read_model import Update
+
+
+class StorageRepository(Protocol):
+    """The records storage keeps (`services.storage.repository.Repository`)."""
+
+    async def finished(self, besked_id: UUID) -> bool: ...
+    async def mark_finished(self, entry: HistoryEntry) -> None: ...
+    async def joblog_at(self, joblog_id: UUID, version: int) -> Joblog | None: ...
+    async def projected(self, joblog_id: UUID) -> HistoryEntry | None: ...
+    async def add_version(self, entry: HistoryEntry) -> HistoryEntry | None: ...
+    async def project(self, entry: HistoryEntry) -> None: ...
+    async def add_status(self, message: StatusMessage, received: datetime) -> bool: ...
+    async def add_exemption(self, message: ExemptionMessage, received: datetime) -> bool: ...
+    async def mark_status_done(self, message_id: UUID) -> None: ...
+    async def status_done(self, message_id: UUID) -> bool: ...
+
+
+class Facts(Protocol):
+    """A citizen's status as the read model has it (`shared.facts.FactsReader`)."""
+
+    async def status_on(self, cpr: str, day: date) -> Period | None: ...
+
+
+class ReadModel(Protocol):
+    """The read models' writer (`shared.read_model_writer.ReadModelWriter`): `returning` is
+    `BEFORE`/`AFTER` for the document before or after the update."""
+
+    async def apply(self, update: Update, returning: bool | None = None) -> Document | None: ...
+
+
+class Joblogs(Protocol):
+    """A citizen's current joblogs (`shared.joblogs.JoblogReader`)."""
+
+    async def current_of(self, cpr: str) -> list[StoredJoblog]: ...
+
+
+class Register(Protocol):
+    """The a-kasse register (`shared.akasse_register.AkasseRegister`)."""
+
+    def offers_joblog(self, akasse_nr: str | None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class StoragePorts:
+    repo: StorageRepository
+    facts: Facts
+    writer: ReadModel
+    joblogs: Joblogs
+    register: Register
+    clock: Clock
+    outbox: Outbox

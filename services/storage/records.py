@@ -1,0 +1,48 @@
+"""The records storage passes between its handlers, the merge rule and its repository (which
+alone turns them into documents and back). Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from services.storage.merge import MergeReport
+from shared import read_model
+from shared.events import Handling, StoredJoblog
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One accepted version of a joblog (`joblog_history`), and how it came to be: the message
+    that made it (`besked_id`, its `tidspunkt`), when it was accepted, and the merge report when
+    it was merged against a newer version than the one it was based on."""
+
+    stored: StoredJoblog
+    handling: Handling
+    besked_id: UUID
+    tidspunkt: datetime
+    accepteret: datetime
+    merge: MergeReport | None = None
+
+    @property
+    def joblog_id(self) -> UUID:
+        return self.stored.joblogId
+
+    @property
+    def cpr(self) -> str:
+        return self.stored.cpr
+
+    @property
+    def version(self) -> int:
+        return self.stored.version
+
+    def made_by(self, besked_id: UUID) -> bool:
+        return self.besked_id == besked_id
+
+    def activity(self) -> read_model.Update:
+        """The citizen's read model learns of this change (as `read_model.history_update` does
+        from the stored document)."""
+        return read_model.activity_update(
+            self.cpr, str(self.joblog_id), self.version, self.handling.value, self.accepteret
+        )
