@@ -80,6 +80,8 @@ class Runtime:
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self._by_pattern: list[object] = []  # (may follow no topic yet: no a-kasse registered)
+        self.follows_ticks = False
+        """Its clock follows the ticks on dfdg.timers itself (`ticks()`, simulated clock)."""
 
     # -- parts -----------------------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class Runtime:
         Services with a database read the tick the notifier stored instead."""
         if not self.clock.simulated:
             return
+        self.follows_ticks = True
 
         async def read_latest() -> None:
             for record in await latest_records(self.settings, topics.TIMERS):
