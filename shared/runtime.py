@@ -81,6 +81,7 @@ class Runtime:
         self._on_stop: list[Hook] = []
         self._by_pattern: list[object] = []  # (may follow no topic yet: no a-kasse registered)
         self.follows_ticks = False
+        """Its clock follows the ticks on dfdg.timers itself (`ticks()`, simulated clock)."""
         self.ports: Any = None
         """What the composition root made its handlers of, for a test to reach (optional)."""
 

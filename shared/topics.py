@@ -20,6 +20,9 @@ NOTICES_BORGER = "dfdg.notices.borger"
 TIMERS = "dfdg.timers"
 AKASSE_REGISTER = "dfdg.akasse.register"
 
+PLATFORM_HEADER = "dfdg-platform"
+"""Kafka header on every notice: which platform (JOBLOG_GROUP_PREFIX) sent it."""
+
 # Internal canonical streams (keyed by cpr), the platform's services' alone.
 JOBLOG_COMMANDS = "dfdg.joblog.commands"
 """Validated joblog changes from either adapter, in the canonical model, on their way to storage."""

@@ -40,7 +40,6 @@ Progress_ = Callable[[int, int, str], None]
 
 WAIT_SECONDS = 120.0
 """How long the platform may take to process one day's messages or one tick."""
-PLATFORM_HEADER = "dfdg-platform"  # services.notifier.app.PLATFORM_HEADER; ops reads the topic
 
 
 class _Driver:
@@ -101,7 +100,7 @@ async def sent_notices(
 ) -> list[dict[str, Any]]:
     """The notices for `cprs` this platform (header `dfdg-platform`) sent on the notice topics
     after the offsets `since` (read as the admin: every jobcenter's)."""
-    ours = (PLATFORM_HEADER, settings.group_prefix.encode())
+    ours = (topics.PLATFORM_HEADER, settings.group_prefix.encode())
     found: list[dict[str, Any]] = []
     async for record in records_since(as_principal(settings, ADMIN), since):
         if ours not in list(record.headers or ()):

@@ -61,11 +61,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
+from shared.citizen import ADVISERING_DAYS as ADVISERING_DAYS  # 30: the setting's default too
 from shared.citizen import ExemptionPeriod, Period, has_duty, status_on
 from shared.tid import COPENHAGEN, as_utc, day_of, start_of_day
-
-ADVISERING_DAYS = 30
-"""Days without activity (while having the duty) after which a pair of notices falls due."""
 
 MODTAGER_BORGER = "borger"
 MODTAGER_JOBCENTER = "jobcenter"

@@ -18,12 +18,14 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.notifier.advisering import DueNotice
+from services.notifier.records import StoredNotice, Timer, TopicOffset
 from shared import collections, read_model
 from shared.db import batched, insert_new
 from shared.document import Document
@@ -61,8 +63,8 @@ class NotifierStore:
 
     # -- timers ------------------------------------------------------------------------------
 
-    async def timer(self, cpr: str) -> Document | None:
-        return await self.timers.find_one({"_id": cpr})
+    async def timer(self, cpr: str) -> Timer | None:
+        return timer_of(await self.timers.find_one({"_id": cpr}))
 
     async def set_due(self, cpr: str, due: datetime | None) -> None:
         if due is not None:
@@ -88,7 +90,7 @@ class NotifierStore:
         between adding the entry and updating the timer) is removed; one whose timer another
         instance holds is left to it."""
         timer = await self.timer(cpr)
-        due = timer.get("due") if timer else None
+        due = timer.due if timer else None
         if due is None or due_key(due, cpr) != entry_id:
             await self.queue.delete_one({"_id": entry_id})
 
@@ -99,47 +101,50 @@ class NotifierStore:
 
     async def claim(
         self, cpr: str, now: datetime, owner: str, wall_now: datetime, until: datetime
-    ) -> Document | None:
+    ) -> Timer | None:
         """Take the lease on a due timer; None if it is not due or another instance holds it."""
-        return await self.timers.find_one_and_update(
-            {"_id": cpr, "due": {"$lte": now}, **_free(wall_now)},
-            {"$set": {"lease": owner, "leaseUntil": until}},
-            return_document=ReturnDocument.AFTER,
+        return timer_of(
+            await self.timers.find_one_and_update(
+                {"_id": cpr, "due": {"$lte": now}, **_free(wall_now)},
+                {"$set": {"lease": owner, "leaseUntil": until}},
+                return_document=ReturnDocument.AFTER,
+            )
         )
 
-    async def release(
-        self, timer: Document, due: datetime | None, notified: datetime | None
-    ) -> bool:
-        """Move the timer on and give up the lease. False if it was recomputed meanwhile (then
-        only the notified due time is recorded and the caller recomputes)."""
+    async def release(self, timer: Timer, due: datetime | None, notified: datetime | None) -> bool:
+        """Move the fired timer on and give up the lease. False if it was recomputed meanwhile
+        (then only the notified due time is recorded and the caller recomputes)."""
+        cpr = timer.cpr
         done = {"$unset": {"lease": "", "leaseUntil": ""}}
         notified_set = {"lastNotifiedDue": notified} if notified else {}
         if due is not None:
-            await self._enqueue(due, timer["_id"])
+            await self._enqueue(due, cpr)
         result = await self.timers.update_one(
-            {"_id": timer["_id"], "revision": timer.get("revision")},
+            {"_id": cpr, "revision": timer.revision},
             {"$set": {"due": due, **notified_set}, **done},
         )
         if result.matched_count:
-            fired = timer["due"]
-            if due is None or due_key(due, timer["_id"]) != due_key(fired, timer["_id"]):
-                await self.queue.delete_one({"_id": due_key(fired, timer["_id"])})
+            fired = timer.due
+            assert fired is not None  # (claimed as due)
+            if due is None or due_key(due, cpr) != due_key(fired, cpr):
+                await self.queue.delete_one({"_id": due_key(fired, cpr)})
             return True
         await self.timers.update_one(
-            {"_id": timer["_id"]}, {**({"$set": notified_set} if notified_set else {}), **done}
+            {"_id": cpr}, {**({"$set": notified_set} if notified_set else {}), **done}
         )
         return False
 
     # -- notices -----------------------------------------------------------------------------
 
     async def add_pending(
-        self, notices: Iterable[DueNotice], checkpoint: list[dict[str, Any]]
-    ) -> tuple[list[Document], bool]:
+        self, notices: Iterable[DueNotice], checkpoint: Iterable[TopicOffset]
+    ) -> tuple[list[StoredNotice], bool]:
         """Store the notices (once: ids are deterministic); return those not yet published, and
         whether any of them was stored before (by a run that may have crashed after sending).
         One insert for all, one read of those stored before (by `_id` `$in`), one update of the
         citizen's read model."""
-        docs = [stored_notice(notice, checkpoint) for notice in notices]
+        marks = tuple(checkpoint)
+        docs = [notice_document(StoredNotice(notice, marks)) for notice in notices]
         if not docs:
             return [], False
         before = await insert_new(self.notices, docs)
@@ -147,12 +152,13 @@ class NotifierStore:
             stored = self.notices.find({"_id": {"$in": sorted(before)}})
             found = {doc["_id"]: doc async for doc in stored}
             docs = [found.get(doc["_id"], doc) for doc in docs]
-        for_citizen = [notice_read_model(doc) for doc in docs if doc["modtager"] == "borger"]
+        records = [stored_notice(doc) for doc in docs]
+        for_citizen = [notice_read_model(n) for n in records if n.notice.modtager == "borger"]
         await self.read_model.apply_all(read_model.merged(for_citizen))
-        return [doc for doc in docs if not doc.get("published")], bool(before)
+        return [n for n in records if not n.published], bool(before)
 
-    async def pending(self) -> list[Document]:
-        return await self.notices.find({"published": False}).to_list()
+    async def pending(self) -> list[StoredNotice]:
+        return [stored_notice(doc) async for doc in self.notices.find({"published": False})]
 
     async def mark_published(self, ids: Iterable[str]) -> None:
         """One update by `_id` `$in` (an index search on MongoDB and on the patched FerretDB)."""
@@ -161,14 +167,54 @@ class NotifierStore:
             await self.notices.update_many({"_id": {"$in": wanted}}, {"$set": {"published": True}})
 
 
-def stored_notice(notice: DueNotice, checkpoint: list[dict[str, Any]]) -> Document:
-    """A notice as stored, unpublished, with the offsets to look it up after a crash."""
+# -- records and documents ---------------------------------------------------------------------
+
+
+def timer_of(doc: Document | None) -> Timer | None:
+    if doc is None:
+        return None
+    return Timer(
+        doc["_id"], doc.get("due"), doc.get("lastNotifiedDue"), doc.get("revision"),
+        doc.get("lease"),
+    )  # fmt: skip
+
+
+def notice_document(stored: StoredNotice) -> Document:
+    """A notice as stored: its payload, but the times `forfaldt` and `udstedt` as dates (UTC),
+    `published` (an outbox flag) and the offsets to look it up after a crash (a
+    `{topic, partition, offset}` each: topic names hold dots, which a document's keys may not;
+    FerretDB stores no nested arrays)."""
+    notice = stored.notice
     return {
-        "_id": str(notice.noticeId), **notice.payload(), "forfaldt": notice.forfaldt,
-        "udstedt": notice.udstedt, "published": False, "checkpoint": checkpoint,
+        "_id": stored.id, **notice.payload(), "forfaldt": notice.forfaldt,
+        "udstedt": notice.udstedt, "published": stored.published,
+        "checkpoint": [
+            {"topic": m.topic, "partition": m.partition, "offset": m.offset}
+            for m in stored.checkpoint
+        ],
     }  # fmt: skip
 
 
-def notice_read_model(doc: Document) -> read_model.Update:
+def stored_notice(doc: Document) -> StoredNotice:
+    seen = doc.get("senesteAktivitet")
+    notice = DueNotice(
+        noticeId=UUID(doc["_id"]),
+        modtager=doc["modtager"],
+        cpr=doc["cpr"],
+        jobcenter=doc["jobcenter"],
+        maalgruppe=doc["maalgruppe"],
+        senesteAktivitet=None if seen is None else as_utc(datetime.fromisoformat(seen)),
+        dageUdenAktivitet=doc["dageUdenAktivitet"],
+        forfaldt=as_utc(doc["forfaldt"]),
+        udstedt=as_utc(doc["udstedt"]),
+    )
+    checkpoint = tuple(
+        TopicOffset(m["topic"], m["partition"], m["offset"]) for m in doc.get("checkpoint", [])
+    )
+    return StoredNotice(notice, checkpoint, bool(doc.get("published")))
+
+
+def notice_read_model(stored: StoredNotice) -> read_model.Update:
     """A stored notice to the citizen, as the citizen's read model holds it."""
-    return read_model.notice_update(doc["cpr"], doc["_id"], doc["forfaldt"], doc["udstedt"])
+    notice = stored.notice
+    return read_model.notice_update(notice.cpr, stored.id, notice.forfaldt, notice.udstedt)

@@ -33,7 +33,6 @@ from ops.harness import (
     test_settings as platform_settings,
 )
 from ops.launch import Instance, instances_of
-from services.notifier.app import PLATFORM_HEADER
 from shared import topics
 from shared.kafka import end_offsets, records_since
 from shared.settings import Settings
@@ -216,7 +215,7 @@ async def _written(
     mine = settings.group_prefix.encode()
     async for record in records_since(admin, start):
         if record.topic != topics.JOBNET_OUTBOUND:
-            sender = [value for key, value in record.headers or () if key == PLATFORM_HEADER]
+            sender = [value for key, value in record.headers or () if key == topics.PLATFORM_HEADER]
             if sender != [mine]:
                 continue
         written[record.topic].append(json.loads(record.value or b"null"))

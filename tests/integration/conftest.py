@@ -20,9 +20,10 @@ from ops.harness import (
     test_settings,
 )
 from services.in_process import start_services
-from services.notifier.app import NotifierService
+from services.notifier import app as notifier_app
 from shared import topics
 from shared.credentials import for_service
+from shared.runtime import Runtime
 from shared.settings import Settings
 from tests.harness import ApiServer
 
@@ -45,9 +46,9 @@ class Platform:
     async def start_services(self) -> None:
         self.services = await start_services(self.stack, self.settings)
 
-    async def restart_notifier(self) -> NotifierService:
-        settings = for_service(self.settings, NotifierService.name)
-        return await self.stack.enter_async_context(NotifierService(settings))
+    async def restart_notifier(self) -> Runtime:
+        settings = for_service(self.settings, notifier_app.SPEC.name)
+        return await self.stack.enter_async_context(notifier_app.build(settings))
 
     async def tick(self, now: datetime) -> None:
         """Send a tick and wait until the notifier has fired everything due by then and every
@@ -61,9 +62,7 @@ class Platform:
         while True:
             doc = await self.db.clock.find_one({"_id": "platform"})
             adapters_follow = all(
-                s.clock._latest_tick >= now
-                for s in self.services
-                if getattr(s, "follows_ticks", False) and not getattr(s, "uses_database", False)
+                s.clock._latest_tick >= now for s in self.services if s.follows_ticks
             )
             if doc and doc.get("fired") and doc["fired"] >= now and adapters_follow:
                 return

@@ -18,11 +18,13 @@ import pytest
 
 from ops.harness import exemption, ids, jobnet, new_cpr, status
 from ops.simulation.driver import sent_notices
-from services.notifier.app import NotifierService
+from services.notifier import app as notifier_app
+from services.notifier.advisering import notice_id
 from shared import topics
 from shared.access import ADMIN
 from shared.credentials import as_principal
 from shared.kafka import end_offsets
+from shared.runtime import Runtime
 from shared.tid import COPENHAGEN, as_utc, day_of
 
 pytestmark = pytest.mark.integration
@@ -88,12 +90,12 @@ def pair_ok(notices: list[dict[str, Any]], due: datetime, dage: int) -> None:
     assert len({n["noticeId"] for n in notices}) == 2
 
 
-def current_notifier(platform: Any) -> NotifierService:
-    [notifier] = [s for s in platform.services if isinstance(s, NotifierService)]
+def current_notifier(platform: Any) -> Runtime:
+    [notifier] = [s for s in platform.services if s.name == notifier_app.SPEC.name]
     return notifier
 
 
-async def replace_notifier(platform: Any) -> NotifierService:
+async def replace_notifier(platform: Any) -> Runtime:
     """Stop the running notifier (as if its process ended) and start a fresh one."""
     old = current_notifier(platform)
     await old.__aexit__(None, None, None)
@@ -259,6 +261,34 @@ class Crash(Exception):
     """The notifier's process ends here."""
 
 
+class CrashingTopics:
+    """The notice topics of a notifier whose process ends while it sends `cpr`'s notices:
+    before sending any, or after sending them all or only the first (and then before they are
+    marked published)."""
+
+    def __init__(self, real: Any, cpr: str, when: str, crashed: asyncio.Event) -> None:
+        self.real, self.cpr, self.when, self.crashed = real, cpr, when, crashed
+        self.first_sent = asyncio.Event()
+        self.calls = 0
+
+    async def publish(self, topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
+        if key != self.cpr:
+            await self.real.publish(topic, key, body, headers)
+            return
+        self.crashed.set()
+        self.calls += 1
+        if self.when == "before_sending":
+            raise Crash
+        if self.when == "after_sending_one" and self.calls > 1:
+            await self.first_sent.wait()  # the first is sent, this one never
+            raise Crash
+        await self.real.publish(topic, key, body, headers)
+        self.first_sent.set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
 def count_ids(notices: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for notice in notices:
@@ -275,33 +305,29 @@ async def test_crash_during_a_tick_then_a_fresh_notifier_sends_each_notice_exact
     await front.send(topics.CITIZEN_STATUS, status(cpr, d0))
     await platform.settle()
 
-    notifier = current_notifier(platform)
-    publish_notices, mark_published = notifier.publish_notices, notifier.store.mark_published
+    # the running notifier's ports (services.notifier.app.ports_of): its notice topics and its
+    # store stand in for a process that ends while it sends this citizen's notices
+    ports = notifier_app.ports_of(current_notifier(platform))
+    real_topics, mark_published = ports.notices, ports.store.mark_published
     crashed = asyncio.Event()
-
-    async def crashing_publish(pending: list[dict[str, Any]]) -> None:
-        if not any(doc["cpr"] == cpr for doc in pending):
-            await publish_notices(pending)
-            return
-        crashed.set()
-        if when == "before_sending":  # stored as pending, nothing sent
-            raise Crash
-        # sent (all, or the first of the pair), never marked as published
-        notifier.store.mark_published = crashing_mark  # type: ignore[method-assign]
-        await publish_notices(pending if when == "after_sending" else pending[:1])
+    due = as_utc(cph_time(d0 + timedelta(days=30)))
+    pair = {str(notice_id(cpr, due, modtager)) for modtager in ("borger", "jobcenter")}
 
     async def crashing_mark(ids_: Any) -> None:
-        raise Crash
+        wanted = list(ids_)
+        if pair & set(wanted):  # sent (all, or the first of the pair), never marked
+            raise Crash
+        await mark_published(wanted)
 
-    notifier.publish_notices = crashing_publish  # type: ignore[method-assign]
-    due = as_utc(cph_time(d0 + timedelta(days=30)))
+    ports.notices = CrashingTopics(real_topics, cpr, when, crashed)
+    ports.store.mark_published = crashing_mark  # type: ignore[method-assign]
     try:
         await front.tick(due)
         await asyncio.wait_for(crashed.wait(), 60)
         await platform.settle()  # the tick's handler has ended (with the crash)
     finally:
-        notifier.publish_notices = publish_notices  # type: ignore[method-assign]
-        notifier.store.mark_published = mark_published  # type: ignore[method-assign]
+        ports.notices = real_topics
+        ports.store.mark_published = mark_published  # type: ignore[method-assign]
     docs = await stored(platform, cpr)
     assert len(docs) == 2 and not any(d["published"] for d in docs)
     sent_before = len(await log.read({cpr}))

@@ -1,0 +1,50 @@
+"""The notice topics on Kafka (the `NoticeTopics` port): notices published on the service's
+broker; the topics' end offsets and the records sent since read with a consumer of no group,
+started and stopped with the service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faststream.kafka import KafkaBroker
+
+from services.notifier.ports import SentRecord
+from services.notifier.records import TopicOffset
+from shared.kafka import client_options, records_since, topic_partitions
+from shared.settings import Settings
+
+
+class KafkaNoticeTopics:
+    def __init__(self, broker: KafkaBroker, settings: Settings) -> None:
+        self.broker = broker
+        self.settings = settings
+        self.offsets: AIOKafkaConsumer | None = None
+        self._partitions: dict[str, list[TopicPartition]] = {}
+
+    async def start(self) -> None:
+        self.offsets = AIOKafkaConsumer(**client_options(self.settings))
+        await self.offsets.start()
+
+    async def stop(self) -> None:
+        offsets, self.offsets = self.offsets, None
+        if offsets is not None:
+            await offsets.stop()
+
+    async def publish(self, topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
+        await self.broker.publish(body, topic, key=key.encode(), headers=headers)
+
+    async def end_offsets(self, names: list[str]) -> list[TopicOffset]:
+        assert self.offsets is not None, "started with the service"
+        missing = [name for name in names if name not in self._partitions]
+        if missing:  # a topic's partitions are asked once (the whole cluster's metadata)
+            for tp in await topic_partitions(self.offsets, missing):
+                self._partitions.setdefault(tp.topic, []).append(tp)
+        parts = [tp for name in names for tp in self._partitions.get(name, [])]
+        ends = await self.offsets.end_offsets(parts)
+        return [TopicOffset(tp.topic, tp.partition, offset) for tp, offset in ends.items()]
+
+    async def records_since(self, start: dict[tuple[str, int], int]) -> AsyncIterator[SentRecord]:
+        since = {TopicPartition(topic, part): offset for (topic, part), offset in start.items()}
+        async for record in records_since(self.settings, since):
+            yield SentRecord(record.value, record.headers)

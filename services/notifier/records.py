@@ -1,0 +1,47 @@
+"""The notifier's records as its handlers and its store pass them (the store alone turns them
+into documents and back, `services.notifier.store`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.notifier.advisering import DueNotice
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A citizen's advisering timer."""
+
+    cpr: str
+    due: datetime | None
+    """The next due time (None: no duty ahead, nothing scheduled)."""
+    last_notified_due: datetime | None = None
+    """`forfaldt` of the latest pair sent (it restarts the clock)."""
+    revision: int | None = None
+    """Bumped by every recomputation: a fired timer moves on only if nothing recomputed it."""
+    lease: str | None = None
+    """The instance firing it, if one is."""
+
+
+@dataclass(frozen=True)
+class TopicOffset:
+    """Where a partition of a notice topic ended before a notice was first sent."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class StoredNotice:
+    """A notice as stored (before it is sent): the notice, the ends of its topics before it was
+    first sent (to look it up there after a crash), and whether Kafka acknowledged it."""
+
+    notice: DueNotice
+    checkpoint: tuple[TopicOffset, ...]
+    published: bool = False
+
+    @property
+    def id(self) -> str:
+        return str(self.notice.noticeId)
