@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from faststream.kafka.annotations import KafkaMessage
 
@@ -28,10 +29,18 @@ SPEC = named("provisioner")
 log = logging.getLogger("dfdg.provisioner")
 
 
+class Admin(Protocol):
+    """The cluster's admin (`shared.provisioning.Provisioning`): blocking calls."""
+
+    def platform(self) -> None: ...
+
+    def akasse(self, nr: str) -> None: ...
+
+
 class Provisioned:
     """The a-kasser provisioned by this process (each once, one at a time)."""
 
-    def __init__(self, provisioning: Provisioning) -> None:
+    def __init__(self, provisioning: Admin) -> None:
         self.provisioning = provisioning
         self.done: set[str] = set()
         self._one_at_a_time = asyncio.Lock()
@@ -47,6 +56,15 @@ class Provisioned:
         await asyncio.to_thread(self.provisioning.platform)
 
 
+async def handle_register(key: bytes | None, value: bytes | None, parties: Provisioned) -> None:
+    """A record of the a-kasse register: the a-kasse it names gets its topics, principal and
+    ACLs (a tombstone removes nothing: an a-kasse's topics and data stay)."""
+    register = AkasseRegister()
+    register.apply(key, value)
+    for entry in register.entries():
+        await parties.akasse(entry.akasseNr)
+
+
 def build(settings: Settings) -> Runtime:
     """The composition root: the platform at start, then every a-kasse the register names."""
     runtime = Runtime(SPEC.name, settings, __doc__ or "")
@@ -56,10 +74,7 @@ def build(settings: Settings) -> Runtime:
     async def on_register(body: bytes, message: KafkaMessage) -> None:
         record = message.raw_message
         assert not isinstance(record, tuple)
-        register = AkasseRegister()
-        register.apply(record.key, record.value)
-        for entry in register.entries():
-            await parties.akasse(entry.akasseNr)
+        await handle_register(record.key, record.value, parties)
 
     on_register.__annotations__["body"] = REGISTER_ENTRY
     register = provisioned(topics.AKASSE_REGISTER)
