@@ -18,9 +18,9 @@ def main(argv: list[str]) -> None:
     settings = for_service(get_settings(), spec.name)
     setup_logging(settings)
     if not spec.kafka:
-        spec.entry("serve")(settings)
+        spec.serve(settings)
         return
-    runtime = spec.entry("build")(settings)
+    runtime = spec.build(settings)
     asyncio.run(runtime.app(spec.metrics_offset).run())
 
 

@@ -14,6 +14,6 @@ from shared.settings import Settings
 async def start_services(stack: AsyncExitStack, settings: Settings) -> list[Runtime]:
     """Start every Kafka service; `stack` stops them."""
     return [
-        await stack.enter_async_context(spec.entry("build")(for_service(settings, spec.name)))
+        await stack.enter_async_context(spec.build(for_service(settings, spec.name)))
         for spec in KAFKA_SERVICES
     ]

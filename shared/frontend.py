@@ -19,7 +19,7 @@ from shared import topics
 from shared.events import JoblogChange, JoblogCommand, Rejection
 from shared.formats.common import naming_the_field
 from shared.inbound import Inbound
-from shared.ports import Clock, Outbox
+from shared.ports import Clock, Outbox, keep_unexpected
 from shared.rejections import Refusal
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def wire(runtime: Runtime, inbound: topics.Source, front: FrontEnd, documented: 
     """An adapter's composition: its front end's inbound and the accepted changes, handled with
     the runtime's clock and outbox."""
     ports = AdapterPorts(front, runtime.clock, runtime.outbox, runtime.settings.max_message_bytes)
-    on_unexpected = runtime.keep_unexpected(front.message_id)
+    on_unexpected = keep_unexpected(runtime.outbox, front.message_id)
     runtime.consume(
         inbound, documented.inbound, partial(handle_inbound, ports=ports), on_unexpected
     )

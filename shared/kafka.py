@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -22,6 +22,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from shared import outage, registry, topics
 from shared.inbound import Inbound
+from shared.ports import Fallback, Handle
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,6 @@ async def publish(broker: KafkaBroker, topic: str, key: str, payload: BaseModel 
     await broker.publish(
         body, topic, key=key.encode(), headers={"content-type": "application/json"}
     )
-
-
-Handle = Callable[[Inbound], Awaitable[None]]
-Fallback = Callable[[Inbound, Exception], Awaitable[None]]
 
 
 async def deliver_batch(

@@ -4,13 +4,19 @@ real ones (`shared.runtime`), the handler tests pass fakes (`tests/fakes.py`).""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
 
 from shared.inbound import Inbound
-from shared.rejections import Refusal
+from shared.rejections import Refusal, internal_error
+
+Handle = Callable[[Inbound], Awaitable[None]]
+"""A handler, as the delivery policy (`shared.kafka.deliver_batch`) calls it."""
+Fallback = Callable[[Inbound, Exception], Awaitable[None]]
+"""What becomes of a record whose handler raised something unexpected."""
 
 
 class Clock(Protocol):
@@ -33,3 +39,14 @@ class Outbox(Protocol):
         topic: str | None = None,
     ) -> None:
         """Report `inbound` refused on `topic` (default: its producer's rejected topic)."""
+
+
+def keep_unexpected(outbox: Outbox, message_id_of: Callable[[bytes], str | None]) -> Fallback:
+    """The fallback of `deliver_batch` for a producer's messages: one that raised something
+    unexpected is kept on the producer's rejected topic with `internal_error`, so it is lost
+    nowhere and blocks nothing."""
+
+    async def keep(inbound: Inbound, error: Exception) -> None:
+        await outbox.reject(inbound, internal_error(error), message_id_of(inbound.body))
+
+    return keep

@@ -35,7 +35,7 @@ from typing import Any
 from shared import collections
 from shared.citizen import ExemptionMessage, StatusMessage
 from shared.document import Document
-from shared.tid import as_utc
+from shared.tid import as_utc, to_millis
 
 CITIZENS = collections.CITIZENS
 MEMBERS = collections.MEMBERS
@@ -55,9 +55,7 @@ def as_content(message: StatusMessage | ExemptionMessage) -> dict[str, Any]:
     when rebuilt from the stored record (its `tidspunkt` in UTC milliseconds, as stored)."""
     content = message.model_dump(mode="json")
     if isinstance(message, StatusMessage):
-        moment = as_utc(message.tidspunkt)
-        millis = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-        content["tidspunkt"] = millis.isoformat()
+        content["tidspunkt"] = to_millis(as_utc(message.tidspunkt)).isoformat()
     return content
 
 

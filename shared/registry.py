@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shared import topics
 from shared.topics import Source
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
+    from shared.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,15 @@ class ServiceSpec:
         """A FastStream service (`build`), not an HTTP one (`serve`)."""
         return self.metrics_offset is not None
 
-    def entry(self, name: str) -> Callable[..., Any]:
-        function: Callable[..., Any] = getattr(import_module(self.module), name)
-        return function
+    def build(self, settings: Settings) -> Runtime:
+        """The Kafka service, composed by its `app.py` (imported only now)."""
+        build: Callable[[Settings], Runtime] = import_module(self.module).build
+        return build(settings)
+
+    def serve(self, settings: Settings) -> None:
+        """Run the HTTP service (blocks)."""
+        serve: Callable[[Settings], None] = import_module(self.module).serve
+        serve(settings)
 
 
 SERVICES: tuple[ServiceSpec, ...] = (

@@ -34,6 +34,12 @@ class Refusal(Exception):
         self.field = field
 
 
+def internal_error(error: Exception) -> Refusal:
+    """The refusal of a message that raised something unexpected (a bug of ours): it is kept
+    on a rejected topic, for replay after the fix, and blocks nothing."""
+    return Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+
+
 def rejection(
     inbound: Inbound,
     refusal: Refusal,

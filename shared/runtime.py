@@ -32,8 +32,6 @@ from shared.document import Document
 from shared.inbound import Inbound
 from shared.kafka import (
     DURABLE_ACK,
-    Fallback,
-    Handle,
     broker_security,
     deliver_batch,
     group_id,
@@ -42,10 +40,12 @@ from shared.kafka import (
     raw_batch_decoder,
     raw_decoder,
 )
-from shared.rejections import Reason, Refusal, rejection
+from shared.ports import Fallback, Handle
+from shared.rejections import Refusal, rejection
 from shared.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
+RegisterHandler = Callable[[bytes | None, bytes | None], Awaitable[None]]
 
 
 class Runtime:
@@ -103,17 +103,25 @@ class Runtime:
         async def load() -> None:
             await register.load(self.settings)
 
+        async def apply(key: bytes | None, value: bytes | None) -> None:
+            register.apply(key, value)
+
+        self.on_start(load)
+        self.follow_register(apply)
+        return register
+
+    def follow_register(self, handle: RegisterHandler) -> None:
+        """Every record of the a-kasse register (the compacted topic, outside any group) to
+        `handle(key, value)`; a tombstone's value is None."""
+
         async def follow(body: bytes, message: KafkaMessage) -> None:
             record = message.raw_message
             assert not isinstance(record, tuple)
-            register.apply(record.key, record.value)
+            await handle(record.key, record.value)
 
         follow.__annotations__["body"] = REGISTER_ENTRY
-        self.on_start(load)
-        self.broker.subscriber(provisioned(topics.AKASSE_REGISTER), **register_options(self.name))(
-            follow
-        )
-        return register
+        register = provisioned(topics.AKASSE_REGISTER)
+        self.broker.subscriber(register, **register_options(self.name))(follow)
 
     def ticks(self) -> None:
         """With the simulated clock, a service without a database follows the ticks sent on
@@ -186,17 +194,6 @@ class Runtime:
         """One consumer group per service and topic: a group's members then share one
         subscription, which keeps rebalances short."""
         return group_id(self.settings, self.name, topic)
-
-    def keep_unexpected(self, message_id_of: Callable[[bytes], str | None]) -> Fallback:
-        """The fallback of `deliver_batch`: a message that raised something unexpected is kept
-        on the producer's rejected topic with `internal_error`, so it is lost nowhere and
-        blocks nothing."""
-
-        async def keep(inbound: Inbound, error: Exception) -> None:
-            refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
-            await self.outbox.reject(inbound, refusal, message_id_of(inbound.body))
-
-        return keep
 
     # -- lifecycle -------------------------------------------------------------------------
 

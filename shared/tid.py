@@ -25,5 +25,10 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def to_millis(moment: datetime) -> datetime:
+    """The moment as the database stores it (BSON dates hold milliseconds)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def days(n: int) -> timedelta:
     return timedelta(days=n)

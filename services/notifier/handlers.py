@@ -17,7 +17,7 @@ from services.notifier.ports import NotifierPorts
 from shared import topics
 from shared.events import CitizenChange
 from shared.inbound import Inbound
-from shared.rejections import Reason, Refusal
+from shared.rejections import Reason, Refusal, internal_error
 from shared.runtime import Tick
 from shared.tid import as_utc
 
@@ -30,7 +30,7 @@ async def keep(inbound: Inbound, error: Exception, ports: NotifierPorts) -> None
     """The fallback of `deliver_batch`: dfdg.citizen.changes and dfdg.timers are ours, not a
     producer's with a *.rejected topic; what failed unexpectedly is kept on
     dfdg.citizen.rejected."""
-    refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+    refusal = internal_error(error)
     await ports.outbox.reject(inbound, refusal, None, topic=topics.CITIZEN_REJECTED)
 
 

@@ -24,7 +24,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.notifier.advisering import DueNotice
+from services.notifier.advisering import MODTAGER_BORGER, DueNotice
 from services.notifier.records import StoredNotice, Timer, TopicOffset
 from shared import collections, read_model
 from shared.db import batched, insert_new
@@ -153,7 +153,9 @@ class NotifierStore:
             found = {doc["_id"]: doc async for doc in stored}
             docs = [found.get(doc["_id"], doc) for doc in docs]
         records = [stored_notice(doc) for doc in docs]
-        for_citizen = [notice_read_model(n) for n in records if n.notice.modtager == "borger"]
+        for_citizen = [
+            notice_read_model(n) for n in records if n.notice.modtager == MODTAGER_BORGER
+        ]
         await self.read_model.apply_all(read_model.merged(for_citizen))
         return [n for n in records if not n.published], bool(before)
 

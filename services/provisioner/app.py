@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Protocol
 
-from faststream.kafka.annotations import KafkaMessage
-
-from shared import topics
 from shared.akasse_register import AkasseRegister
 from shared.provisioning import Provisioning
 from shared.registry import named
-from shared.runtime import REGISTER_ENTRY, Runtime, provisioned, register_options
+from shared.runtime import Runtime
 from shared.settings import Settings
 
 SPEC = named("provisioner")
@@ -70,13 +68,5 @@ def build(settings: Settings) -> Runtime:
     runtime = Runtime(SPEC.name, settings, __doc__ or "")
     parties = Provisioned(Provisioning(settings))
     runtime.on_start(parties.platform)
-
-    async def on_register(body: bytes, message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
-        await handle_register(record.key, record.value, parties)
-
-    on_register.__annotations__["body"] = REGISTER_ENTRY
-    register = provisioned(topics.AKASSE_REGISTER)
-    runtime.broker.subscriber(register, **register_options(SPEC.name))(on_register)
+    runtime.follow_register(partial(handle_register, parties=parties))
     return runtime

@@ -17,6 +17,7 @@ from shared.citizen import ExemptionMessage, StatusMessage
 from shared.events import CitizenChange, JoblogChange, JoblogCommand, Rejection
 from shared.facts import FactsReader
 from shared.joblogs import JoblogReader
+from shared.ports import keep_unexpected
 from shared.read_model_writer import ReadModelWriter
 from shared.registry import named
 from shared.runtime import Runtime
@@ -49,7 +50,7 @@ def build(settings: Settings) -> Runtime:
         topics.Source(topics.JOBLOG_COMMANDS), JoblogCommand,
         partial(handlers.handle_command, ports=ports), partial(handlers.keep_command, ports=ports),
     )  # fmt: skip
-    keep_citizen = partial(citizens.keep_citizen, ports=ports)
+    keep_citizen = keep_unexpected(ports.outbox, citizens.message_id)
     runtime.consume(
         topics.Source(topics.CITIZEN_STATUS), StatusMessage,
         partial(citizens.handle_status, ports=ports), keep_citizen,

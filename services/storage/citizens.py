@@ -114,13 +114,6 @@ async def parse_citizen(inbound: Inbound, model: type[M], ports: StoragePorts) -
     return None
 
 
-async def keep_citizen(inbound: Inbound, error: Exception, ports: StoragePorts) -> None:
-    """The fallback: a status or exemption message that raised something unexpected is kept on
-    its producer's rejected topic with `internal_error`."""
-    refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
-    await ports.outbox.reject(inbound, refusal, message_id(inbound.body))
-
-
 def citizen_refusal(error: ValidationError) -> Refusal:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or None

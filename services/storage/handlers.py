@@ -29,8 +29,8 @@ from shared.formats.jobnet import JOBNET
 from shared.inbound import Inbound
 from shared.joblog_rules import check_joblog
 from shared.read_model_writer import AFTER
-from shared.rejections import Reason, Refusal
-from shared.tid import day_of
+from shared.rejections import Reason, Refusal, internal_error
+from shared.tid import day_of, to_millis
 
 log = logging.getLogger("dfdg.storage")
 
@@ -144,7 +144,7 @@ async def keep_command(inbound: Inbound, error: Exception, ports: StoragePorts) 
     except ValidationError:
         log.error("unreadable internal command at offset %s", inbound.offset)
         return
-    refusal = Refusal(Reason.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+    refusal = internal_error(error)
     await ports.outbox.reject(original(command), refusal, str(command.beskedId))
 
 
@@ -159,11 +159,6 @@ def check_command(command: JoblogCommand, today: date) -> None:
         check_joblog(command.joblog, today)
     elif command.handling is not Handling.SLET:
         raise Refusal(Reason.FIELD_INVALID, "joblog: is required", "joblog")
-
-
-def to_millis(moment: datetime) -> datetime:
-    """The moment as the database stores it (BSON dates hold milliseconds)."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def format_of(command: JoblogCommand) -> Format:

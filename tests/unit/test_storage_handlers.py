@@ -37,6 +37,7 @@ from shared.events import (
 )
 from shared.facts import status_messages
 from shared.inbound import Inbound
+from shared.ports import keep_unexpected
 from shared.read_model import CITIZENS, Update, folded
 from shared.rejections import Reason
 from tests.fakes import FakeClock, FakeOutbox
@@ -540,7 +541,8 @@ async def test_a_status_message_that_raised_is_kept_on_the_citizen_rejected_topi
     w = world()
     message = status(AKASSE)
     inbound = inbound_of(message, topics.CITIZEN_STATUS)
-    await citizens.keep_citizen(inbound, RuntimeError("x"), w.ports)
+    keep_citizen = keep_unexpected(w.ports.outbox, citizens.message_id)  # as app.py wires it
+    await keep_citizen(inbound, RuntimeError("x"))
     [rejected] = w.outbox.rejected
     assert rejected.topic == topics.CITIZEN_REJECTED
     assert rejected.refusal.reason == Reason.INTERNAL_ERROR
