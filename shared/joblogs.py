@@ -27,8 +27,11 @@ class JoblogReader:
         self.facts = FactsReader(db)
 
     async def current_of(self, cpr: str) -> list[StoredJoblog]:
-        """The citizen's current, not deleted, joblogs, oldest first (each read by `_id`)."""
+        """The citizen's current, not deleted, joblogs, oldest first (one read by `_id` `$in`,
+        an index search on MongoDB and on the patched FerretDB)."""
         ids = await self.facts.joblog_ids(cpr)
-        docs = [await self.joblogs.find_one({"_id": joblog_id}) for joblog_id in ids]
-        alive = [doc for doc in docs if doc is not None and not doc["slettet"]]
+        if not ids:
+            return []
+        docs = self.joblogs.find({"_id": {"$in": ids}})
+        alive = [doc async for doc in docs if not doc["slettet"]]
         return [stored_from(doc) for doc in sorted(alive, key=lambda doc: doc["oprettet"])]
