@@ -22,8 +22,6 @@ JOBNET = "jobnet"
 STATUS_FEED = "status-feed"
 DIGITAL_POST = "digital-post"
 OPERATOR = "operator"
-SERVICES = PRINCIPALS
-"""The platform's Kafka services with a principal of their own (`shared.registry`)."""
 
 
 def service_principal(service: str) -> str:
@@ -87,7 +85,7 @@ def platform_grants() -> list[Grant]:
         *_reads(OPERATOR, topics.AKASSE_REGISTER),
         *(_own_groups(p) for p in (JOBNET, STATUS_FEED, DIGITAL_POST, OPERATOR)),
         # the services: consumer groups are theirs to name (JOBLOG_GROUP_PREFIX)
-        *(Grant(service_principal(s), "read", "group", "*") for s in SERVICES),
+        *(Grant(service_principal(s), "read", "group", "*") for s in PRINCIPALS),
         *_reads(jobnet_adapter, topics.JOBNET_INBOUND, topics.JOBLOG_CHANGES, topics.TIMERS),
         *_writes(
             jobnet_adapter, topics.JOBLOG_COMMANDS, topics.JOBNET_OUTBOUND, topics.JOBNET_REJECTED

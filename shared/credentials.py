@@ -18,7 +18,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.access import ADMIN, SERVICES, service_principal
+from shared.access import ADMIN, service_principal
+from shared.registry import PRINCIPALS
 from shared.settings import Settings
 
 
@@ -69,6 +70,6 @@ def for_service(settings: Settings, service: str) -> Settings:
         return settings
     if service == "provisioner":
         return as_principal(settings, ADMIN)
-    if service in SERVICES:
+    if service in PRINCIPALS:
         return as_principal(settings, service_principal(service))
     return settings  # (the jobcenter API uses no Kafka)

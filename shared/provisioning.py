@@ -32,6 +32,7 @@ from confluent_kafka.admin import (
 from shared import access, credentials, topics
 from shared.access import Grant
 from shared.kommuner import KOMMUNER
+from shared.registry import PRINCIPALS
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class Provisioning:
         self.topics(topics.PLATFORM, self.settings.topic_partitions)
         jobcentres = [name for kode in sorted(KOMMUNER) for name in topics.jobcenter_topics(kode)]
         self.topics(jobcentres, self.settings.jobcenter_topic_partitions)
-        services = [access.service_principal(name) for name in access.SERVICES]
+        services = [access.service_principal(name) for name in PRINCIPALS]
         self.principals(services, self.settings.platform_credentials_file)
         self.principals(access.party_principals(), self.settings.kafka_credentials_file)
         self.grant(access.platform_grants())
