@@ -6,7 +6,10 @@
   tick reads exactly the due part of the queue as an `_id` range (an index search on MongoDB and
   on the local FerretDB, see shared/read_model.py), never all timers. An entry is added before
   its timer points to it and removed after the timer moved on, so a crash leaves at most a stale
-  entry, which the sweep drops when it finds the timer due at another time.
+  entry, which the sweep drops when it finds the timer due at another time. With no
+  transactions, a writer and a sweep can interleave: the writer adds its entry again after
+  pointing the timer to it, and whoever drops an entry reads the timer again after and puts the
+  entry back if the timer now points to it; so no entry a timer points to stays lost.
 - `notices`: `_id` = noticeId (deterministic), the payload, `published` (an outbox flag) and
   `checkpoint`: the end offsets of its notice topics (a `{topic, partition, offset}` each) before
   it was first sent, so recovery after a crash can look in the topic whether it went out.
@@ -74,9 +77,11 @@ class NotifierStore:
             before = await self.timers.find_one_and_update({"_id": cpr}, update, upsert=True)
         except DuplicateKeyError:  # a concurrent upsert created it first (FerretDB): update it
             before = await self.timers.find_one_and_update({"_id": cpr}, update)
+        if due is not None:
+            await self._enqueue(due, cpr)  # again: a sweep may have dropped it meanwhile
         old = before.get("due") if before else None
         if old is not None and (due is None or due_key(old, cpr) != due_key(due, cpr)):
-            await self.queue.delete_one({"_id": due_key(old, cpr)})
+            await self._drop(due_key(old, cpr), cpr)
 
     async def due(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
         """The queue's entries due by `now` (entry id, cpr), oldest first, in batches: one read
@@ -89,15 +94,26 @@ class NotifierStore:
         """A queue entry whose timer is not due at its time any more (moved on, or a crash
         between adding the entry and updating the timer) is removed; one whose timer another
         instance holds is left to it."""
+        if not await self._points_to(entry_id, cpr):
+            await self._drop(entry_id, cpr)
+
+    async def _points_to(self, entry_id: str, cpr: str) -> bool:
         timer = await self.timer(cpr)
-        due = timer.due if timer else None
-        if due is None or due_key(due, cpr) != entry_id:
-            await self.queue.delete_one({"_id": entry_id})
+        return timer is not None and timer.due is not None and due_key(timer.due, cpr) == entry_id
+
+    async def _drop(self, entry_id: str, cpr: str) -> None:
+        """Remove an entry its timer no longer points to; if a writer pointed the timer to it
+        meanwhile (after our read, before its own re-add), put it back."""
+        await self.queue.delete_one({"_id": entry_id})
+        if await self._points_to(entry_id, cpr):
+            await self._insert_entry(entry_id, cpr)
 
     async def _enqueue(self, due: datetime, cpr: str) -> None:
-        doc = {"_id": due_key(due, cpr), "cpr": cpr}
+        await self._insert_entry(due_key(due, cpr), cpr)
+
+    async def _insert_entry(self, entry_id: str, cpr: str) -> None:
         with contextlib.suppress(DuplicateKeyError):
-            await self.queue.insert_one(doc)
+            await self.queue.insert_one({"_id": entry_id, "cpr": cpr})
 
     async def claim(
         self, cpr: str, now: datetime, owner: str, wall_now: datetime, until: datetime
@@ -124,10 +140,12 @@ class NotifierStore:
             {"$set": {"due": due, **notified_set}, **done},
         )
         if result.matched_count:
+            if due is not None:
+                await self._enqueue(due, cpr)  # again, as in set_due
             fired = timer.due
             assert fired is not None  # (claimed as due)
             if due is None or due_key(due, cpr) != due_key(fired, cpr):
-                await self.queue.delete_one({"_id": due_key(fired, cpr)})
+                await self._drop(due_key(fired, cpr), cpr)
             return True
         await self.timers.update_one(
             {"_id": cpr}, {**({"$set": notified_set} if notified_set else {}), **done}

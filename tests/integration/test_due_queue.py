@@ -1,0 +1,83 @@
+"""The notifier's due queue on the real database, with a tick's sweep and a timer's writer
+interleaved at the two points where, without transactions, they race: no timer is left due with
+no queue entry (it would never fire)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ops.harness import new_cpr
+from services.notifier.store import NotifierStore, due_key
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+class Interleaved:
+    """A collection that runs `first` once, just before the first call of `method`."""
+
+    def __init__(self, collection: Any, method: str, first: Callable[[], Awaitable[None]]) -> None:
+        self._collection = collection
+        self._method = method
+        self._first: Callable[[], Awaitable[None]] | None = first
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._collection, name)
+        if name != self._method or self._first is None:
+            return target
+        first, self._first = self._first, None
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            await first()
+            return await target(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+async def store(platform: Any) -> AsyncIterator[NotifierStore]:
+    db = platform.mongo[f"duequeue_{uuid.uuid4().hex[:8]}"]
+    try:
+        yield NotifierStore(db)
+    finally:
+        await platform.mongo.drop_database(db.name)
+
+
+async def queue(store: NotifierStore) -> list[tuple[str, str]]:
+    return [entry async for batch in store.due(NOW + timedelta(days=400)) for entry in batch]
+
+
+async def test_a_sweep_between_adding_the_entry_and_pointing_the_timer_loses_nothing(store):
+    """The sweep finds the new entry before the timer points to it, and drops it as stale."""
+    cpr, due = new_cpr(), NOW - timedelta(days=10)  # due at once (a status from the past)
+    sweep = lambda: store.drop_if_stale(due_key(due, cpr), cpr)  # noqa: E731
+    store.timers = Interleaved(store.timers, "find_one_and_update", sweep)
+    await store.set_due(cpr, due)
+    assert (await store.timer(cpr)).due.replace(tzinfo=UTC) == due
+    assert await queue(store) == [(due_key(due, cpr), cpr)]
+
+
+async def test_a_writer_between_the_sweeps_read_and_its_delete_loses_nothing(store):
+    """The sweep reads a timer not yet pointing to an entry; the writer points it there and
+    finishes; then the sweep deletes the entry."""
+    cpr, before, due = new_cpr(), NOW + timedelta(days=30), NOW - timedelta(days=10)
+    await store.set_due(cpr, before)
+    await store._enqueue(due, cpr)  # the writer's first step, as the sweep finds it
+    writer = lambda: store.set_due(cpr, due)  # noqa: E731
+    store.queue = Interleaved(store.queue, "delete_one", writer)
+    await store.drop_if_stale(due_key(due, cpr), cpr)
+    assert await queue(store) == [(due_key(due, cpr), cpr)]
+
+
+async def test_a_fired_timer_moved_on_keeps_one_entry(store):
+    cpr, due = new_cpr(), NOW - timedelta(days=1)
+    await store.set_due(cpr, due)
+    timer = await store.claim(cpr, NOW, "me", NOW, NOW + timedelta(seconds=60))
+    assert timer is not None
+    later = NOW + timedelta(days=30)
+    assert await store.release(timer, later, due)
+    assert await queue(store) == [(due_key(later, cpr), cpr)]
