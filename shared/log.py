@@ -11,7 +11,9 @@ from shared.cpr import mask
 from shared.outage import collapse_outages
 from shared.settings import Settings
 
-_CPR_PATTERN = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
+_CPR_PATTERN = re.compile(r"(?<!\d)(?<!cpr#)(\d{6})-?(\d{4})(?!\d)")
+"""Ten digits (or 6-4) not within a longer number, nor a pseudonym already (its hex may be all
+digits)."""
 
 
 class CprMaskingFormatter(logging.Formatter):

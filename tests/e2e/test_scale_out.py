@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -76,9 +77,22 @@ async def test_two_of_each_service_one_of_each_killed_midway_every_joblog_and_no
     processes = _start(env, tmp_path)
     try:
         await _run(front, settings, processes)
+    except AssertionError:
+        _show_problems(tmp_path)
+        raise
     finally:
         _stop(processes)
         await front.stop()
+
+
+def _show_problems(logs: Path, last: int = 40) -> None:
+    """What the services logged beyond routine (warnings, errors, refusals), for a failure's
+    report."""
+    for log in sorted(logs.glob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        notable = [line for line in lines if re.search(r"WARNING|ERROR|rejected|Traceback", line)]
+        print(f"--- {log.name}: {len(lines)} lines, the last notable ones:")
+        print("\n".join(line[:300] for line in notable[-last:]))
 
 
 def _start(env: dict[str, str], logs: Path) -> dict[Instance, subprocess.Popen[bytes]]:
@@ -128,6 +142,8 @@ async def _run(
     today = date.today()
     for cpr in writers:  # a duty since 3 days: no advisering due
         await front.send(topics.CITIZEN_STATUS, status(cpr, today - timedelta(days=3)))
+    # membership known before the a-kasse writes (until then it is refused: `not_member`)
+    await front.settle(timeout=120)
     now = datetime.now(UTC)
     messages = [
         (topics.akasse_inbound("067"), akasse("JOBLOG_CREATED", cpr, ids(), now))
@@ -168,7 +184,8 @@ async def _run(
         # (another platform on this Kafka, a test session's, answers the same inbound topics:
         # this platform's joblogs are those in its database, its notices those with its header)
         while await db.joblog_history.count_documents(query) < JOBLOGS:
-            assert loop.time() < deadline + 120, "not every joblog stored"
+            stored = await db.joblog_history.count_documents(query)
+            assert loop.time() < deadline + 120, f"{stored} of {JOBLOGS} joblogs stored"
             await asyncio.sleep(0.2)
         phase("every joblog stored")
         while len(_ours(await _written(front.admin, start, settings), ours)) < 2 * NOTICED:
