@@ -77,11 +77,7 @@ class NotifierStore:
             before = await self.timers.find_one_and_update({"_id": cpr}, update, upsert=True)
         except DuplicateKeyError:  # a concurrent upsert created it first (FerretDB): update it
             before = await self.timers.find_one_and_update({"_id": cpr}, update)
-        if due is not None:
-            await self._enqueue(due, cpr)  # again: a sweep may have dropped it meanwhile
-        old = before.get("due") if before else None
-        if old is not None and (due is None or due_key(old, cpr) != due_key(due, cpr)):
-            await self._drop(due_key(old, cpr), cpr)
+        await self._moved(cpr, before.get("due") if before else None, due)
 
     async def due(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
         """The queue's entries due by `now` (entry id, cpr), oldest first, in batches: one read
@@ -96,6 +92,14 @@ class NotifierStore:
         instance holds is left to it."""
         if not await self._points_to(entry_id, cpr):
             await self._drop(entry_id, cpr)
+
+    async def _moved(self, cpr: str, old: datetime | None, due: datetime | None) -> None:
+        """After the timer was pointed from `old` to `due`: its entry added again (a sweep may
+        have dropped it meanwhile), and the old one dropped."""
+        if due is not None:
+            await self._enqueue(due, cpr)
+        if old is not None and (due is None or due_key(old, cpr) != due_key(due, cpr)):
+            await self._drop(due_key(old, cpr), cpr)
 
     async def _points_to(self, entry_id: str, cpr: str) -> bool:
         timer = await self.timer(cpr)
@@ -140,12 +144,7 @@ class NotifierStore:
             {"$set": {"due": due, **notified_set}, **done},
         )
         if result.matched_count:
-            if due is not None:
-                await self._enqueue(due, cpr)  # again, as in set_due
-            fired = timer.due
-            assert fired is not None  # (claimed as due)
-            if due is None or due_key(due, cpr) != due_key(fired, cpr):
-                await self._drop(due_key(fired, cpr), cpr)
+            await self._moved(cpr, timer.due, due)
             return True
         await self.timers.update_one(
             {"_id": cpr}, {**({"$set": notified_set} if notified_set else {}), **done}

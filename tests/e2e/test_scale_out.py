@@ -183,8 +183,7 @@ async def _run(
     try:
         # (another platform on this Kafka, a test session's, answers the same inbound topics:
         # this platform's joblogs are those in its database, its notices those with its header)
-        while await db.joblog_history.count_documents(query) < JOBLOGS:
-            stored = await db.joblog_history.count_documents(query)
+        while (stored := await db.joblog_history.count_documents(query)) < JOBLOGS:
             assert loop.time() < deadline + 120, f"{stored} of {JOBLOGS} joblogs stored"
             await asyncio.sleep(0.2)
         phase("every joblog stored")
