@@ -63,7 +63,7 @@ async def accept(command: JoblogCommand, now: datetime, ports: StoragePorts) -> 
         await check_member(command, now, ports)
     latest = await ports.repo.projected(command.joblogId)
     for _ in range(VERSION_ATTEMPTS):
-        if latest is not None and latest.made_by(command.beskedId):
+        if latest is not None and latest.made_by(command.beskedId) and latest.cpr == command.cpr:
             return latest  # stored by this message before a crash
         entry = await next_version(command, latest, now, ports)
         if (taken := await ports.repo.add_version(entry)) is None:

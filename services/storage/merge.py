@@ -3,7 +3,11 @@
 `decide` turns a command and the stored record into the next version, or refuses it:
 
 * opret of an unknown id gives version 1; opret of an id that exists (also a deleted one) is
-  refused as `duplicate_joblog` (a redelivery of the same message is caught before, by id).
+  refused as `duplicate_joblog` (a redelivery of the same message is caught before, by id);
+  when the id is another citizen's, the refusal says nothing more of it (not whether deleted).
+* A joblog belongs to the citizen who created it: ret / slet whose cpr is not the stored
+  joblog's is refused exactly as one of an unknown id, `unknown_joblog`, so a stranger learns
+  neither that it exists nor anything of it (its version, whether deleted).
 * ret / slet of an unknown id is `unknown_joblog`; of a deleted entry `joblog_deleted`; a
   `grundversion` above the stored version (or below 1) is `field_invalid` on `grundversion`.
 * ret based on the current version (or without a `grundversion`) replaces the content.
@@ -109,7 +113,7 @@ def decide(
     refusal (as for `check_joblog`)."""
     if command.handling is Handling.OPRET:
         return _opret(command, stored, accepted)
-    if stored is None:
+    if stored is None or stored.cpr != command.cpr:  # another citizen's is as unknown
         raise Refusal(
             Reason.UNKNOWN_JOBLOG, f"joblog {command.joblogId} does not exist", "joblogId"
         )
@@ -258,9 +262,10 @@ def _content(command: JoblogCommand) -> Joblog:
 
 def _opret(command: JoblogCommand, stored: StoredJoblog | None, accepted: datetime) -> Outcome:
     if stored is not None:
+        deleted = stored.slettet and stored.cpr == command.cpr  # a stranger learns no more
         raise Refusal(
             Reason.DUPLICATE_JOBLOG,
-            f"joblog {command.joblogId} already exists" + (" (deleted)" if stored.slettet else ""),
+            f"joblog {command.joblogId} already exists" + (" (deleted)" if deleted else ""),
             "joblogId",
         )
     entry = StoredJoblog(

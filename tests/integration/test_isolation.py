@@ -17,7 +17,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from ops.harness import akasse, exemption, ids, jobnet, new_cpr, status
+from ops.harness import akasse, application, exemption, ids, jobnet, new_cpr, status
 from shared import topics
 from shared.access import ADMIN
 from shared.credentials import as_principal, load
@@ -194,6 +194,53 @@ async def test_a_forged_internal_command_is_checked_by_storage(platform):
     )
     assert refused["reason"] == "field_invalid"
     assert await platform.db.joblogs.find_one({"_id": log_id}) is None
+
+
+async def test_a_joblog_is_changed_only_under_its_own_citizen(platform):
+    """An a-kasse names one of its own members and another citizen's joblog (and Jobnet does the
+    same by mistake): each change is refused exactly as one of an unknown id, on the party's own
+    rejected topic, and the other citizen's joblog, history and activity stay as they were."""
+    front = platform.front
+    victim, member = await platform.new_member("068"), await platform.new_member("067")
+    theirs = ids()
+    await front.send(topics.JOBNET_INBOUND, jobnet("opret", victim, theirs, platform.now))
+    await front.wait_for(topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == theirs)
+    await platform.settle()
+    before = await platform.db.borgere.find_one({"_id": victim})
+    tries = [
+        (topics.akasse_inbound("067"), topics.akasse_rejected("067"), "eventId", "logId",
+         akasse("JOBLOG_UPDATED", member, theirs, platform.now, 1)),
+        (topics.akasse_inbound("067"), topics.akasse_rejected("067"), "eventId", "logId",
+         akasse("JOBLOG_DELETED", member, theirs, platform.now, 1)),
+        (topics.JOBNET_INBOUND, topics.JOBNET_REJECTED, "beskedId", "joblogId",
+         jobnet("ret", member, theirs, platform.now, 2, application(status="samtale"))),
+        (topics.JOBNET_INBOUND, topics.JOBNET_REJECTED, "beskedId", "joblogId",
+         jobnet("slet", member, theirs, platform.now, 1)),
+    ]  # fmt: skip
+    for inbound, _, _, _, message in tries:  # the a-kasse's with akasse-067's credentials
+        await front.send(inbound, message)
+    for inbound, rejected, id_field, log_field, message in tries:
+        [refused] = await front.wait_for(rejected, lambda m, i=message[id_field]: m.get("id") == i)
+        unknown = {**message, id_field: ids(), log_field: ids()}  # an id nobody has
+        await front.send(inbound, unknown)
+        [control] = await front.wait_for(rejected, lambda m, i=unknown[id_field]: m.get("id") == i)
+        assert (refused["reason"], refused["field"]) == ("unknown_joblog", log_field)
+        assert refused["message"] == control["message"].replace(unknown[log_field], theirs)
+        assert victim not in json.dumps(refused) and "version" not in refused["message"]
+    await platform.settle()
+    await front.caught_up()
+    stored = await platform.db.joblogs.find_one({"_id": theirs})
+    assert (stored["cpr"], stored["version"], stored["slettet"], stored["kilde"]) == (
+        victim, 1, False, "jobnet",
+    )  # fmt: skip
+    assert await platform.db.joblog_history.count_documents({"joblogId": theirs}) == 1
+    after = await platform.db.borgere.find_one({"_id": victim})
+    assert after == before, "the other citizen's activity (his 30-day clock) was changed"
+    assert await platform.db.borgere.find_one({"_id": member, "joblogs": theirs}) is None
+    assert not front.matching(
+        topics.JOBNET_OUTBOUND, lambda m: m.get("joblogId") == theirs and m["version"] > 1
+    )
+    assert not front.matching(topics.akasse_outbound("067"), lambda m: m.get("logId") == theirs)
 
 
 async def test_an_exemption_binds_its_jobcenter(platform):

@@ -151,6 +151,42 @@ def test_grundversion_beyond_current_is_refused(handling):
     assert "does not exist yet" in r.message
 
 
+OTHER_CPR = "0202902345"
+
+
+def strangers(current: StoredJoblog) -> StoredJoblog:
+    """The same joblog, stored under another citizen than the command's."""
+    return current.model_copy(update={"cpr": OTHER_CPR})
+
+
+@pytest.mark.parametrize("handling", [Handling.RET, Handling.SLET])
+@pytest.mark.parametrize(
+    "current", [stored(version=3), stored(version=3, slettet=True)], ids=["live", "deleted"]
+)
+@pytest.mark.parametrize("grundversion", [None, 1, 3, 4], ids=lambda g: f"grund{g}")
+def test_a_change_under_another_citizen_is_refused_as_an_unknown_joblog(
+    handling, current, grundversion
+):
+    """Whatever the stranger's joblog is (live, deleted, any version), the refusal is the one
+    for an id that does not exist, word for word: it tells nothing of that joblog."""
+    cmd = command(handling, grundversion=grundversion)
+    theirs = refusal(cmd, strangers(current), BASE)
+    unknown = refusal(cmd, None)
+    assert (theirs.reason, theirs.field, theirs.message) == (
+        unknown.reason, unknown.field, unknown.message,
+    )  # fmt: skip
+    assert theirs.reason == Reason.UNKNOWN_JOBLOG
+
+
+def test_opret_of_another_citizens_deleted_id_says_nothing_of_it():
+    mine = refusal(command(Handling.OPRET), stored(version=2, slettet=True))
+    theirs = refusal(command(Handling.OPRET), strangers(stored(version=2, slettet=True)))
+    live = refusal(command(Handling.OPRET), strangers(stored(version=2)))
+    assert theirs.reason == live.reason == Reason.DUPLICATE_JOBLOG
+    assert theirs.message == live.message and "deleted" not in theirs.message
+    assert "deleted" in mine.message
+
+
 def test_grundversion_below_1_is_refused():
     r = refusal(command(grundversion=0), stored(version=3))
     assert (r.reason, r.field) == (Reason.FIELD_INVALID, "grundversion")
