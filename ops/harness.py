@@ -16,8 +16,9 @@ import shutil
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -84,11 +85,48 @@ def test_settings(env: dict[str, str], **overrides: Any) -> Settings:
     return Settings.model_validate(values)
 
 
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out to outgoing connections (Linux's default if unreadable)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_handed_out: set[int] = set()
+
+
+def free_ports(offsets: Iterable[int] = (0,)) -> int:
+    """A base port such that every base + offset is free now and lies below the ephemeral range.
+
+    A port is chosen here and bound later by a server: one from the ephemeral range (what binding
+    port 0 gives) can meanwhile be taken by any outgoing connection (`address already in use`),
+    so the choice is made below that range, where only a server's explicit bind takes a port."""
+    wanted = tuple(offsets)
+    top = min(ephemeral_range()[0], 65536) - max(wanted) - 1
+    rng = random.Random()
+    for _ in range(1000):
+        base = rng.randrange(20_000, top)
+        ports = {base + offset for offset in wanted}
+        if not ports & _handed_out and all(port_free(port) for port in ports):
+            _handed_out.update(ports)
+            return base
+    raise RuntimeError("no free block of ports below the ephemeral range")
+
+
 def free_port() -> int:
+    """One free port below the ephemeral range (see `free_ports`)."""
+    return free_ports()
+
+
+def port_free(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 async def start_groups_at_end(settings: Settings) -> None:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -19,7 +18,7 @@ import pytest
 
 from ops.harness import (
     FrontEnd,
-    free_port,
+    free_ports,
     infrastructure,
     start_groups_at_end,
     test_settings,
@@ -86,19 +85,8 @@ class Processes:
 
 @pytest.fixture(scope="session")
 def e2e_settings() -> Settings:
-    base = free_port()
-    while base > 65000 or not all(port_free(base + offset) for offset in range(5)):
-        base = free_port()  # every service's metrics port must be free, not just the first
+    base = free_ports(range(5))  # every service's metrics port must be free, not just the first
     return test_settings(infrastructure(), JOBLOG_METRICS_PORT_BASE=base, JOBLOG_CLOCK="real")
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture(scope="session")

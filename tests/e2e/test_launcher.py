@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -21,10 +20,9 @@ from pathlib import Path
 import pytest
 
 from infra import local
-from ops.harness import FrontEnd, ids, jobnet, new_cpr, status
+from ops.harness import FrontEnd, free_ports, ids, jobnet, new_cpr, status
 from shared import topics
 from shared.settings import Settings
-from tests.e2e.conftest import port_free
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,11 +78,8 @@ def _ports() -> tuple[int, int, int, int]:
     it)."""
     if base := int(os.environ.get("JOBLOG_LAUNCHER_TEST_PORTS", "0")):
         return base, base + 3, base + 10, base + 20
-    rng = random.Random()
-    while True:
-        base = rng.randrange(20_000, 32_000, 50)
-        if all(port_free(base + i) for i in (0, 1, 2, 3, 10, 11, 12, 13, 14, 20)):
-            return base, base + 3, base + 10, base + 20
+    base = free_ports((0, 1, 2, 3, 10, 11, 12, 13, 14, 20))
+    return base, base + 3, base + 10, base + 20
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pymongo import AsyncMongoClient
 from ops.harness import (
     FrontEnd,
     akasse,
-    free_port,
+    free_ports,
     ids,
     infrastructure,
     jobnet,
@@ -37,7 +37,7 @@ from ops.launch import Instance, instances_of
 from shared import topics
 from shared.kafka import end_offsets, records_since
 from shared.settings import Settings
-from tests.e2e.conftest import port_free, process_env
+from tests.e2e.conftest import process_env
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,9 +48,7 @@ TICK = 1  # the notifiers' scheduler ticks every second
 
 
 def _settings() -> Settings:
-    api = free_port()
-    while api > 65000 or not all(port_free(api + i) for i in range(INSTANCES)):
-        api = free_port()
+    api = free_ports(range(INSTANCES))
     return platform_settings(
         infrastructure(), JOBLOG_CLOCK="real", JOBLOG_API_PORT=api, JOBLOG_METRICS_PORT_BASE=0
     )
