@@ -7,7 +7,7 @@ Periods are half-open [fra, til) in Copenhagen days; `til=None` means open-ended
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
@@ -213,6 +213,40 @@ def exemption_periods(messages: Iterable[ExemptionMessage]) -> list[ExemptionPer
             )
         )  # fmt: skip
     return sorted(result, key=lambda e: e.fra)
+
+
+def within_stays(
+    exemptions: Iterable[ExemptionPeriod], periods: list[Period]
+) -> list[ExemptionPeriod]:
+    """The fritagelser as they hold: each ends with the citizen's stay at the jobcenter that
+    granted it (contract, "A fritagelse is its jobcenter's"). The stay is the unbroken run of
+    status periods at that jobcenter from the fritagelse's first day; one granted for a day the
+    citizen was not at that jobcenter holds on no day. `periods` is a timeline (sorted)."""
+    held = []
+    for exemption in exemptions:
+        stay_end = _stay_end(periods, exemption.jobcenter, exemption.fra)
+        if stay_end is None:
+            continue
+        til = exemption.til
+        if stay_end is not date.max and (til is None or stay_end < til):
+            til = stay_end
+        held.append(replace(exemption, til=til))
+    return held
+
+
+def _stay_end(periods: list[Period], jobcenter: str, day: date) -> date | None:
+    """The first day after the unbroken stay at `jobcenter` that covers `day` (`date.max`: open
+    ended); None when the citizen is not at `jobcenter` on `day`."""
+    end: date | None = None
+    for period in periods:
+        if end is None:
+            if period.covers(day) and period.jobcenter == jobcenter:
+                end = period.til or date.max
+        elif period.fra == end and period.jobcenter == jobcenter:
+            end = period.til or date.max
+        elif period.fra >= end:
+            break
+    return end
 
 
 def is_exempt(exemptions: Iterable[ExemptionPeriod], day: date) -> bool:

@@ -19,6 +19,7 @@ from shared.citizen import (
     exemption_periods,
     status_on,
     timeline,
+    within_stays,
 )
 from shared.document import Document
 from shared.tid import as_utc
@@ -46,11 +47,15 @@ class FactsReader:
     async def facts(self, cpr: str) -> Facts:
         doc = await self.document(cpr)
         last = doc.get("senesteAktivitet")
+        periods = timeline(status_messages(doc))
         return Facts(
             cpr,
-            timeline(status_messages(doc)),
-            exemption_periods(
-                ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
+            periods,
+            within_stays(
+                exemption_periods(
+                    ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
+                ),
+                periods,
             ),
             as_utc(last) if last else None,
             sorted(

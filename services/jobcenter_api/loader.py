@@ -26,7 +26,13 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.jobcenter_api.udsoegning import CitizenFacts, JoblogFact, NoticeFact
-from shared.citizen import ExemptionMessage, StatusMessage, exemption_periods, timeline
+from shared.citizen import (
+    ExemptionMessage,
+    StatusMessage,
+    exemption_periods,
+    timeline,
+    within_stays,
+)
 from shared.db import batched
 from shared.document import Document
 from shared.read_model import CITIZENS, MEMBERS, jobcenter_range
@@ -173,10 +179,12 @@ def citizen_facts(cpr: str, doc: Document, known_by: datetime | None) -> Citizen
         for n in doc.get("adviseringer", {}).values()
         if _known(n["udstedt"], known_by)
     ]
+    periods = timeline(status)
+    granted = exemption_periods(ExemptionMessage.model_validate(m) for m in exemptions)
     return CitizenFacts(
         cpr=cpr,
-        periods=timeline(status),
-        exemptions=exemption_periods(ExemptionMessage.model_validate(m) for m in exemptions),
+        periods=periods,
+        exemptions=within_stays(granted, periods),
         activity=sorted(activity),
         joblogs=[JoblogFact(i, at, deleted.get(i)) for i, at in created.items()],
         notices=notices,

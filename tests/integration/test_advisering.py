@@ -11,7 +11,7 @@ may send the same deterministic notice ids)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -196,6 +196,50 @@ async def test_exempt_citizen_gets_none_and_the_end_of_an_exemption_restarts_the
     assert await log.read({exempt}) == []
     pair_ok(await log.read({until_day_10}), due, 30)
     assert await stored(platform, exempt) == []
+
+
+async def test_a_fritagelse_ends_with_the_stay_at_the_jobcenter_that_granted_it(platform):
+    """Jobcenter 101 grants an open-ended fritagelse from a day the citizen was its own, after he
+    has moved to 147 (and to a control who stays): for the one who moved it ends on the day he
+    moved, so 147's adviseringer come 30 days after and 147's udsøgning shows him not exempt;
+    the one who stayed stays exempt."""
+    front = platform.front
+    [moved, stayed], d0, log = await new_citizens(platform, 2)
+    move = d0 + timedelta(days=10)
+    first = datetime.now(UTC)
+    for cpr in (moved, stayed):
+        await front.send(topics.CITIZEN_STATUS, status(cpr, d0, akasse_nr=None, at=first))
+    await front.send(
+        topics.CITIZEN_STATUS,
+        status(moved, move, jobcenter="147", akasse_nr=None, at=first + timedelta(seconds=1)),
+    )
+    await platform.settle()
+    for cpr in (moved, stayed):  # from a day both were 101's: storage accepts it
+        await front.send(topics.jobcenter_exemption("101"), exemption(cpr, d0 + timedelta(days=5)))
+    await platform.settle()
+    await front.caught_up()
+    assert not front.matching(topics.jobcenter_rejected("101"), lambda m: True)
+
+    due = as_utc(cph_time(move + timedelta(days=30)))
+    await platform.tick(due - timedelta(seconds=1))
+    assert await log.read({moved, stayed}) == []
+    await platform.tick(due)
+    notices = await log.read({moved, stayed})
+    pair_ok(notices, due, 30)
+    assert {(n["cpr"], n["jobcenter"]) for n in notices} == {(moved, "147")}
+
+    day = str(day_of(due))
+    for token, kode, cpr, fritaget in (
+        ("jc147", "147", moved, "nej"),
+        ("jc101", "101", stayed, "ja"),
+    ):
+        async with platform.api.client(token) as client:
+            response = await client.get(
+                f"/v1/jobcentre/{kode}/udsoegning", params={"fra": day, "til": day}
+            )
+        assert response.status_code == 200, response.text
+        [row] = [line for line in response.text.splitlines() if line.startswith(cpr)]
+        assert row.split(";")[2] == fritaget, (kode, row)
 
 
 async def test_citizen_whose_duty_ends_gets_none(platform):

@@ -86,9 +86,18 @@ class RawCitizen:
             end = revoked.get(message["exemptionId"])
             if end is not None:
                 til = end if til is None else min(til, end)
-            if fra <= day and (til is None or day < til):
+            if fra <= day and (til is None or day < til) and self.stays(message, fra, day):
                 return True
         return False
+
+    def stays(self, grant: dict[str, Any], fra: date, day: date) -> bool:
+        """A fritagelse holds only while the citizen stays at the jobcenter that granted it:
+        every day from its first to `day`."""
+        for n in range((day - fra).days + 1):
+            status = self.status(fra + timedelta(days=n))
+            if status is None or status["jobcenter"] != grant["jobcenter"]:
+                return False
+        return True
 
     def duty(self, day: date) -> bool:
         status = self.status(day)

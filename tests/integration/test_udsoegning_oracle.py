@@ -71,6 +71,7 @@ class Grant:
     fra: date
     til: date | None
     received: date
+    jobcenter: str
     revoked_from: list[tuple[date, date]] = field(default_factory=list)  # (from, received)
 
 
@@ -116,8 +117,20 @@ def exempt_on(citizen: Citizen, day: date, today: date) -> bool:
             continue
         if any(fra <= day for fra, received in grant.revoked_from if received <= today):
             continue
+        if not stays(citizen, grant, day, today):
+            continue
         return True
     return False
+
+
+def stays(citizen: Citizen, grant: Grant, day: date, today: date) -> bool:
+    """A fritagelse holds only while the citizen stays at the jobcenter that granted it: on every
+    day from its first to `day`, as known by `today`."""
+    for n in range((day - grant.fra).days + 1):
+        then = status_on(citizen, grant.fra + timedelta(days=n), today)
+        if then is None or then.jobcenter != grant.jobcenter:
+            return False
+    return True
 
 
 def duty(citizen: Citizen, day: date, today: date) -> bool:
@@ -246,7 +259,7 @@ async def send_exemption(platform: Any, rng: random.Random, citizen: Citizen, t0
         return
     kode = then.jobcenter
     grant = Grant(fra, None if rng.random() < 0.5 else fra + timedelta(days=rng.randint(1, 90)),
-                  today)  # fmt: skip
+                  today, then.jobcenter)  # fmt: skip
     exemption_id = ids()
     base = {"cpr": citizen.cpr, "exemptionId": exemption_id, "jobcenter": kode,
             "begrundelse": "LAS § 75 stk. 5", "alternativDokumentation": "samtaler"}  # fmt: skip

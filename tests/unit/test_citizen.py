@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -17,6 +17,7 @@ from shared.citizen import (
     is_exempt,
     status_on,
     timeline,
+    within_stays,
 )
 
 CPR = "0101901234"
@@ -30,10 +31,10 @@ def status(fra, til, maalgruppe="dagpenge", at=1, jobcenter="101", akasse="067")
     )  # fmt: skip
 
 
-def exemption(fra, til, handling="tildel", exemption_id=None):
+def exemption(fra, til, handling="tildel", exemption_id=None, jobcenter="101"):
     return ExemptionMessage(
         messageId=uuid.uuid4(), cpr=CPR, exemptionId=exemption_id or uuid.uuid4(),
-        jobcenter="101", handling=handling, gyldigFra=fra, gyldigTil=til,
+        jobcenter=jobcenter, handling=handling, gyldigFra=fra, gyldigTil=til,
         begrundelse="LAS § 75 stk. 5" if handling == "tildel" else None,
     )  # fmt: skip
 
@@ -163,3 +164,61 @@ def test_bad_messages_are_refused() -> None:
             messageId=uuid.uuid4(), cpr=CPR, exemptionId=uuid.uuid4(), jobcenter="101",
             handling="tildel", gyldigFra=date(2026, 1, 1),
         )  # fmt: skip
+
+
+# -- a fritagelse is its jobcenter's (issue 23 item 4) -----------------------------------------
+
+
+def held(periods, *grants):
+    return [(e.fra, e.til) for e in within_stays(exemption_periods(grants), periods)]
+
+
+MOVE = date(2026, 3, 1)
+MOVED = timeline(
+    [status(date(2026, 1, 1), MOVE, jobcenter="101"), status(MOVE, None, jobcenter="147", at=2)]
+)
+
+
+def test_an_open_fritagelse_ends_when_the_citizen_moves_to_another_jobcenter():
+    assert held(MOVED, exemption(date(2026, 2, 1), None)) == [(date(2026, 2, 1), MOVE)]
+    exempt = within_stays(exemption_periods([exemption(date(2026, 2, 1), None)]), MOVED)
+    assert is_exempt(exempt, MOVE - timedelta(days=1)) and not is_exempt(exempt, MOVE)
+    assert has_duty(MOVED, exempt, MOVE) and not has_duty(MOVED, exempt, date(2026, 2, 15))
+
+
+def test_a_fritagelse_reaching_past_the_stay_is_cut_at_its_end_and_one_within_it_is_kept():
+    assert held(MOVED, exemption(date(2026, 2, 1), date(2026, 6, 1))) == [(date(2026, 2, 1), MOVE)]
+    assert held(MOVED, exemption(date(2026, 1, 5), date(2026, 2, 1))) == [
+        (date(2026, 1, 5), date(2026, 2, 1))
+    ]
+    assert held(MOVED, exemption(date(2026, 2, 1), MOVE)) == [(date(2026, 2, 1), MOVE)]
+
+
+def test_a_fritagelse_of_the_new_jobcenter_holds_and_the_old_ones_from_after_the_move_not():
+    assert held(MOVED, exemption(MOVE, None, jobcenter="147")) == [(MOVE, None)]
+    assert held(MOVED, exemption(date(2026, 4, 1), None, jobcenter="101")) == []
+    assert held(MOVED, exemption(date(2026, 2, 1), None, jobcenter="147")) == []
+
+
+def test_the_stay_runs_across_a_change_of_maalgruppe_and_ends_at_a_gap_or_a_return():
+    changes = timeline(
+        [
+            status(date(2026, 1, 1), date(2026, 2, 1), "dagpenge"),
+            status(date(2026, 2, 1), date(2026, 4, 1), "jobparat_kontanthjaelp", at=2),
+            status(date(2026, 5, 1), None, "dagpenge", at=3),  # after a month without status
+        ]
+    )
+    assert held(changes, exemption(date(2026, 1, 10), None)) == [
+        (date(2026, 1, 10), date(2026, 4, 1))
+    ]
+    back = timeline([*MOVED_MESSAGES, status(date(2026, 5, 1), None, jobcenter="101", at=3)])
+    assert held(back, exemption(date(2026, 2, 1), None)) == [(date(2026, 2, 1), MOVE)]
+    assert held(timeline([status(date(2026, 1, 1), None)]), exemption(date(2026, 2, 1), None)) == [
+        (date(2026, 2, 1), None)
+    ]
+
+
+MOVED_MESSAGES = [
+    status(date(2026, 1, 1), MOVE, jobcenter="101"),
+    status(MOVE, None, jobcenter="147", at=2),
+]
