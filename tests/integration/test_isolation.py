@@ -43,7 +43,10 @@ async def can_write(platform, principal: str, topic: str) -> bool:
 
 
 async def can_read(platform, principal: str, topic: str, group: str | None = None) -> bool:
-    """Whether `principal` can fetch the records of `topic` (which holds some)."""
+    """Whether `principal` can fetch the records of `topic` (which holds some): True when it
+    fetched records, False only when the broker refused it with an authorization error. Neither
+    (nothing fetched, nothing refused: a timeout) fails the test, so a refusal is proven, not
+    presumed from silence."""
     consumer = AIOKafkaConsumer(
         **client_options(as_principal(platform.settings, principal)),
         group_id=group,
@@ -65,11 +68,12 @@ async def can_read(platform, principal: str, topic: str, group: str | None = Non
             batch = await consumer.getmany(timeout_ms=6000)
             if not batch:
                 batch = await consumer.getmany(timeout_ms=4000)
-        return any(batch.values())
     except REFUSED:
         return False
     finally:
         await consumer.stop()
+    assert any(batch.values()), f"{principal} on {topic}: neither records nor a refusal"
+    return True
 
 
 async def has_records(platform, topic: str) -> None:

@@ -777,3 +777,43 @@ def test_an_activity_after_a_passed_due_time_does_not_cancel_its_pair() -> None:
     assert upcoming == cph(2026, 3, 16, 9)  # then 30 days from the activity
     # without the history (only the last activity known) the anchor is that activity
     assert due_notices(CPR, periods, [], late, None, late)[0] == []
+
+
+# --- the exact instants (issue 23 item 10: each mutant of a boundary fails a test) -----------
+
+
+def test_an_activity_at_the_due_instant_does_not_prevent_the_pair() -> None:
+    """Only an activity *before* the due time restarts the clock: one at the very instant the
+    pair falls due comes too late for it (and starts the next 30 days)."""
+    periods = duty_from(date(2026, 1, 5))
+    due = cph(2026, 2, 4)
+    assert next_due(periods, [], None, None, activities=[due]) == due
+    just_before = due - timedelta(microseconds=1)
+    assert next_due(periods, [], None, None, activities=[just_before]) == add_local_days(
+        just_before, 30
+    )
+    notices, _ = due_notices(CPR, periods, [], None, None, due, activities=[due])
+    assert [n.forfaldt for n in notices] == [due, due]
+
+
+def test_a_duty_resuming_exactly_at_the_candidate_due_time_restarts_the_clock() -> None:
+    """Duty from 5 January, none from the 15th, again from 4 February (midnight, the very
+    instant the first pair would fall due): the duty did not hold every day, so the clock
+    starts again at the resumption and the pair falls due 30 days after it, on 6 March."""
+    periods = timeline(
+        [
+            status(date(2026, 1, 5), date(2026, 1, 15)),
+            status(date(2026, 1, 15), date(2026, 2, 4), "ingen", sent=T0 + timedelta(seconds=1)),
+            status(date(2026, 2, 4), sent=T0 + timedelta(seconds=2)),
+        ]
+    )
+    assert start_of_day(date(2026, 2, 4)) == add_local_days(start_of_day(date(2026, 1, 5)), 30)
+    assert next_due(periods, [], None, None) == cph(2026, 3, 6)
+    resumed_a_day_later = timeline(
+        [
+            status(date(2026, 1, 5), date(2026, 1, 15)),
+            status(date(2026, 1, 15), date(2026, 2, 5), "ingen", sent=T0 + timedelta(seconds=1)),
+            status(date(2026, 2, 5), sent=T0 + timedelta(seconds=2)),
+        ]
+    )
+    assert next_due(resumed_a_day_later, [], None, None) == cph(2026, 3, 7)

@@ -187,11 +187,11 @@ class Fakes:
     topics: FakeNoticeTopics = field(default_factory=FakeNoticeTopics)
     sent: list[str] = field(default_factory=list)
 
-    def ports(self, owner: str = "notifier-a") -> NotifierPorts:
+    def ports(self, owner: str = "notifier-a", days: int = 30) -> NotifierPorts:
         return NotifierPorts(
             store=self.store, facts=self.facts, clock=self.clock, outbox=self.outbox,
             notices=self.topics, count_sent=self.sent.append, owner=owner,
-            platform_id=PLATFORM, advisering_days=30, lease=timedelta(minutes=1),
+            platform_id=PLATFORM, advisering_days=days, lease=timedelta(minutes=1),
             wall_clock=lambda: WALL,
         )  # fmt: skip
 
@@ -240,6 +240,21 @@ async def test_a_change_recomputes_the_timer_and_an_unchanged_one_is_not_rewritt
     timer = await fakes.store.timer(CPR)
     assert timer is not None and timer.due is None and fakes.store.writes == 2
     assert fakes.store.queue == {}
+
+
+async def test_the_number_of_days_is_the_setting_s_in_the_timer_and_in_the_notices():
+    """JOBLOG_ADVISERING_DAYS reaches the rule: with 10 the pair falls due 10 days after the
+    duty starts and says 10 days without activity (not the default 30)."""
+    fakes = Fakes()
+    fakes.facts.facts_of[CPR] = on_duty()
+    ports = fakes.ports(days=10)
+    await handlers.handle_change(change(), ports)
+    due = as_utc(datetime.combine(D0 + timedelta(days=10), time(), tzinfo=COPENHAGEN))
+    timer = await fakes.store.timer(CPR)
+    assert timer is not None and timer.due == due
+    await handlers.handle_tick(tick(due), ports)
+    sent = [r.payload for r in fakes.topics.all()]
+    assert len(sent) == 2 and {n["dageUdenAktivitet"] for n in sent} == {10}
 
 
 # -- a tick ------------------------------------------------------------------------------------

@@ -303,6 +303,25 @@ def test_joblogs_count_creation_once_and_not_when_deleted() -> None:
     assert row is not None and row.antal_joblogs == 3
 
 
+@pytest.mark.parametrize(
+    ("slettet", "counted"),
+    [
+        (utc(2026, 3, 10, 0, 0), False),  # today, 01:00 in Copenhagen: deleted today
+        (utc(2026, 3, 10, 22, 59), False),  # today, 23:59 in Copenhagen: still today
+        (utc(2026, 3, 10, 23, 0), True),  # tomorrow, 00:00 in Copenhagen: not yet deleted
+        (utc(2026, 3, 9, 22, 59), False),  # yesterday, 23:59 in Copenhagen
+    ],
+)
+def test_a_joblog_deleted_today_is_out_and_one_deleted_tomorrow_in(slettet, counted) -> None:
+    """The exact day of a deletion, in Copenhagen time, against `today` (10 March)."""
+    assert date(2026, 3, 10) == TODAY
+    facts = CitizenFacts(
+        "1", [p(date(2025, 6, 1), None, JP)], joblogs=[JoblogFact("a", utc(2026, 1, 5), slettet)]
+    )
+    row = select_row(facts, january())
+    assert row is not None and row.antal_joblogs == (1 if counted else 0)
+
+
 def test_a_period_reaching_beyond_today_ends_today() -> None:
     facts = CitizenFacts(
         "1",
