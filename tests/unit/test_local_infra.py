@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from infra import local
+from infra import local, processes
 
 
 def test_redacted_hides_only_the_password() -> None:
@@ -29,20 +29,20 @@ def test_a_pid_file_counts_only_for_a_live_process_we_started(tmp_path) -> None:
     dead = subprocess.Popen(["true"])
     try:
         pidfile.write_text(str(other.pid))
-        assert local._read_pid(pidfile, profile) is None  # alive, but not ours
+        assert processes.read_pid(pidfile, profile.run_dir) is None  # alive, but not ours
         pidfile.write_text(str(ours.pid))
-        assert local._read_pid(pidfile, profile) == ours.pid
+        assert processes.read_pid(pidfile, profile.run_dir) == ours.pid
         deadline = time.monotonic() + 5
-        while local._proc_state(dead.pid) != "Z":  # exited, not reaped yet: a zombie
+        while processes.proc_state(dead.pid) != "Z":  # exited, not reaped yet: a zombie
             assert time.monotonic() < deadline
             time.sleep(0.01)
         pidfile.write_text(str(dead.pid))
-        assert local._read_pid(pidfile, profile) is None  # and reaped on the way
-        assert local._proc_state(dead.pid) is None
+        assert processes.read_pid(pidfile, profile.run_dir) is None  # and reaped on the way
+        assert processes.proc_state(dead.pid) is None
         ours.kill()
         ours.wait()
         pidfile.write_text(str(ours.pid))
-        assert local._read_pid(pidfile, profile) is None
+        assert processes.read_pid(pidfile, profile.run_dir) is None
     finally:
         for process in (other, ours):
             process.kill()
