@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 
-from infra import local, processes
+from infra import ferretdb, local, processes
 
 
 def test_redacted_hides_only_the_password() -> None:
@@ -58,3 +59,18 @@ def test_a_profile_of_ones_own_needs_both_ports() -> None:
     for wrong in (("mine", 46092, None), ("dev", 46092, 28017), ("../x", 1, 2)):
         with pytest.raises(ValueError):
             local.profile_named(*wrong)
+
+
+def test_the_ferretdb_binary_is_built_again_when_a_patch_changes(tmp_path, monkeypatch) -> None:
+    """The cached binary's key covers the wrapper, the added file and every patch file."""
+    copy = tmp_path / "ferretdb"
+    shutil.copytree(ferretdb.FILES, copy)
+    monkeypatch.setattr(ferretdb, "FILES", copy)
+    assert ferretdb.patches() and set(ferretdb.patches()) <= set(ferretdb.build_inputs())
+    before = ferretdb.cache_key()
+    patch = ferretdb.patches()[0]
+    patch.write_text(patch.read_text() + "\n")
+    edited = ferretdb.cache_key()
+    assert edited != before
+    (copy / "patches" / "9999-more.patch").write_text("")
+    assert ferretdb.cache_key() not in (before, edited)
