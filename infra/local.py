@@ -183,9 +183,9 @@ def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
         shutil.rmtree(profile.run_dir, ignore_errors=True)
     profile.run_dir.mkdir(parents=True, exist_ok=True)
     env: dict[str, str] = {}
-    if kafka := external_kafka():
-        say(f"using external Kafka at {kafka}")
-        env["KAFKA_BOOTSTRAP_SERVERS"] = kafka
+    if bootstrap := external_kafka():
+        say(f"using external Kafka at {bootstrap}")
+        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     else:
         start_kafka(profile)
         env |= {
@@ -199,9 +199,9 @@ def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
             env["JOBLOG_KAFKA_TLS_BOOTSTRAP"] = f"127.0.0.1:{profile.tls_port}"
             env["JOBLOG_KAFKA_TLS_CAFILE"] = str(profile.tls_ca)
         provision(env)
-    if mongo := external_mongodb():
+    if url := external_mongodb():
         say("using the external MongoDB of MONGODB_URL")
-        env["MONGODB_URL"] = mongo
+        env["MONGODB_URL"] = url
     else:
         env["MONGODB_URL"] = start_ferretdb(profile)
     return env
