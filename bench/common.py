@@ -1,4 +1,4 @@
-"""What the benchmarks share: writing their figures to result files (committed: the README
+"""What the benchmarks share: writing their figures to result files (committed: docs/design.md
 quotes them), each with the machine, its CPUs and load, and the date (UTC)."""
 
 from __future__ import annotations

@@ -296,7 +296,8 @@ ROWS = (
 
 
 def readme_table(record: dict[str, Any]) -> str:
-    """The README's table of `scale.json` (tests/unit/test_bench_results.py holds them equal)."""
+    """The table of `scale.json` in docs/design.md (tests/unit/test_bench_results.py holds them
+    equal)."""
     lines = ["| | " + " | ".join(f"{n:,}" for n in record["sizes"]) + " |"]
     lines.append("|---|" + "---:|" * len(record["sizes"]))
     for label, key, form in ROWS[1:]:

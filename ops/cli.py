@@ -23,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from infra import local
+from infra.processes import InfraError
 from ops.launch import start_services, watch_infrastructure
 from ops.rebuild import rebuild_command
 from ops.simulation.command import simulate_command
@@ -63,7 +64,7 @@ def infra_up(
     """Start Kafka and FerretDB (idempotent); print the environment that points at them."""
     try:
         env = local.up(_profile(profile, kafka_port, mongo_port), fresh=fresh)
-    except local.InfraError as error:
+    except InfraError as error:
         console.print(f"[red]infrastructure failed to start:[/red] {error}")
         raise typer.Exit(1) from None
     for key, value in env.items():
@@ -101,7 +102,7 @@ def run(
     prof = _profile(profile, kafka_port, mongo_port)
     try:
         env = {**os.environ, **local.up(prof)}
-    except local.InfraError as error:
+    except InfraError as error:
         console.print(f"[red]infrastructure failed to start:[/red] {error}")
         raise typer.Exit(1) from None
     logs = prof.run_dir / "logs"

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.local import log_tail
+from infra.processes import log_tail
 
 
 @dataclass

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from infra import local
+from infra.processes import InfraError
 
 
 def _step(title: str, cmd: list[str], env: dict[str, str]) -> int:
@@ -31,7 +32,7 @@ def run_suite(pytest_args: list[str], lint: bool = True) -> int:
     profile = local.PROFILES["test"]
     try:
         env.update(local.up(profile, fresh=True))
-    except local.InfraError as error:
+    except InfraError as error:
         print(f"infrastructure failed to start: {error}", file=sys.stderr)
         return 1
     try:

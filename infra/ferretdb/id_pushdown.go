@@ -1,4 +1,5 @@
-// Added to FerretDB's SQLite backend by the joblog platform's build (infra/local.py).
+// Added to FerretDB's SQLite backend by the joblog platform's build (infra/ferretdb.py; see
+// patches/0002-sqlite-id-pushdown.patch).
 
 package sqlite
 

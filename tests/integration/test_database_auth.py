@@ -14,7 +14,8 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.errors import OperationFailure
 
-from infra import local
+from infra import ferretdb, local
+from infra.processes import InfraError
 from ops.harness import free_port
 from shared import credentials
 
@@ -73,8 +74,8 @@ def _works(url: str) -> bool:
 
 def test_launcher_makes_keeps_and_renews_the_password() -> None:
     try:
-        local.ferretdb_binary()
-    except local.InfraError as error:
+        ferretdb.binary()
+    except InfraError as error:
         pytest.skip(f"no FerretDB binary: {error}")
     profile = local.Profile(f"authcheck-{uuid.uuid4().hex[:8]}", 0, 0, free_port())
     try:

@@ -4,7 +4,7 @@ jobcenter, målgruppe, dageUdenAktivitet), against an independent day-by-day ora
 30-day rule computed from the raw status, fritagelse and joblog messages the simulation sent.
 
 The suite runs 300 citizens (JOBLOG_SIM_CITIZENS) to keep CI short; the 1,000-citizen month is
-measured by `joblog simulate --citizens 1000` (see the README for the figure)."""
+measured by `joblog simulate --citizens 1000` (see docs/design.md for the figure)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
-from infra.local import make_certificates
+from infra.kafka import make_certificates
 from ops.harness import ids, jobnet
 from shared import topics
 from shared.credentials import as_principal

@@ -1,5 +1,5 @@
-"""The benchmark results are committed, say what was measured on what, and the README's figures
-are those of the files (not figures typed in by hand)."""
+"""The benchmark results are committed, say what was measured on what, and the figures quoted in
+docs/design.md are those of the files (not figures typed in by hand)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def result(name: str) -> dict:
 
 
 def test_the_throughput_result_is_the_readmes():
-    record, readme = result("throughput"), (ROOT / "README.md").read_text()
+    record, readme = result("throughput"), (ROOT / "docs" / "design.md").read_text()
     assert record["messages"] > 0 and record["producer_mode"].startswith("each send awaited")
     assert len(record["awaited_outbound"]) == 2
     for key in ("raw_baseline_msgs_per_s", "platform_msgs_per_s",
@@ -28,7 +28,7 @@ def test_the_throughput_result_is_the_readmes():
 
 
 def test_the_udsoegning_memory_result_is_flat_and_the_readmes():
-    record, readme = result("udsoegning_memory"), (ROOT / "README.md").read_text()
+    record, readme = result("udsoegning_memory"), (ROOT / "docs" / "design.md").read_text()
     n = record["n"]
     assert record["extraction_growth_4x_citizens"] < record["max_growth"] <= 1.5
     assert record[f"citizens_{4 * n}_rows"] == 4 * record[f"citizens_{n}_rows"] == 4 * n
@@ -40,7 +40,7 @@ def test_the_udsoegning_memory_result_is_flat_and_the_readmes():
 def test_the_scale_result_has_the_issues_keys_and_is_the_readmes_table():
     from bench.scale import readme_table
 
-    record, readme = result("scale"), (ROOT / "README.md").read_text()
+    record, readme = result("scale"), (ROOT / "docs" / "design.md").read_text()
     for key in ("sizes", "udsoegning_seconds", "udsoegning_rows", "udsoegning_peak_mib",
                 "as_of_seconds", "sweep_seconds", "notices_sent", "write_per_s_empty",
                 "write_per_s_full", "growth_udsoegning_4x"):  # fmt: skip

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 
-from infra import local
+from infra import ferretdb, local, processes
 
 
 def test_redacted_hides_only_the_password() -> None:
@@ -29,20 +30,20 @@ def test_a_pid_file_counts_only_for_a_live_process_we_started(tmp_path) -> None:
     dead = subprocess.Popen(["true"])
     try:
         pidfile.write_text(str(other.pid))
-        assert local._read_pid(pidfile, profile) is None  # alive, but not ours
+        assert processes.read_pid(pidfile, profile.run_dir) is None  # alive, but not ours
         pidfile.write_text(str(ours.pid))
-        assert local._read_pid(pidfile, profile) == ours.pid
+        assert processes.read_pid(pidfile, profile.run_dir) == ours.pid
         deadline = time.monotonic() + 5
-        while local._proc_state(dead.pid) != "Z":  # exited, not reaped yet: a zombie
+        while processes.proc_state(dead.pid) != "Z":  # exited, not reaped yet: a zombie
             assert time.monotonic() < deadline
             time.sleep(0.01)
         pidfile.write_text(str(dead.pid))
-        assert local._read_pid(pidfile, profile) is None  # and reaped on the way
-        assert local._proc_state(dead.pid) is None
+        assert processes.read_pid(pidfile, profile.run_dir) is None  # and reaped on the way
+        assert processes.proc_state(dead.pid) is None
         ours.kill()
         ours.wait()
         pidfile.write_text(str(ours.pid))
-        assert local._read_pid(pidfile, profile) is None
+        assert processes.read_pid(pidfile, profile.run_dir) is None
     finally:
         for process in (other, ours):
             process.kill()
@@ -58,3 +59,18 @@ def test_a_profile_of_ones_own_needs_both_ports() -> None:
     for wrong in (("mine", 46092, None), ("dev", 46092, 28017), ("../x", 1, 2)):
         with pytest.raises(ValueError):
             local.profile_named(*wrong)
+
+
+def test_the_ferretdb_binary_is_built_again_when_a_patch_changes(tmp_path, monkeypatch) -> None:
+    """The cached binary's key covers the wrapper, the added file and every patch file."""
+    copy = tmp_path / "ferretdb"
+    shutil.copytree(ferretdb.FILES, copy)
+    monkeypatch.setattr(ferretdb, "FILES", copy)
+    assert ferretdb.patches() and set(ferretdb.patches()) <= set(ferretdb.build_inputs())
+    before = ferretdb.cache_key()
+    patch = ferretdb.patches()[0]
+    patch.write_text(patch.read_text() + "\n")
+    edited = ferretdb.cache_key()
+    assert edited != before
+    (copy / "patches" / "9999-more.patch").write_text("")
+    assert ferretdb.cache_key() not in (before, edited)
