@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -36,6 +37,7 @@ from shared.registry import PRINCIPALS
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+CREDENTIALS_FILE = "platform-credentials.json"  # a service's own, in its folder
 
 SCRAM_ITERATIONS = 8192
 TIMEOUT_SECONDS = 30.0
@@ -84,8 +86,20 @@ class Provisioning:
         self.topics(jobcentres, self.settings.jobcenter_topic_partitions)
         services = [access.service_principal(name) for name in PRINCIPALS]
         self.principals(services, self.settings.platform_credentials_file)
+        self.hand_out(self.settings.service_credentials_dir)
         self.principals(access.party_principals(), self.settings.kafka_credentials_file)
         self.grant(access.platform_grants())
+
+    def hand_out(self, folder: Path | None) -> None:
+        """Each service's own password, alone, in a folder of its own under `folder`, so that a
+        service is given its identity and no other's (compose.yaml mounts each its folder)."""
+        if folder is None:
+            return
+        passwords = credentials.load(self.settings.platform_credentials_file)
+        for name in PRINCIPALS:
+            principal = access.service_principal(name)
+            own = folder / name / CREDENTIALS_FILE
+            credentials.save(own, {principal: passwords[principal]})
 
     def akasse(self, nr: str) -> None:
         """A-kasse `nr`, as soon as the register names it: its topics, principal and ACLs."""

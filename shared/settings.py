@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # and, on the local platform, the admin's and the services' (so one command starts them all).
     kafka_credentials_file: Path | None = Field(None, alias="JOBLOG_KAFKA_CREDENTIALS")
     platform_credentials_file: Path | None = Field(None, alias="JOBLOG_PLATFORM_CREDENTIALS")
+    service_credentials_dir: Path | None = Field(None, alias="JOBLOG_SERVICE_CREDENTIALS_DIR")
+    """Where the provisioner also writes each service's own password alone, one folder per
+    service (`<dir>/<service>/platform-credentials.json`), for a deployment that mounts each
+    service only its own folder (compose.yaml)."""
     # partitions of each jobcenter's topics (98 jobcentres: few records each)
     jobcenter_topic_partitions: int = Field(1, alias="JOBLOG_JOBCENTER_TOPIC_PARTITIONS")
     mongodb_url: str = Field("mongodb://127.0.0.1:27017/", alias="MONGODB_URL")
