@@ -17,11 +17,6 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from shared.cpr import InvalidCpr, birth_date
 from shared.kommuner import is_kommunekode
 
-ADVISERING_DAYS = 30
-"""Days without activity (while having the duty) after which a pair of notices falls due: the
-contract's number, here so that the setting (JOBLOG_ADVISERING_DAYS) has it as its default; the
-rule itself is services/notifier/advisering.py."""
-
 
 class Maalgruppe(StrEnum):
     """The citizen's benefit group (målgruppe)."""

@@ -10,8 +10,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.citizen import ADVISERING_DAYS
-
 
 class ClockMode(StrEnum):
     REAL = "real"
@@ -54,7 +52,8 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(1_048_576, alias="JOBLOG_MAX_MESSAGE_BYTES")
     rejected_raw_max_bytes: int = Field(65_536, alias="JOBLOG_REJECTED_RAW_MAX_BYTES")
 
-    advisering_days: int = Field(ADVISERING_DAYS, alias="JOBLOG_ADVISERING_DAYS")
+    # the rule's ADVISERING_DAYS (services/notifier/advisering.py); a unit test holds them equal
+    advisering_days: int = Field(30, alias="JOBLOG_ADVISERING_DAYS")
     tick_interval_seconds: float = Field(60.0, alias="JOBLOG_TICK_INTERVAL_SECONDS")
     # how long a notifier instance holds a timer it fires: one that died mid-fire leaves the
     # timer to the others for this long (then they fire it again and send only what is missing)

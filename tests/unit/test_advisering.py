@@ -24,6 +24,7 @@ from shared.citizen import (
     StatusMessage,
     timeline,
 )
+from shared.settings import Settings
 from shared.tid import COPENHAGEN, day_of, start_of_day
 
 CPR = "0101901234"
@@ -95,6 +96,11 @@ def test_no_activity_for_30_days_gives_one_pair_at_exactly_30_days() -> None:
         assert notice.senesteAktivitet == activity
         assert notice.dageUdenAktivitet == ADVISERING_DAYS
     assert after == cph(2026, 3, 11, 10, 15)
+
+
+def test_the_setting_defaults_to_the_rules_30_days() -> None:
+    """JOBLOG_ADVISERING_DAYS repeats the rule's number (shared/ imports no service)."""
+    assert Settings.model_fields["advisering_days"].default == ADVISERING_DAYS == 30
 
 
 def test_no_activity_ever_counts_from_the_start_of_the_duty() -> None:

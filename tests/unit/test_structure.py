@@ -19,7 +19,7 @@ PURE = [
     "shared.topics", "services.storage.merge", "services.storage.records",
     "services.notifier.advisering", "services.jobcenter_api.udsoegning",
 ]  # fmt: skip
-IO_LIBRARIES = ("aiokafka", "faststream", "pymongo", "motor", "fastapi", "confluent_kafka")
+IO_LIBRARIES = ("aiokafka", "faststream", "pymongo", "fastapi", "confluent_kafka")
 
 
 @pytest.mark.parametrize("module", PURE)
