@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from shared import frontend, topics
-from shared.events import JoblogChange
-from shared.formats import jobnet
-from shared.formats import models as format_models
-from shared.registry import named
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.contract import topics
+from shared.contract.events import JoblogChange
+from shared.frontends import handlers as frontend
+from shared.frontends import jobnet
+from shared.frontends import models as format_models
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime
+from shared.platform.settings import Settings
 
 SPEC = named("jobnet-adapter")
 

@@ -61,8 +61,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
-from shared.citizen import ExemptionPeriod, Period, has_duty, status_on
-from shared.tid import COPENHAGEN, as_utc, day_of, start_of_day
+from shared.contract.citizen import ExemptionPeriod, Period, has_duty, status_on
+from shared.contract.tid import COPENHAGEN, as_utc, day_of, start_of_day
 
 ADVISERING_DAYS = 30
 """Days without activity (while having the duty) after which a pair of notices falls due: the

@@ -34,12 +34,12 @@ from services.notifier import advisering, handlers
 from services.notifier.notice_topics import KafkaNoticeTopics
 from services.notifier.ports import NotifierPorts
 from services.notifier.store import NotifierStore
-from shared import topics
-from shared.events import CitizenChange, Rejection
-from shared.facts import FactsReader
-from shared.registry import named
-from shared.runtime import Runtime, Tick
-from shared.settings import Settings
+from shared.contract import topics
+from shared.contract.events import CitizenChange, Rejection
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime, Tick
+from shared.platform.settings import Settings
+from shared.readmodel.facts import FactsReader
 
 SPEC = named("notifier")
 log = logging.getLogger("dfdg.notifier")

@@ -17,18 +17,18 @@ import logging
 from functools import partial
 from typing import Protocol
 
-from shared.akasse_register import AkasseRegister
-from shared.provisioning import Provisioning
-from shared.registry import named
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.cluster.provisioning import Provisioning
+from shared.platform.akasse_register import AkasseRegister
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime
+from shared.platform.settings import Settings
 
 SPEC = named("provisioner")
 log = logging.getLogger("dfdg.provisioner")
 
 
 class Admin(Protocol):
-    """The cluster's admin (`shared.provisioning.Provisioning`): blocking calls."""
+    """The cluster's admin (`shared.cluster.provisioning.Provisioning`): blocking calls."""
 
     def platform(self) -> None: ...
 

@@ -12,16 +12,16 @@ from functools import partial
 from services.storage import citizens, handlers
 from services.storage.ports import StoragePorts
 from services.storage.repository import Repository
-from shared import topics
-from shared.citizen import ExemptionMessage, StatusMessage
-from shared.events import CitizenChange, JoblogChange, JoblogCommand, Rejection
-from shared.facts import FactsReader
-from shared.joblogs import JoblogReader
-from shared.ports import keep_unexpected
-from shared.read_model_writer import ReadModelWriter
-from shared.registry import named
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.contract import topics
+from shared.contract.citizen import ExemptionMessage, StatusMessage
+from shared.contract.events import CitizenChange, JoblogChange, JoblogCommand, Rejection
+from shared.platform.ports import keep_unexpected
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime
+from shared.platform.settings import Settings
+from shared.readmodel.facts import FactsReader
+from shared.readmodel.joblogs import JoblogReader
+from shared.readmodel.writer import ReadModelWriter
 
 SPEC = named("storage")
 

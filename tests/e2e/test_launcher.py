@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from harness import FrontEnd, ids, jobnet, new_cpr, status
 from infra import local
-from ops.harness import FrontEnd, ids, jobnet, new_cpr, status
-from shared import topics
-from shared.settings import Settings
+from shared.contract import topics
+from shared.platform.settings import Settings
 from tests.e2e.conftest import port_free
 
 pytestmark = pytest.mark.e2e

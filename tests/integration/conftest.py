@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import AsyncMongoClient
 
-from ops.harness import (
+from harness import (
     FrontEnd,
     infrastructure,
     new_cpr,
@@ -21,10 +21,10 @@ from ops.harness import (
 )
 from services.in_process import start_services
 from services.notifier import app as notifier_app
-from shared import topics
-from shared.credentials import for_service
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.cluster.credentials import for_service
+from shared.contract import topics
+from shared.platform.runtime import Runtime
+from shared.platform.settings import Settings
 from tests.harness import ApiServer
 
 pytestmark = pytest.mark.integration

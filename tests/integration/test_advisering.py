@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-from ops.harness import exemption, ids, jobnet, new_cpr, status
+from harness import exemption, ids, jobnet, new_cpr, status
 from ops.simulation.driver import sent_notices
 from services.notifier import app as notifier_app
 from services.notifier.advisering import notice_id
-from shared import topics
-from shared.access import ADMIN
-from shared.credentials import as_principal
-from shared.kafka import end_offsets
-from shared.runtime import Runtime
-from shared.tid import COPENHAGEN, as_utc, day_of
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal
+from shared.contract import topics
+from shared.contract.tid import COPENHAGEN, as_utc, day_of
+from shared.platform.kafka import end_offsets
+from shared.platform.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from ops.harness import exemption, ids, jobnet, new_cpr, status
-from shared import topics
-from shared.read_model import history_update
-from shared.read_model_writer import ReadModelWriter
+from harness import exemption, ids, jobnet, new_cpr, status
+from shared.contract import topics
+from shared.readmodel.updates import history_update
+from shared.readmodel.writer import ReadModelWriter
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from ops.harness import application, ids, jobnet
+from harness import application, ids, jobnet
 from services.jobnet_adapter import app as jobnet_adapter
-from shared import topics
-from shared.credentials import for_service
-from shared.tid import day_of
+from shared.cluster.credentials import for_service
+from shared.contract import topics
+from shared.contract.tid import day_of
 
 pytestmark = pytest.mark.integration
 

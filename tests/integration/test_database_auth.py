@@ -14,9 +14,9 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.errors import OperationFailure
 
+from harness import free_port
 from infra import local
-from ops.harness import free_port
-from shared import credentials
+from shared.cluster import credentials
 
 UNAUTHORIZED, AUTHENTICATION_FAILED = 13, 18
 

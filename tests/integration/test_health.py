@@ -8,9 +8,9 @@ import asyncio
 import httpx
 import pytest
 
-from ops.harness import free_port
+from harness import free_port
 from services.storage.app import SPEC, build
-from shared.credentials import for_service
+from shared.cluster.credentials import for_service
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,11 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from ops.harness import akasse, exemption, ids, jobnet, new_cpr, status
-from shared import topics
-from shared.access import ADMIN
-from shared.credentials import as_principal, load
-from shared.kafka import client_options, topic_partitions
+from harness import akasse, exemption, ids, jobnet, new_cpr, status
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal, load
+from shared.contract import topics
+from shared.platform.kafka import client_options, topic_partitions
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pymongo.errors import ConnectionFailure
 
-from ops.harness import application, ids, jobnet
-from shared import topics
+from harness import application, ids, jobnet
+from shared.contract import topics
 from tests.integration.test_joblog_sync import ak, jn
 
 STEPS = {

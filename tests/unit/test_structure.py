@@ -9,15 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from shared.registry import SERVICES
+from shared.platform.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = [
-    "shared.joblog_rules", "shared.citizen", "shared.rejections", "shared.read_model",
-    "shared.formats.common", "shared.formats.jobnet", "shared.formats.akasse",
-    "shared.formats.models", "shared.events", "shared.cpr", "shared.tid", "shared.kommuner",
-    "shared.topics", "services.storage.merge", "services.storage.records",
-    "services.notifier.advisering", "services.jobcenter_api.udsoegning",
+    "shared.contract.joblog_rules", "shared.contract.citizen", "shared.contract.rejections",
+    "shared.contract.events", "shared.contract.cpr", "shared.contract.tid",
+    "shared.contract.kommuner", "shared.contract.topics", "shared.contract.inbound",
+    "shared.readmodel.updates", "shared.frontends.common", "shared.frontends.jobnet",
+    "shared.frontends.akasse", "shared.frontends.models", "services.storage.merge",
+    "services.storage.records", "services.notifier.advisering",
+    "services.jobcenter_api.udsoegning",
 ]  # fmt: skip
 IO_LIBRARIES = ("aiokafka", "faststream", "pymongo", "fastapi", "confluent_kafka")
 
