@@ -41,7 +41,7 @@ def documented_settings() -> Settings:
 def asyncapi_yaml(spec_of: ServiceSpec) -> str:
     """The service's document as YAML, its channels, operations, messages and schemas in name
     order (FastStream keeps publishers in a WeakSet, whose order changes from run to run)."""
-    runtime = spec_of.build(documented_settings())
+    runtime = spec_of.build(documented_settings()).runtime
     spec: dict[str, Any] = runtime.asyncapi().to_specification().to_jsonable()
     for section in (spec, spec.get("components", {})):
         for name in ("channels", "operations", "messages", "schemas"):

@@ -21,7 +21,7 @@ def main(argv: list[str]) -> None:
     if not spec.kafka:
         spec.serve(settings)
         return
-    runtime = spec.build(settings)
+    runtime = spec.build(settings).runtime
     asyncio.run(runtime.app(spec.metrics_offset).run())
 
 

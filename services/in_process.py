@@ -7,11 +7,11 @@ from contextlib import AsyncExitStack
 
 from shared.cluster.credentials import for_service
 from shared.platform.registry import KAFKA_SERVICES
-from shared.platform.runtime import Runtime
+from shared.platform.runtime import Service
 from shared.platform.settings import Settings
 
 
-async def start_services(stack: AsyncExitStack, settings: Settings) -> list[Runtime]:
+async def start_services(stack: AsyncExitStack, settings: Settings) -> list[Service[object]]:
     """Start every Kafka service; `stack` stops them."""
     return [
         await stack.enter_async_context(spec.build(for_service(settings, spec.name)))

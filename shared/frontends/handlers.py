@@ -98,9 +98,11 @@ class Documented:
     rejected_topic: str
 
 
-def wire(runtime: Runtime, inbound: topics.Source, front: FrontEnd, documented: Documented) -> None:
+def wire(
+    runtime: Runtime, inbound: topics.Source, front: FrontEnd, documented: Documented
+) -> AdapterPorts:
     """An adapter's composition: its front end's inbound and the accepted changes, handled with
-    the runtime's clock and outbox."""
+    the runtime's clock and outbox (the ports returned)."""
     ports = AdapterPorts(front, runtime.clock, runtime.outbox, runtime.settings.max_message_bytes)
     on_unexpected = keep_unexpected(runtime.outbox, front.message_id)
     runtime.consume(
@@ -111,6 +113,7 @@ def wire(runtime: Runtime, inbound: topics.Source, front: FrontEnd, documented: 
     runtime.sends(topics.JOBLOG_COMMANDS, JoblogCommand, "a validated change, canonical")
     runtime.sends(documented.outbound_topic, documented.outbound, "an accepted change")
     runtime.sends(documented.rejected_topic, Rejection, "a refused message and why")
+    return ports
 
 
 def _json(payload: dict[str, Any]) -> bytes:

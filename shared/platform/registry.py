@@ -3,7 +3,8 @@ in-process runner (tests, benchmarks, the simulation), the Kafka principals and 
 consumer-lag check and the docs all read.
 
 A service's `app.py` is its composition root: `build(settings)` makes its `Runtime` with the
-handlers wired to their topics; the jobcenter API, an HTTP service, has `serve(settings)`."""
+handlers wired to their topics and returns it with their ports (a `Service`); the jobcenter API,
+an HTTP service, has `serve(settings)`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from shared.contract import topics
 from shared.contract.topics import Source
 
 if TYPE_CHECKING:
-    from shared.platform.runtime import Runtime
+    from shared.platform.runtime import Service
     from shared.platform.settings import Settings
 
 
@@ -39,9 +40,10 @@ class ServiceSpec:
         """A FastStream service (`build`), not an HTTP one (`serve`)."""
         return self.metrics_offset is not None
 
-    def build(self, settings: Settings) -> Runtime:
-        """The Kafka service, composed by its `app.py` (imported only now)."""
-        build: Callable[[Settings], Runtime] = import_module(self.module).build
+    def build(self, settings: Settings) -> Service[object]:
+        """The Kafka service, composed by its `app.py` (imported only now): its runtime and the
+        ports its handlers were made of."""
+        build: Callable[[Settings], Service[object]] = import_module(self.module).build
         return build(settings)
 
     def serve(self, settings: Settings) -> None:

@@ -1,16 +1,20 @@
 """What every service process runs on: a Kafka broker, Prometheus metrics, the platform clock,
-and the parts its composition root asks for (the database, the a-kasse register, the clock's
-ticks). A service's `app.py` builds one `Runtime`, makes its ports from it and wires its handler
-functions to topics; `app()` runs it as a process, `async with` in tests."""
+the database if it has one, and the parts its composition root asks for (the a-kasse register,
+the clock's ticks). A service's `app.py` makes one `Runtime`, makes its ports from it and wires
+its handler functions to topics, and returns both as a `Service`; `runtime.app()` runs it as a
+process, `async with` in tests.
 
-from __future__ import annotations
+(No `from __future__ import annotations` here: a subscriber's body parameter is declared with
+the model it documents, `Annotated[..., Expects(model)]`, evaluated where the handler is
+defined, which is how FastStream reads the payload schema of the AsyncAPI document.)"""
 
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Annotated, Any, Generic, Self, TypeVar
 from wsgiref.simple_server import WSGIServer
 
 from faststream import FastStream
@@ -19,7 +23,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -28,7 +32,7 @@ from shared.contract.inbound import Inbound
 from shared.contract.rejections import Refusal, rejection
 from shared.platform import health
 from shared.platform.akasse_register import AkasseEntry, AkasseRegister
-from shared.platform.asyncapi import raw_record, raw_records
+from shared.platform.asyncapi import Expects
 from shared.platform.clock import PlatformClock
 from shared.platform.db import connect
 from shared.platform.kafka import (
@@ -50,10 +54,14 @@ RegisterHandler = Callable[[bytes | None, bytes | None], Awaitable[None]]
 
 
 class Runtime:
-    """One service process. Its parts are asked for by the composition root, before the
-    broker starts: `database()`, `register()`, `ticks()`."""
+    """One service process. What it runs on is settled when it is made: the broker, the metrics,
+    the database (`with_database`) and the clock (which, simulated, reads the platform time the
+    notifier stores in that database). The composition root then asks for its other parts
+    before the broker starts (`register()`, `ticks()`) and wires the handlers (`consume`)."""
 
-    def __init__(self, name: str, settings: Settings, description: str = "") -> None:
+    def __init__(
+        self, name: str, settings: Settings, description: str = "", *, with_database: bool = False
+    ) -> None:
         self.name = name
         self.settings = settings
         self.description = description
@@ -72,29 +80,26 @@ class Runtime:
             logger=logging.getLogger(f"dfdg.{name}.kafka"),  # through the CPR mask
             middlewares=[KafkaPrometheusMiddleware(registry=self.metrics, app_name=name)],
         )
-        self.clock = PlatformClock(settings.clock)
         self.log = logging.getLogger(f"dfdg.{name}")
         self.outbox = KafkaOutbox(self)
         self.mongo: AsyncMongoClient[Document] | None = None
         self.db: AsyncDatabase[Document] | None = None
+        if with_database:  # (connected lazily, pinged at start)
+            self.mongo, self.db = connect(settings)
+        self.clock = PlatformClock(settings.clock, self.db)
         self.http: WSGIServer | None = None
-        self._on_start: list[Hook] = []
+        self._on_start: list[Hook] = [self._ping] if with_database else []
         self._on_stop: list[Hook] = []
         self._by_pattern: list[object] = []  # (may follow no topic yet: no a-kasse registered)
         self.follows_ticks = False
         """Its clock follows the ticks on dfdg.timers itself (`ticks()`, simulated clock)."""
-        self.ports: Any = None
-        """What the composition root made its handlers of, for a test to reach (optional)."""
 
     # -- parts -----------------------------------------------------------------------------
 
     def database(self) -> AsyncDatabase[Document]:
-        """The database (connected lazily, pinged at start); the clock then reads the
-        platform time the notifier stores there."""
+        """The database of a runtime made `with_database`."""
         if self.db is None:
-            self.mongo, self.db = connect(self.settings)
-            self.clock = PlatformClock(self.settings.clock, self.db)
-            self.on_start(self._ping)
+            raise RuntimeError(f"{self.name} was made without a database (with_database=True)")
         return self.db
 
     def register(self) -> AkasseRegister:
@@ -115,12 +120,11 @@ class Runtime:
         """Every record of the a-kasse register (the compacted topic, outside any group) to
         `handle(key, value)`; a tombstone's value is None."""
 
-        async def follow(body: bytes, message: KafkaMessage) -> None:
+        async def follow(body: RegisterRecord, message: KafkaMessage) -> None:
             record = message.raw_message
             assert not isinstance(record, tuple)
             await handle(record.key, record.value)
 
-        follow.__annotations__["body"] = REGISTER_ENTRY
         register = provisioned(topics.AKASSE_REGISTER)
         self.broker.subscriber(register, **register_options(self.name))(follow)
 
@@ -137,12 +141,11 @@ class Runtime:
                 with contextlib.suppress(ValidationError):
                     self.clock.observe_tick(Tick.model_validate_json(record.value or b"").now)
 
-        async def follow(body: bytes) -> None:
+        async def follow(body: TickRecord) -> None:
             # the notifier rejects bad ticks; here they are simply not a clock
             with contextlib.suppress(ValidationError):
                 self.clock.observe_tick(Tick.model_validate_json(body).now)
 
-        follow.__annotations__["body"] = raw_record(Tick, "Tick")
         self.on_start(read_latest)
         self.broker.subscriber(
             provisioned(topics.TIMERS), auto_offset_reset="latest", decoder=raw_decoder,
@@ -170,13 +173,17 @@ class Runtime:
         (`shared.platform.asyncapi`)."""
         at_once = self.settings.consumer_workers
 
-        async def on_batch(bodies: list[bytes], message: KafkaMessage) -> None:
+        async def on_batch(
+            # a batch of raw records, each documented as one `expects` (a Kafka record carries
+            # one message; the batch is our way of reading them)
+            bodies: Annotated[list[bytes], Expects(expects), Field(title=expects.__name__)],
+            message: KafkaMessage,
+        ) -> None:
             records = message.raw_message
             assert isinstance(records, tuple)
             async with self.clock.batch():
                 await deliver_batch(map(Inbound.of, records), handle, on_unexpected, at_once)
 
-        on_batch.__annotations__["bodies"] = raw_records(expects)
         options = subscriber_options(self.name, source.name, self.group(source.name))
         if source.pattern is None:
             self.broker.subscriber(provisioned(source.name), **options)(on_batch)
@@ -258,7 +265,7 @@ class Runtime:
             self.broker, title=f"DFDG {self.name}", version="1", description=self.description
         )
 
-    async def __aenter__(self) -> Runtime:
+    async def __aenter__(self) -> Self:
         await self.start()
         await self.broker.start()
         return self
@@ -323,8 +330,34 @@ def register_options(service: str) -> dict[str, Any]:
     }
 
 
-REGISTER_ENTRY = raw_record(AkasseEntry | None, "AkasseRegisterRecord")
-"""A register record as documented: an entry, or null (a tombstone) removing one."""
+RegisterRecord = Annotated[bytes, Expects(AkasseEntry | None), Field(title="AkasseRegisterRecord")]
+"""A register record, read raw, documented as an entry, or null (a tombstone) removing one."""
+TickRecord = Annotated[bytes, Expects(Tick), Field(title="Tick")]
+"""A tick, read raw, documented as one."""
+
+P = TypeVar("P", covariant=True)
+
+
+@dataclass(frozen=True)
+class Service(Generic[P]):
+    """A Kafka service as its composition root (`build(settings)`) makes it: the runtime that
+    runs it, and the ports its handlers were made of (a test reaches them here, to stand in for
+    a crash). `async with` runs it in this process, as the runtime does."""
+
+    runtime: Runtime
+    ports: P
+
+    async def __aenter__(self) -> Self:
+        await self.runtime.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.runtime.__aexit__(exc_type, exc, tb)
 
 
 PATTERN_REFRESH_MS = 3000

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 async def test_a_restarted_adapter_dates_by_the_simulated_clock(platform):
     cpr = await platform.new_member()
     await platform.advance(days=45)  # the simulated day is well after the wall-clock day
-    [old] = [s for s in platform.services if s.name == jobnet_adapter.SPEC.name]
+    [old] = [s for s in platform.services if s.runtime.name == jobnet_adapter.SPEC.name]
     await old.__aexit__(None, None, None)
     platform.services.remove(old)
     settings = for_service(platform.settings, jobnet_adapter.SPEC.name)
