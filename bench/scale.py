@@ -4,7 +4,7 @@ on a national store, at two sizes in the same run (default 50,000 and 200,000 ci
 Each size gets its own database, seeded through the project's own write code: the records in
 storage's shapes (`history_doc`, the stored status and exemption messages, the notifier's
 notices, timers and due queue) inserted in bulk, and the read models made by the same updates
-the services make (`shared.read_model`), folded per citizen and inserted. Citizens are spread
+the services make (`shared.readmodel.updates`), folded per citizen and inserted. Citizens are spread
 over the 98 jobcentres with 12.5 % at 101; each has a quarter's activity: 12 joblog changes
 (4 joblogs created, each edited twice), a status change for one in five, a fritagelse for one
 in fifty, a notice pair for one in ten; 2 % have their advisering timer due at the sweep.
@@ -35,21 +35,22 @@ from rich.progress import Progress
 
 from bench.common import write_result
 from bench.throughput import BENCH_PROFILE, platform_run
+from harness import FrontEnd, jobnet, new_cpr, start_groups_at_end, test_settings
 from infra import local
-from ops.harness import FrontEnd, jobnet, new_cpr, start_groups_at_end, test_settings
 from services.in_process import start_services
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.extraction import order, start
 from services.notifier.store import due_key
 from services.storage.repository import _plain as stored_message
 from services.storage.repository import history_doc
-from shared import collections, read_model
-from shared.citizen import ExemptionAction, ExemptionMessage, Maalgruppe, StatusMessage
-from shared.events import Handling, Joblog, StoredJoblog
-from shared.kommuner import KOMMUNER
-from shared.read_model_writer import ReadModelWriter
-from shared.settings import Settings
-from shared.tid import as_utc
+from shared.contract.citizen import ExemptionAction, ExemptionMessage, Maalgruppe, StatusMessage
+from shared.contract.events import Handling, Joblog, StoredJoblog
+from shared.contract.kommuner import KOMMUNER
+from shared.contract.tid import as_utc
+from shared.platform.settings import Settings
+from shared.readmodel import collections
+from shared.readmodel import updates as read_model
+from shared.readmodel.writer import ReadModelWriter
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 """The extraction's and the sweep's time: the wall clock's hour, so that the write runs after

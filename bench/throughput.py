@@ -25,8 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from bench.common import write_result
-from infra import local
-from ops.harness import (
+from harness import (
     FrontEnd,
     jobnet,
     new_cpr,
@@ -34,12 +33,13 @@ from ops.harness import (
     status,
     test_settings,
 )
+from infra import local
 from services.in_process import start_services
-from shared import topics
-from shared.access import ADMIN
-from shared.credentials import as_principal
-from shared.kafka import client_options
-from shared.provisioning import Provisioning
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal
+from shared.cluster.provisioning import Provisioning
+from shared.contract import topics
+from shared.platform.kafka import client_options
 
 
 async def raw_baseline(settings, messages: list[dict]) -> float:

@@ -19,13 +19,14 @@ from datetime import UTC, date, datetime
 from pymongo import AsyncMongoClient
 
 from bench.common import write_result
-from ops.harness import infrastructure, new_cpr, test_settings
+from harness import infrastructure, new_cpr, test_settings
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.extraction import order, start
 from services.storage.repository import _plain as stored_message
-from shared import collections, read_model
-from shared.citizen import Maalgruppe, StatusMessage
-from shared.read_model_writer import ReadModelWriter
+from shared.contract.citizen import Maalgruppe, StatusMessage
+from shared.readmodel import collections
+from shared.readmodel import updates as read_model
+from shared.readmodel.writer import ReadModelWriter
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)  # the extraction's "now" and the data's times
 FRA, TIL = "2026-01-01", "2026-06-30"
@@ -34,7 +35,7 @@ MAX_GROWTH = 1.5  # streamed: the peak for 4N citizens stays below 1.5 times the
 
 async def seed(db, citizens: int, rng: random.Random) -> None:
     """Citizens of jobcenter 101 with a status and some joblog activity: the records and the read
-    models, made by the project's own updates (shared/read_model.py)."""
+    models, made by the project's own updates (shared/readmodel/updates.py)."""
     now = NOW
     statuses, updates = [], []
     for _ in range(citizens):

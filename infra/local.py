@@ -26,11 +26,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from infra import ferretdb, kafka, processes
 from infra.processes import say
-from shared import credentials
-from shared.access import ADMIN
-from shared.credentials import as_principal
-from shared.provisioning import Provisioning
-from shared.settings import Settings
+from shared.cluster import credentials
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal
+from shared.cluster.provisioning import Provisioning
+from shared.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MONGODB_USER = "dfdg"

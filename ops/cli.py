@@ -29,11 +29,11 @@ from ops.rebuild import rebuild_command
 from ops.simulation.command import simulate_command
 from ops.supervisor import Supervisor
 from ops.udsoegning import udsoegning_command
-from shared.access import OPERATOR
-from shared.akasse_register import AkasseEntry, publish_entry
-from shared.credentials import as_principal
-from shared.provisioning import Provisioning
-from shared.settings import Settings, get_settings
+from shared.cluster.access import OPERATOR
+from shared.cluster.credentials import as_principal
+from shared.cluster.provisioning import Provisioning
+from shared.platform.akasse_register import AkasseEntry, publish_entry
+from shared.platform.settings import Settings, get_settings
 
 app = typer.Typer(help="DFDG joblog platform: run it, test it, operate it.", no_args_is_help=True)
 infra_app = typer.Typer(help="Local Kafka and database processes.", no_args_is_help=True)

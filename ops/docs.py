@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from shared.registry import KAFKA_SERVICES, SERVICES, ServiceSpec
-from shared.settings import Settings
+from shared.platform.registry import KAFKA_SERVICES, SERVICES, ServiceSpec
+from shared.platform.settings import Settings
 
 __all__ = ["KAFKA_SERVICES", "asyncapi_yaml", "documented_settings", "write_asyncapi"]
 
@@ -41,7 +41,7 @@ def documented_settings() -> Settings:
 def asyncapi_yaml(spec_of: ServiceSpec) -> str:
     """The service's document as YAML, its channels, operations, messages and schemas in name
     order (FastStream keeps publishers in a WeakSet, whose order changes from run to run)."""
-    runtime = spec_of.build(documented_settings())
+    runtime = spec_of.build(documented_settings()).runtime
     spec: dict[str, Any] = runtime.asyncapi().to_specification().to_jsonable()
     for section in (spec, spec.get("components", {})):
         for name in ("channels", "operations", "messages", "schemas"):
@@ -65,7 +65,7 @@ def write_asyncapi(out: Path = DOCS) -> list[Path]:
 
 
 README = DOCS.parents[1] / "README.md"
-TABLE_START = "<!-- services: generated from shared/registry.py by `joblog asyncapi` -->\n"
+TABLE_START = "<!-- services: generated from shared/platform/registry.py by `joblog asyncapi` -->\n"
 TABLE_END = "<!-- /services -->"
 
 

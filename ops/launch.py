@@ -10,9 +10,9 @@ from pathlib import Path
 
 from infra import local
 from ops.supervisor import Supervisor
-from shared import registry
-from shared.credentials import for_service
-from shared.settings import Settings
+from shared.cluster.credentials import for_service
+from shared.platform import registry
+from shared.platform.settings import Settings
 
 ROOT = local.ROOT
 SERVICES = [spec.name for spec in registry.SERVICES]

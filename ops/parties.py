@@ -1,6 +1,7 @@
 """Kafka clients in the parties' names, for the tools that play them (the simulation, the
 benchmarks, the tests): each record goes out with the credentials of the party that writes its
-topic (`shared.access.writer_of`), so the tools are held to the same ACLs as the real parties."""
+topic (`shared.cluster.access.writer_of`), so the tools are held to the same ACLs as the real
+parties."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from shared.access import writer_of
-from shared.credentials import as_principal
-from shared.kafka import client_options
-from shared.settings import Settings
+from shared.cluster.access import writer_of
+from shared.cluster.credentials import as_principal
+from shared.platform.kafka import client_options
+from shared.platform.settings import Settings
 
 
 class PartyProducers:

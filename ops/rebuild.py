@@ -2,7 +2,7 @@
 
 For when a read model changes shape or is lost. Each record collection is read once, in the
 order stored, and turned into the same idempotent updates the services make as they go
-(shared/read_model.py), written in bulk; the notifier's due queue is made from its timers.
+(shared/readmodel/updates.py), written in bulk; the notifier's due queue is made from its timers.
 
 Without `--fresh` the updates are added to what is there: safe while the platform runs, and
 what was already there stays. `--fresh` drops the read models first (`borgere`,
@@ -24,13 +24,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from infra import local
 from services.notifier.store import due_key
-from shared import collections, read_model
-from shared.citizen import ExemptionMessage, StatusMessage
-from shared.db import batched, connect, insert_new
-from shared.document import Document
-from shared.log import logs_to_file
-from shared.read_model_writer import ReadModelWriter
-from shared.settings import Settings
+from shared.contract.citizen import ExemptionMessage, StatusMessage
+from shared.platform.db import batched, connect, insert_new
+from shared.platform.log import logs_to_file
+from shared.platform.settings import Settings
+from shared.readmodel import collections
+from shared.readmodel import updates as read_model
+from shared.readmodel.document import Document
+from shared.readmodel.writer import ReadModelWriter
 
 BATCH = 1000
 

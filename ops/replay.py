@@ -20,13 +20,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared import collections
-from shared.access import ADMIN
-from shared.credentials import as_principal
-from shared.db import connect
-from shared.kafka import client_options, end_offsets, records_since
-from shared.settings import Settings
-from shared.tid import as_utc
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal
+from shared.contract.tid import as_utc
+from shared.platform.db import connect
+from shared.platform.kafka import client_options, end_offsets, records_since
+from shared.platform.settings import Settings
+from shared.readmodel import collections
 
 REPLAY_HEADER = "dfdg-replay"
 

@@ -21,10 +21,10 @@ from infra import local
 from services.jobcenter_api import extraction
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.udsoegning import CriteriaError
-from shared.clock import PlatformClock
-from shared.db import connect
-from shared.log import logs_to_file
-from shared.settings import Settings
+from shared.platform.clock import PlatformClock
+from shared.platform.db import connect
+from shared.platform.log import logs_to_file
+from shared.platform.settings import Settings
 
 
 def operator() -> str:

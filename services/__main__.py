@@ -1,14 +1,15 @@
-"""Run one service as a process: `python -m services <name>` (the names: `shared.registry`)."""
+"""Run one service as a process: `python -m services <name>` (the names:
+`shared.platform.registry`)."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 
-from shared.credentials import for_service
-from shared.log import setup_logging
-from shared.registry import BY_NAME
-from shared.settings import get_settings
+from shared.cluster.credentials import for_service
+from shared.platform.log import setup_logging
+from shared.platform.registry import BY_NAME
+from shared.platform.settings import get_settings
 
 
 def main(argv: list[str]) -> None:
@@ -20,7 +21,7 @@ def main(argv: list[str]) -> None:
     if not spec.kafka:
         spec.serve(settings)
         return
-    runtime = spec.build(settings)
+    runtime = spec.build(settings).runtime
     asyncio.run(runtime.app(spec.metrics_offset).run())
 
 

@@ -1,5 +1,5 @@
-"""Fakes of the ports (`shared.ports`) for the handlers' fast tests: what a handler published
-and refused is kept in lists, in order."""
+"""Fakes of the ports (`shared.platform.ports`) for the handlers' fast tests: what a handler
+published and refused is kept in lists, in order."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared import topics
-from shared.inbound import Inbound
-from shared.rejections import Refusal
+from shared.contract import topics
+from shared.contract.inbound import Inbound
+from shared.contract.rejections import Refusal
 
 
 @dataclass

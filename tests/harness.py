@@ -1,5 +1,6 @@
 """Test harness: the jobcenter API on a real port. The rest of the tests' driver of the platform
-(infrastructure, settings, messages, the front end) is ops.harness, shared with the benchmarks.
+(infrastructure, settings, messages, the front end) is the top-level `harness`, shared with the
+benchmarks.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import asyncio
 import httpx
 import uvicorn
 
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 
 class ApiServer:

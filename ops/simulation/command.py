@@ -24,12 +24,12 @@ from infra import local
 from ops.simulation.driver import simulate
 from ops.simulation.report import SimulationReport, print_report
 from ops.simulation.scenario import AKASSE, MIN_DAYS
-from shared.access import OPERATOR
-from shared.akasse_register import AkasseEntry, publish_entry
-from shared.credentials import as_principal
-from shared.db import connect
-from shared.log import logs_to_file
-from shared.settings import Settings
+from shared.cluster.access import OPERATOR
+from shared.cluster.credentials import as_principal
+from shared.platform.akasse_register import AkasseEntry, publish_entry
+from shared.platform.db import connect
+from shared.platform.log import logs_to_file
+from shared.platform.settings import Settings
 
 SIM_PROFILE = local.Profile("sim", 29092, 29093, 27217)
 """The simulation's own local Kafka and FerretDB (a profile of its own, not in local.PROFILES:

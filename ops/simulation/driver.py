@@ -20,20 +20,22 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from ops.lag import PlatformLag
 from ops.parties import PartyProducers
 from ops.simulation.messages import activity_message, exemption_message, status_message
 from ops.simulation.report import SimulationReport
 from ops.simulation.scenario import AKASSE, Scenario, SimCitizen, SimStatus, generate
-from shared import collections, topics
-from shared.access import ADMIN, OPERATOR
-from shared.akasse_register import AkasseEntry, publish_entry
-from shared.clock import CLOCK_ID
-from shared.credentials import as_principal
-from shared.db import connect
-from shared.facts import FactsReader
-from shared.kafka import PlatformLag, end_offsets, records_since
-from shared.settings import Settings
-from shared.tid import as_utc
+from shared.cluster.access import ADMIN, OPERATOR
+from shared.cluster.credentials import as_principal
+from shared.contract import topics
+from shared.contract.tid import as_utc
+from shared.platform.akasse_register import AkasseEntry, publish_entry
+from shared.platform.clock import CLOCK_ID
+from shared.platform.db import connect
+from shared.platform.kafka import end_offsets, records_since
+from shared.platform.settings import Settings
+from shared.readmodel import collections
+from shared.readmodel.facts import FactsReader
 
 Progress_ = Callable[[int, int, str], None]
 """progress(done, total, what): called after each step (setup, every simulated day, counting)."""

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from ops.simulation.scenario import AKASSE, SimActivity, SimExemption, SimStatus
-from shared import topics
-from shared.tid import COPENHAGEN
+from shared.contract import topics
+from shared.contract.tid import COPENHAGEN
 
 
 def _iso(moment: datetime) -> str:

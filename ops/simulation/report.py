@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ops.simulation.scenario import Scenario
-from shared.kommuner import KOMMUNER
-from shared.tid import day_of
+from shared.contract.kommuner import KOMMUNER
+from shared.contract.tid import day_of
 
 
 @dataclass

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from shared.tid import COPENHAGEN, day_of
+from shared.contract.tid import COPENHAGEN, day_of
 
 AKASSE = "067"
 JOBCENTRE = ["101", "147", "151", "157", "165", "173", "185", "217", "461", "751"]

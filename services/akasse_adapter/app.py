@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from functools import partial
 
-from shared import frontend, topics
-from shared.akasse_register import AkasseRegister
-from shared.events import JoblogChange, JoblogCommand
-from shared.formats import akasse
-from shared.formats import models as format_models
-from shared.inbound import Inbound
-from shared.registry import named
-from shared.rejections import Reason, Refusal
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.contract import topics
+from shared.contract.events import JoblogChange, JoblogCommand
+from shared.contract.inbound import Inbound
+from shared.contract.rejections import Reason, Refusal
+from shared.frontends import akasse
+from shared.frontends import handlers as frontend
+from shared.frontends import models as format_models
+from shared.platform.akasse_register import AkasseRegister
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime, Service
+from shared.platform.settings import Settings
 
 SPEC = named("akasse-adapter")
 
@@ -55,7 +56,7 @@ def front_end(register: AkasseRegister) -> frontend.FrontEnd:
     )  # fmt: skip
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings) -> Service[frontend.AdapterPorts]:
     """The composition root."""
     runtime = Runtime(SPEC.name, settings, __doc__ or "")
     runtime.ticks()
@@ -64,5 +65,5 @@ def build(settings: Settings) -> Runtime:
         format_models.akasse_inbound(), topics.akasse_outbound("<nr>"),
         format_models.akasse_outbound(), topics.akasse_rejected("<nr>"),
     )  # fmt: skip
-    frontend.wire(runtime, topics.AKASSE_INBOUND, front_end(register), documented)
-    return runtime
+    ports = frontend.wire(runtime, topics.AKASSE_INBOUND, front_end(register), documented)
+    return Service(runtime, ports)

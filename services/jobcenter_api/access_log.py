@@ -20,8 +20,8 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import collections
-from shared.document import Document
+from shared.readmodel import collections
+from shared.readmodel.document import Document
 
 ROW = "udsoegning_raekke"
 ROW_CONTEXT = ("kriterier", "bruger")

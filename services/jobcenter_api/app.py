@@ -45,17 +45,17 @@ from services.jobcenter_api.auth import (
 )
 from services.jobcenter_api.limits import RETRY_AFTER_SECONDS, ExtractionSlots, SlotResponse
 from services.jobcenter_api.udsoegning import CriteriaError
-from shared.clock import PlatformClock
-from shared.cpr import is_valid_cpr
-from shared.db import connect
-from shared.events import Handling, JoblogChange
-from shared.facts import FactsReader
-from shared.formats.akasse import akasse_outbound
-from shared.formats.jobnet import jobnet_outbound
-from shared.joblogs import JoblogReader
-from shared.log import setup_logging
-from shared.settings import Settings, get_settings
-from shared.tid import day_of
+from shared.contract.cpr import is_valid_cpr
+from shared.contract.events import Handling, JoblogChange
+from shared.contract.tid import day_of
+from shared.frontends.akasse import akasse_outbound
+from shared.frontends.jobnet import jobnet_outbound
+from shared.platform.clock import PlatformClock
+from shared.platform.db import connect
+from shared.platform.log import setup_logging
+from shared.platform.settings import Settings, get_settings
+from shared.readmodel.facts import FactsReader
+from shared.readmodel.joblogs import JoblogReader
 
 UNPROCESSABLE = 422  # (Starlette renamed the constant; the code is what the contract shows)
 TOO_MANY_REQUESTS = 429

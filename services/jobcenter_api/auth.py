@@ -30,8 +30,8 @@ from typing import Any
 import jwt
 from fastapi import HTTPException, Request, status
 
-from shared.kommuner import is_kommunekode
-from shared.settings import Settings
+from shared.contract.kommuner import is_kommunekode
+from shared.platform.settings import Settings
 
 HOLDER_CLAIM = "joblog_holder"
 ALGORITHMS = ("RS256", "ES256")  # asymmetric only: no "none", no HS*

@@ -28,8 +28,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.jobcenter_api import loader
 from services.jobcenter_api.access_log import AccessLog, ExtractionLog
 from services.jobcenter_api.udsoegning import HEADER, Criteria, CriteriaError, parse_date, rows
-from shared.document import Document
-from shared.tid import day_of, start_of_day
+from shared.contract.tid import day_of, start_of_day
+from shared.readmodel.document import Document
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
 RENDER_THREADS = 1

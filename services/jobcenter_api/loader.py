@@ -1,4 +1,4 @@
-"""Reads the udsøgning's facts from DFDG's read models (shared/read_model.py) in chunks of
+"""Reads the udsøgning's facts from DFDG's read models (shared/readmodel/updates.py) in chunks of
 citizens, in cpr order, so an extraction of any size runs in constant memory and costs what the
 jobcenter's citizens cost, whatever the size of the country: the jobcenter's citizens are an
 `_id` range of `jobcenter_borgere`, each chunk's documents one `_id` `$in` of `borgere`.
@@ -26,17 +26,17 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.jobcenter_api.udsoegning import CitizenFacts, JoblogFact, NoticeFact
-from shared.citizen import (
+from shared.contract.citizen import (
     ExemptionMessage,
     StatusMessage,
     exemption_periods,
     timeline,
     within_stays,
 )
-from shared.db import batched
-from shared.document import Document
-from shared.read_model import CITIZENS, MEMBERS, jobcenter_range
-from shared.tid import as_utc
+from shared.contract.tid import as_utc
+from shared.platform.db import batched
+from shared.readmodel.document import Document
+from shared.readmodel.updates import CITIZENS, MEMBERS, jobcenter_range
 
 CHUNK = 200
 DECODED: CodecOptions[Document] = CodecOptions(tz_aware=True)
@@ -157,7 +157,8 @@ def citizen_facts(cpr: str, doc: Document, known_by: datetime | None) -> Citizen
 
     status = [StatusMessage.model_validate(m) for m in doc.get("status", []) if known(m)]
     # in the order received, as the notifier reads them: a later grant of an exemptionId
-    # replaces an earlier one (shared.citizen.exemption_periods); ties keep the stored order
+    # replaces an earlier one (shared.contract.citizen.exemption_periods); ties keep the stored
+    # order
     exemptions = sorted(
         (m for m in doc.get("fritagelser", []) if known(m)),
         key=lambda m: as_utc(received[m["messageId"]]) if m["messageId"] in received else _EPOCH,

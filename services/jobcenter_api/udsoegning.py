@@ -79,9 +79,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from shared.citizen import ExemptionPeriod, Maalgruppe, Period, is_exempt, status_on
-from shared.kommuner import is_kommunekode
-from shared.tid import as_utc, day_of
+from shared.contract.citizen import ExemptionPeriod, Maalgruppe, Period, is_exempt, status_on
+from shared.contract.kommuner import is_kommunekode
+from shared.contract.tid import as_utc, day_of
 
 HEADER = (
     "cpr",
@@ -220,7 +220,7 @@ class NoticeFact:
 class CitizenFacts:
     """Everything about one citizen the row needs, as known at extraction.
 
-    `periods` is the status timeline as from `shared.citizen.timeline` (non-overlapping);
+    `periods` is the status timeline as from `shared.contract.citizen.timeline` (non-overlapping);
     `activity` the acceptance times of the citizen's joblog changes (the advisering clock's
     notion of activity)."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from shared import frontend, topics
-from shared.events import JoblogChange
-from shared.formats import jobnet
-from shared.formats import models as format_models
-from shared.registry import named
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.contract import topics
+from shared.contract.events import JoblogChange
+from shared.frontends import handlers as frontend
+from shared.frontends import jobnet
+from shared.frontends import models as format_models
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime, Service
+from shared.platform.settings import Settings
 
 SPEC = named("jobnet-adapter")
 
@@ -23,7 +24,7 @@ JOBNET = frontend.FrontEnd(
 )
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings) -> Service[frontend.AdapterPorts]:
     """The composition root."""
     runtime = Runtime(SPEC.name, settings, __doc__ or "")
     runtime.ticks()
@@ -31,5 +32,5 @@ def build(settings: Settings) -> Runtime:
         format_models.jobnet_inbound(), topics.JOBNET_OUTBOUND,
         format_models.jobnet_outbound(), topics.JOBNET_REJECTED,
     )  # fmt: skip
-    frontend.wire(runtime, topics.Source(topics.JOBNET_INBOUND), JOBNET, documented)
-    return runtime
+    ports = frontend.wire(runtime, topics.Source(topics.JOBNET_INBOUND), JOBNET, documented)
+    return Service(runtime, ports)

@@ -61,9 +61,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
-from shared.citizen import ADVISERING_DAYS as ADVISERING_DAYS  # 30: the setting's default too
-from shared.citizen import ExemptionPeriod, Period, has_duty, status_on
-from shared.tid import COPENHAGEN, as_utc, day_of, start_of_day
+from shared.contract.citizen import ExemptionPeriod, Period, has_duty, status_on
+from shared.contract.tid import COPENHAGEN, as_utc, day_of, start_of_day
+
+ADVISERING_DAYS = 30
+"""Days without activity (while having the duty) after which a pair of notices falls due: the
+contract's number. JOBLOG_ADVISERING_DAYS (`Settings.advisering_days`) defaults to it; the
+settings, in shared/, cannot import a service, so they repeat the number and
+tests/unit/test_advisering.py holds the two equal."""
 
 MODTAGER_BORGER = "borger"
 MODTAGER_JOBCENTER = "jobcenter"

@@ -34,28 +34,22 @@ from services.notifier import advisering, handlers
 from services.notifier.notice_topics import KafkaNoticeTopics
 from services.notifier.ports import NotifierPorts
 from services.notifier.store import NotifierStore
-from shared import topics
-from shared.events import CitizenChange, Rejection
-from shared.facts import FactsReader
-from shared.registry import named
-from shared.runtime import Runtime, Tick
-from shared.settings import Settings
+from shared.contract import topics
+from shared.contract.events import CitizenChange, Rejection
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime, Service, Tick
+from shared.platform.settings import Settings
+from shared.readmodel.facts import FactsReader
 
 SPEC = named("notifier")
 log = logging.getLogger("dfdg.notifier")
 
 
-def ports_of(runtime: Runtime) -> NotifierPorts:
-    """The ports a notifier built by `build` runs on (tests reach a running notifier's store
-    and notice topics through them, to stand in for a crash)."""
-    assert isinstance(runtime.ports, NotifierPorts), f"{runtime.name} is not a notifier"
-    return runtime.ports
-
-
-def build(settings: Settings) -> Runtime:
-    """The composition root."""
-    runtime = Runtime(SPEC.name, settings, __doc__ or "")
-    db = runtime.database()  # (the runtime's clock then reads and stores the platform time)
+def build(settings: Settings) -> Service[NotifierPorts]:
+    """The composition root (tests reach a running notifier's store and notice topics through
+    the ports it returns, to stand in for a crash)."""
+    runtime = Runtime(SPEC.name, settings, __doc__ or "", with_database=True)
+    db = runtime.database()
     store = NotifierStore(db)
     notice_topics = KafkaNoticeTopics(runtime.broker, settings)
     sent = Counter("dfdg_notices_sent", "Adviseringer sent", ["modtager"], registry=runtime.metrics)
@@ -71,7 +65,6 @@ def build(settings: Settings) -> Runtime:
         advisering_days=settings.advisering_days,
         lease=timedelta(seconds=settings.timer_lease_seconds),
     )
-    runtime.ports = ports
     runtime.on_start(store.create_indexes)
     runtime.on_start(notice_topics.start)
     runtime.on_stop(notice_topics.stop)
@@ -90,7 +83,7 @@ def build(settings: Settings) -> Runtime:
     runtime.sends(notices, advisering.DueNotice, "an advisering to the jobcenter")
     runtime.sends(topics.TIMERS, Tick, "a tick a minute (the real clock's scheduler)")
     runtime.sends(topics.CITIZEN_REJECTED, Rejection, "a bad tick, or a change we failed on")
-    return runtime
+    return Service(runtime, ports)
 
 
 class TickScheduler:

@@ -14,12 +14,12 @@ from pydantic import ValidationError
 
 from services.notifier import advisering, notices
 from services.notifier.ports import NotifierPorts
-from shared import topics
-from shared.events import CitizenChange
-from shared.inbound import Inbound
-from shared.rejections import Reason, Refusal, internal_error
-from shared.runtime import Tick
-from shared.tid import as_utc
+from shared.contract import topics
+from shared.contract.events import CitizenChange
+from shared.contract.inbound import Inbound
+from shared.contract.rejections import Reason, Refusal, internal_error
+from shared.contract.tid import as_utc
+from shared.platform.runtime import Tick
 
 FIRING_AT_ONCE = 8
 """Timers of a batch fired concurrently (each under its own lease, so order does not matter)."""

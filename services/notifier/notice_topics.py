@@ -11,8 +11,8 @@ from faststream.kafka import KafkaBroker
 
 from services.notifier.ports import SentRecord
 from services.notifier.records import TopicOffset
-from shared.kafka import client_options, records_since, topic_partitions
-from shared.settings import Settings
+from shared.platform.kafka import client_options, records_since, topic_partitions
+from shared.platform.settings import Settings
 
 
 class KafkaNoticeTopics:

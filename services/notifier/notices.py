@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from services.notifier.advisering import MODTAGER_BORGER, DueNotice
 from services.notifier.ports import NotifierPorts
 from services.notifier.records import StoredNotice
-from shared import topics
+from shared.contract import topics
 
 log = logging.getLogger("dfdg.notifier")
 

@@ -13,8 +13,8 @@ from typing import Protocol
 
 from services.notifier.advisering import DueNotice
 from services.notifier.records import StoredNotice, Timer, TopicOffset
-from shared.facts import Facts
-from shared.ports import Outbox
+from shared.platform.ports import Outbox
+from shared.readmodel.facts import Facts
 
 
 class Store(Protocol):
@@ -48,13 +48,13 @@ class Store(Protocol):
 
 
 class FactsSource(Protocol):
-    """A citizen's facts (`shared.facts.FactsReader`)."""
+    """A citizen's facts (`shared.readmodel.facts.FactsReader`)."""
 
     async def facts(self, cpr: str) -> Facts: ...
 
 
 class TickClock(Protocol):
-    """The platform clock as the notifier keeps it (`shared.clock.PlatformClock`)."""
+    """The platform clock as the notifier keeps it (`shared.platform.clock.PlatformClock`)."""
 
     @property
     def simulated(self) -> bool: ...

@@ -4,9 +4,9 @@
   by every recomputation) and a lease (`lease`, `leaseUntil`) held while one instance fires it.
 - `forfald` (the due queue): one entry per timer's due time, `_id` = "<due, UTC>|<cpr>", so a
   tick reads exactly the due part of the queue as an `_id` range (an index search on MongoDB and
-  on the local FerretDB, see shared/read_model.py), never all timers. An entry is added before
-  its timer points to it and removed after the timer moved on, so a crash leaves at most a stale
-  entry, which the sweep drops when it finds the timer due at another time. With no
+  on the local FerretDB, see shared/readmodel/updates.py), never all timers. An entry is added
+  before its timer points to it and removed after the timer moved on, so a crash leaves at most
+  a stale entry, which the sweep drops when it finds the timer due at another time. With no
   transactions, a writer and a sweep can interleave: the writer adds its entry again after
   pointing the timer to it, and whoever drops an entry reads the timer again after and puts the
   entry back if the timer now points to it; so no entry a timer points to stays lost.
@@ -29,11 +29,12 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notifier.advisering import MODTAGER_BORGER, DueNotice
 from services.notifier.records import StoredNotice, Timer, TopicOffset
-from shared import collections, read_model
-from shared.db import batched, insert_new
-from shared.document import Document
-from shared.read_model_writer import ReadModelWriter
-from shared.tid import as_utc
+from shared.contract.tid import as_utc
+from shared.platform.db import batched, insert_new
+from shared.readmodel import collections
+from shared.readmodel import updates as read_model
+from shared.readmodel.document import Document
+from shared.readmodel.writer import ReadModelWriter
 
 BATCH = 500
 

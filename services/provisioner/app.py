@@ -17,18 +17,18 @@ import logging
 from functools import partial
 from typing import Protocol
 
-from shared.akasse_register import AkasseRegister
-from shared.provisioning import Provisioning
-from shared.registry import named
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.cluster.provisioning import Provisioning
+from shared.platform.akasse_register import AkasseRegister
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime, Service
+from shared.platform.settings import Settings
 
 SPEC = named("provisioner")
 log = logging.getLogger("dfdg.provisioner")
 
 
 class Admin(Protocol):
-    """The cluster's admin (`shared.provisioning.Provisioning`): blocking calls."""
+    """The cluster's admin (`shared.cluster.provisioning.Provisioning`): blocking calls."""
 
     def platform(self) -> None: ...
 
@@ -63,10 +63,10 @@ async def handle_register(key: bytes | None, value: bytes | None, parties: Provi
         await parties.akasse(entry.akasseNr)
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings) -> Service[Provisioned]:
     """The composition root: the platform at start, then every a-kasse the register names."""
     runtime = Runtime(SPEC.name, settings, __doc__ or "")
     parties = Provisioned(Provisioning(settings))
     runtime.on_start(parties.platform)
     runtime.follow_register(partial(handle_register, parties=parties))
-    return runtime
+    return Service(runtime, parties)

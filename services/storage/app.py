@@ -12,24 +12,24 @@ from functools import partial
 from services.storage import citizens, handlers
 from services.storage.ports import StoragePorts
 from services.storage.repository import Repository
-from shared import topics
-from shared.citizen import ExemptionMessage, StatusMessage
-from shared.events import CitizenChange, JoblogChange, JoblogCommand, Rejection
-from shared.facts import FactsReader
-from shared.joblogs import JoblogReader
-from shared.ports import keep_unexpected
-from shared.read_model_writer import ReadModelWriter
-from shared.registry import named
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.contract import topics
+from shared.contract.citizen import ExemptionMessage, StatusMessage
+from shared.contract.events import CitizenChange, JoblogChange, JoblogCommand, Rejection
+from shared.platform.ports import keep_unexpected
+from shared.platform.registry import named
+from shared.platform.runtime import Runtime, Service
+from shared.platform.settings import Settings
+from shared.readmodel.facts import FactsReader
+from shared.readmodel.joblogs import JoblogReader
+from shared.readmodel.writer import ReadModelWriter
 
 SPEC = named("storage")
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings) -> Service[StoragePorts]:
     """The composition root: storage's handlers on its database, the a-kasse register, the
     platform clock and the broker's outbox."""
-    runtime = Runtime(SPEC.name, settings, __doc__ or "")
+    runtime = Runtime(SPEC.name, settings, __doc__ or "", with_database=True)
     register = runtime.register()
     db = runtime.database()
     repo = Repository(db)
@@ -43,9 +43,6 @@ def build(settings: Settings) -> Runtime:
         clock=runtime.clock,
         outbox=runtime.outbox,
     )
-
-    runtime.ports = ports
-    # (the clock is the database's: `runtime.database()` above set it)
     runtime.consume(
         topics.Source(topics.JOBLOG_COMMANDS), JoblogCommand,
         partial(handlers.handle_command, ports=ports), partial(handlers.keep_command, ports=ports),
@@ -67,4 +64,4 @@ def build(settings: Settings) -> Runtime:
         topics.jobcenter_rejected("<kode>"),
     ):  # fmt: skip
         runtime.sends(rejected, Rejection, refused)
-    return runtime
+    return Service(runtime, ports)

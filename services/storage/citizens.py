@@ -13,15 +13,16 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from services.storage.ports import StoragePorts
-from shared import read_model, topics
-from shared.citizen import ExemptionMessage, StatusMessage, status_on, timeline
-from shared.cpr import mask
-from shared.events import CitizenChange, Handling, JoblogChange
-from shared.facts import status_messages
-from shared.inbound import Inbound
-from shared.read_model_writer import BEFORE
-from shared.rejections import Reason, Refusal
-from shared.tid import day_of
+from shared.contract import topics
+from shared.contract.citizen import ExemptionMessage, StatusMessage, status_on, timeline
+from shared.contract.cpr import mask
+from shared.contract.events import CitizenChange, Handling, JoblogChange
+from shared.contract.inbound import Inbound
+from shared.contract.rejections import Reason, Refusal
+from shared.contract.tid import day_of
+from shared.readmodel import updates as read_model
+from shared.readmodel.facts import status_messages
+from shared.readmodel.writer import BEFORE
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("dfdg.storage")

@@ -17,20 +17,20 @@ from pydantic import ValidationError
 from services.storage import merge
 from services.storage.ports import Register, StoragePorts
 from services.storage.records import HistoryEntry
-from shared import topics
-from shared.citizen import status_on, timeline
-from shared.cpr import is_valid_cpr, mask
-from shared.document import Document
-from shared.events import CitizenChange, Handling, JoblogChange, JoblogCommand
-from shared.facts import status_messages
-from shared.formats.akasse import AKASSE
-from shared.formats.common import Format, naming_the_field
-from shared.formats.jobnet import JOBNET
-from shared.inbound import Inbound
-from shared.joblog_rules import check_joblog
-from shared.read_model_writer import AFTER
-from shared.rejections import Reason, Refusal, internal_error
-from shared.tid import day_of, to_millis
+from shared.contract import topics
+from shared.contract.citizen import status_on, timeline
+from shared.contract.cpr import is_valid_cpr, mask
+from shared.contract.events import CitizenChange, Handling, JoblogChange, JoblogCommand
+from shared.contract.inbound import Inbound
+from shared.contract.joblog_rules import check_joblog
+from shared.contract.rejections import Reason, Refusal, internal_error
+from shared.contract.tid import day_of, to_millis
+from shared.frontends.akasse import AKASSE
+from shared.frontends.common import Format, naming_the_field
+from shared.frontends.jobnet import JOBNET
+from shared.readmodel.document import Document
+from shared.readmodel.facts import status_messages
+from shared.readmodel.writer import AFTER
 
 log = logging.getLogger("dfdg.storage")
 

@@ -27,12 +27,13 @@
       above and the side that wins it supplies the whole content; every other field where the
       sides differ is recorded as won by that side with reason `follows_type`. When both sides
       have the same type, all fields merge normally.
-    - The merged entry is checked against the field rules (`shared.joblog_rules.check_joblog`,
-      "today" being the day the change was received) like any incoming entry: each side obeys
-      them alone, but a mix may not (base land SE with postnummer "111 22"; one side changes
-      land to DK, the other postnummer to "111 23"). Such a merge is refused as
-      `merge_invalid`, naming the field the rules refuse and which fields came from which side,
-      and nothing is stored; the front end can resend its change based on the current version.
+    - The merged entry is checked against the field rules
+      (`shared.contract.joblog_rules.check_joblog`, "today" being the day the change was
+      received) like any incoming entry: each side obeys them alone, but a mix may not (base
+      land SE with postnummer "111 22"; one side changes land to DK, the other postnummer to
+      "111 23"). Such a merge is refused as `merge_invalid`, naming the field the rules refuse
+      and which fields came from which side, and nothing is stored; the front end can resend
+      its change based on the current version.
 * slet makes a new version with `slettet=True` and the content kept as it was. A slet based on
   an older version still deletes: a deletion is a decision about the whole entry, not a field.
 
@@ -48,16 +49,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from shared.events import (
+from shared.contract.events import (
     Handling,
     Joblog,
     JoblogCommand,
     Kontaktperson,
     StoredJoblog,
 )
-from shared.joblog_rules import check_joblog
-from shared.rejections import Reason, Refusal
-from shared.tid import as_utc, day_of
+from shared.contract.joblog_rules import check_joblog
+from shared.contract.rejections import Reason, Refusal
+from shared.contract.tid import as_utc, day_of
 
 Winner = Literal["incoming", "current"]
 MergeReason = Literal[

@@ -9,11 +9,11 @@ from typing import Protocol
 from uuid import UUID
 
 from services.storage.records import HistoryEntry
-from shared.citizen import ExemptionMessage, Period, StatusMessage
-from shared.document import Document
-from shared.events import Joblog, StoredJoblog
-from shared.ports import Clock, Outbox
-from shared.read_model import Update
+from shared.contract.citizen import ExemptionMessage, Period, StatusMessage
+from shared.contract.events import Joblog, StoredJoblog
+from shared.platform.ports import Clock, Outbox
+from shared.readmodel.document import Document
+from shared.readmodel.updates import Update
 
 
 class StorageRepository(Protocol):
@@ -32,26 +32,26 @@ class StorageRepository(Protocol):
 
 
 class Facts(Protocol):
-    """A citizen's status as the read model has it (`shared.facts.FactsReader`)."""
+    """A citizen's status as the read model has it (`shared.readmodel.facts.FactsReader`)."""
 
     async def status_on(self, cpr: str, day: date) -> Period | None: ...
 
 
 class ReadModel(Protocol):
-    """The read models' writer (`shared.read_model_writer.ReadModelWriter`): `returning` is
+    """The read models' writer (`shared.readmodel.writer.ReadModelWriter`): `returning` is
     `BEFORE`/`AFTER` for the document before or after the update."""
 
     async def apply(self, update: Update, returning: bool | None = None) -> Document | None: ...
 
 
 class Joblogs(Protocol):
-    """A citizen's current joblogs (`shared.joblogs.JoblogReader`)."""
+    """A citizen's current joblogs (`shared.readmodel.joblogs.JoblogReader`)."""
 
     async def current_of(self, cpr: str) -> list[StoredJoblog]: ...
 
 
 class Register(Protocol):
-    """The a-kasse register (`shared.akasse_register.AkasseRegister`)."""
+    """The a-kasse register (`shared.platform.akasse_register.AkasseRegister`)."""
 
     def offers_joblog(self, akasse_nr: str | None) -> bool: ...
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from uuid import UUID
 
 from services.storage.merge import MergeReport
-from shared import read_model
-from shared.events import Handling, StoredJoblog
+from shared.contract.events import Handling, StoredJoblog
+from shared.readmodel import updates as read_model
 
 
 @dataclass(frozen=True)

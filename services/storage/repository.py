@@ -7,8 +7,8 @@
 - `beskeder`: message id -> the history entry it made, written when everything the message
   causes is done (stored, projected, sent on): a message id found here is finished.
 - `status_messages`, `exemption_messages`: citizens' status and fritagelse messages as received
-  (`_id` = messageId); the timeline is derived from them by shared.citizen. `udgivet` holds a
-  marker `status:<messageId>` once a status message's effects went out.
+  (`_id` = messageId); the timeline is derived from them by shared.contract.citizen. `udgivet`
+  holds a marker `status:<messageId>` once a status message's effects went out.
 
 There are no multi-document transactions (FerretDB has none): each step is idempotent, and a
 message that did not finish comes again and completes what it began. Markers are inserted rather
@@ -28,11 +28,11 @@ from pymongo.errors import DuplicateKeyError
 
 from services.storage.merge import FieldDecision, MergeReport
 from services.storage.records import HistoryEntry
-from shared import collections
-from shared.citizen import ExemptionMessage, StatusMessage
-from shared.document import Document
-from shared.events import Handling, Joblog, StoredJoblog
-from shared.joblogs import stored_from
+from shared.contract.citizen import ExemptionMessage, StatusMessage
+from shared.contract.events import Handling, Joblog, StoredJoblog
+from shared.readmodel import collections
+from shared.readmodel.document import Document
+from shared.readmodel.joblogs import stored_from
 
 
 def history_id(joblog_id: UUID | str, version: int) -> str:

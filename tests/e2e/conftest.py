@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ops.harness import (
+from harness import (
     FrontEnd,
     free_ports,
     infrastructure,
@@ -24,7 +24,7 @@ from ops.harness import (
     test_settings,
 )
 from ops.launch import SERVICES, service_env
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from harness import FrontEnd, free_ports, ids, jobnet, new_cpr, status
 from infra import local
-from ops.harness import FrontEnd, free_ports, ids, jobnet, new_cpr, status
-from shared import topics
-from shared.settings import Settings
+from shared.contract import topics
+from shared.platform.settings import Settings
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

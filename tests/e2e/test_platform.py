@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from pymongo import AsyncMongoClient
 
-from ops.harness import akasse, ids, jobnet, new_cpr, status
-from shared import topics
+from harness import akasse, ids, jobnet, new_cpr, status
+from shared.contract import topics
 
 
 def citizen() -> str:

@@ -19,7 +19,7 @@ import pytest
 from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
 
-from ops.harness import (
+from harness import (
     FrontEnd,
     akasse,
     free_ports,
@@ -30,13 +30,13 @@ from ops.harness import (
     start_groups_at_end,
     status,
 )
-from ops.harness import (
+from harness import (
     test_settings as platform_settings,
 )
 from ops.launch import Instance, instances_of
-from shared import topics
-from shared.kafka import end_offsets, records_since
-from shared.settings import Settings
+from shared.contract import topics
+from shared.platform.kafka import end_offsets, records_since
+from shared.platform.settings import Settings
 from tests.e2e.conftest import process_env
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import AsyncMongoClient
 
-from ops.harness import (
+from harness import (
     FrontEnd,
     infrastructure,
     new_cpr,
@@ -21,10 +21,11 @@ from ops.harness import (
 )
 from services.in_process import start_services
 from services.notifier import app as notifier_app
-from shared import topics
-from shared.credentials import for_service
-from shared.runtime import Runtime
-from shared.settings import Settings
+from services.notifier.ports import NotifierPorts
+from shared.cluster.credentials import for_service
+from shared.contract import topics
+from shared.platform.runtime import Service
+from shared.platform.settings import Settings
 from tests.harness import ApiServer
 
 pytestmark = pytest.mark.integration
@@ -40,13 +41,13 @@ class Platform:
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.mongo: AsyncMongoClient[dict] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
         self.db = self.mongo[settings.mongodb_database]
-        self.services: list = []
+        self.services: list[Service[object]] = []
         self.stack = AsyncExitStack()
 
     async def start_services(self) -> None:
         self.services = await start_services(self.stack, self.settings)
 
-    async def restart_notifier(self) -> Runtime:
+    async def restart_notifier(self) -> Service[NotifierPorts]:
         settings = for_service(self.settings, notifier_app.SPEC.name)
         return await self.stack.enter_async_context(notifier_app.build(settings))
 
@@ -62,7 +63,9 @@ class Platform:
         while True:
             doc = await self.db.clock.find_one({"_id": "platform"})
             adapters_follow = all(
-                s.clock._latest_tick >= now for s in self.services if s.follows_ticks
+                s.runtime.clock._latest_tick >= now
+                for s in self.services
+                if s.runtime.follows_ticks
             )
             if doc and doc.get("fired") and doc["fired"] >= now and adapters_follow:
                 return

@@ -16,16 +16,17 @@ from typing import Any
 
 import pytest
 
-from ops.harness import exemption, ids, jobnet, new_cpr, status
+from harness import exemption, ids, jobnet, new_cpr, status
 from ops.simulation.driver import sent_notices
 from services.notifier import app as notifier_app
 from services.notifier.advisering import notice_id
-from shared import topics
-from shared.access import ADMIN
-from shared.credentials import as_principal
-from shared.kafka import end_offsets
-from shared.runtime import Runtime
-from shared.tid import COPENHAGEN, as_utc, day_of
+from services.notifier.ports import NotifierPorts
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal
+from shared.contract import topics
+from shared.contract.tid import COPENHAGEN, as_utc, day_of
+from shared.platform.kafka import end_offsets
+from shared.platform.runtime import Service
 
 pytestmark = pytest.mark.integration
 
@@ -90,12 +91,13 @@ def pair_ok(notices: list[dict[str, Any]], due: datetime, dage: int) -> None:
     assert len({n["noticeId"] for n in notices}) == 2
 
 
-def current_notifier(platform: Any) -> Runtime:
-    [notifier] = [s for s in platform.services if s.name == notifier_app.SPEC.name]
+def current_notifier(platform: Any) -> Service[NotifierPorts]:
+    [notifier] = [s for s in platform.services if s.runtime.name == notifier_app.SPEC.name]
+    assert isinstance(notifier.ports, NotifierPorts)
     return notifier
 
 
-async def replace_notifier(platform: Any) -> Runtime:
+async def replace_notifier(platform: Any) -> Service[NotifierPorts]:
     """Stop the running notifier (as if its process ended) and start a fresh one."""
     old = current_notifier(platform)
     await old.__aexit__(None, None, None)
@@ -349,9 +351,9 @@ async def test_crash_during_a_tick_then_a_fresh_notifier_sends_each_notice_exact
     await front.send(topics.CITIZEN_STATUS, status(cpr, d0))
     await platform.settle()
 
-    # the running notifier's ports (services.notifier.app.ports_of): its notice topics and its
-    # store stand in for a process that ends while it sends this citizen's notices
-    ports = notifier_app.ports_of(current_notifier(platform))
+    # the running notifier's ports (as its composition root returned them): its notice topics
+    # and its store stand in for a process that ends while it sends this citizen's notices
+    ports = current_notifier(platform).ports
     real_topics, mark_published = ports.notices, ports.store.mark_published
     crashed = asyncio.Event()
     due = as_utc(cph_time(d0 + timedelta(days=30)))

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from ops.harness import exemption, ids, jobnet, new_cpr, status
-from shared import topics
-from shared.read_model import history_update
-from shared.read_model_writer import ReadModelWriter
+from harness import exemption, ids, jobnet, new_cpr, status
+from shared.contract import topics
+from shared.readmodel.updates import history_update
+from shared.readmodel.writer import ReadModelWriter
 
 pytestmark = pytest.mark.integration
 
@@ -135,7 +135,7 @@ async def clock_now(platform: Any) -> datetime:
     topic is shared by every test session on this Kafka, and services follow it from its
     beginning, so another session's tick (even an old one) can move a service's clock on."""
     doc = await platform.db.clock.find_one({"_id": "platform"})
-    seen = [platform.now, *(s.clock._latest_tick for s in platform.services)]
+    seen = [platform.now, *(s.runtime.clock._latest_tick for s in platform.services)]
     latest: datetime = max([*seen, doc["now"]] if doc else seen)
     return latest
 

@@ -30,13 +30,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pymongo import AsyncMongoClient
 
-from ops import harness
-from ops.harness import free_port, ids, new_cpr
+import harness
+from harness import free_port, ids, new_cpr
 from ops.rebuild import rebuild
 from services.jobcenter_api.app import LOGGED_MAX, create_api
 from services.jobcenter_api.limits import RETRY_AFTER_SECONDS
-from shared.clock import CLOCK_ID
-from shared.tid import day_of
+from shared.contract.tid import day_of
+from shared.platform.clock import CLOCK_ID
 
 pytestmark = pytest.mark.integration
 

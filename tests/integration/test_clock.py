@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from ops.harness import application, ids, jobnet
+from harness import application, ids, jobnet
 from services.jobnet_adapter import app as jobnet_adapter
-from shared import topics
-from shared.credentials import for_service
-from shared.tid import day_of
+from shared.cluster.credentials import for_service
+from shared.contract import topics
+from shared.contract.tid import day_of
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 async def test_a_restarted_adapter_dates_by_the_simulated_clock(platform):
     cpr = await platform.new_member()
     await platform.advance(days=45)  # the simulated day is well after the wall-clock day
-    [old] = [s for s in platform.services if s.name == jobnet_adapter.SPEC.name]
+    [old] = [s for s in platform.services if s.runtime.name == jobnet_adapter.SPEC.name]
     await old.__aexit__(None, None, None)
     platform.services.remove(old)
     settings = for_service(platform.settings, jobnet_adapter.SPEC.name)

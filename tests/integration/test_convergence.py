@@ -14,11 +14,11 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from ops.harness import akasse, ids, jobnet, new_cpr, status
-from shared import topics
-from shared.events import Handling, JoblogChange
-from shared.formats.akasse import akasse_outbound
-from shared.joblogs import stored_from
+from harness import akasse, ids, jobnet, new_cpr, status
+from shared.contract import topics
+from shared.contract.events import Handling, JoblogChange
+from shared.frontends.akasse import akasse_outbound
+from shared.readmodel.joblogs import stored_from
 
 Json = dict[str, Any]
 

@@ -14,10 +14,10 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.errors import OperationFailure
 
+from harness import free_port
 from infra import ferretdb, local
 from infra.processes import InfraError
-from ops.harness import free_port
-from shared import credentials
+from shared.cluster import credentials
 
 UNAUTHORIZED, AUTHENTICATION_FAILED = 13, 18
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ops.harness import new_cpr
+from harness import new_cpr
 from services.notifier.store import NotifierStore, due_key
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -8,9 +8,9 @@ import asyncio
 import httpx
 import pytest
 
-from ops.harness import free_port
+from harness import free_port
 from services.storage.app import SPEC, build
-from shared.credentials import for_service
+from shared.cluster.credentials import for_service
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ async def test_ready_only_when_consumers_are_assigned_and_the_database_answers(p
     settings = for_service(platform.settings, SPEC.name).model_copy(
         update={"metrics_port_base": port}
     )
-    storage = build(settings)
+    storage = build(settings).runtime
     assert not await storage.ready()  # not started: no consumers
     app = storage.app(metrics_offset=0)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:

@@ -20,12 +20,12 @@ from aiokafka.errors import (
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka import KafkaError as KafkaErrorCode
 
-from ops.harness import akasse, application, exemption, ids, jobnet, new_cpr, status
-from shared import topics
-from shared.access import ADMIN
-from shared.credentials import as_principal, load
-from shared.kafka import client_options
-from shared.provisioning import admin_config
+from harness import akasse, application, exemption, ids, jobnet, new_cpr, status
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal, load
+from shared.cluster.provisioning import admin_config
+from shared.contract import topics
+from shared.platform.kafka import client_options
 
 pytestmark = pytest.mark.integration
 

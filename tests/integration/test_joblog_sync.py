@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from ops.harness import akasse, application, ids, jobnet, status
-from shared import topics
+from harness import akasse, application, ids, jobnet, status
+from shared.contract import topics
 
 Json = dict[str, Any]
 

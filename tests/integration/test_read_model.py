@@ -1,4 +1,4 @@
-"""The read-model updates (shared/read_model.py) on the real database: applied one by one, in
+"""The read-model updates (shared/readmodel/updates.py) on the real database: applied one by one, in
 bulk, or folded into documents and inserted (the benchmark's seeding), they make the same
 documents, and applying them again changes nothing."""
 
@@ -9,10 +9,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ops.harness import new_cpr
-from shared import read_model
-from shared.citizen import ExemptionMessage, StatusMessage
-from shared.read_model_writer import ReadModelWriter
+from harness import new_cpr
+from shared.contract.citizen import ExemptionMessage, StatusMessage
+from shared.readmodel import updates as read_model
+from shared.readmodel.writer import ReadModelWriter
 
 
 def updates(rng: random.Random) -> list[read_model.Update]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ops.harness import exemption, ids, jobnet, new_cpr, status
+from harness import exemption, ids, jobnet, new_cpr, status
 from ops.rebuild import rebuild
 from services.notifier.store import due_key
-from shared import topics
-from shared.facts import FactsReader
+from shared.contract import topics
+from shared.readmodel.facts import FactsReader
 from tests.integration.test_api import DP, UDS, advance, call, clock_now, d, send_statuses, today
 
 

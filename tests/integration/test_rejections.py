@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ops.harness import akasse, application, ids, jobnet, new_cpr
-from shared import topics
+from harness import akasse, application, ids, jobnet, new_cpr
+from shared.contract import topics
 
 Json = dict[str, Any]
 FUTURE = "2999-12-31"  # after the day of receipt, whatever the simulated clock says

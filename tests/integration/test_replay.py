@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from ops.harness import akasse, ids, new_cpr, status
+from harness import akasse, ids, new_cpr, status
 from ops.replay import replay
-from shared import topics
+from shared.contract import topics
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ import pytest
 
 from ops.simulation.driver import simulate
 from ops.simulation.report import SimulationReport
-from shared import topics
-from shared.tid import COPENHAGEN, as_utc
+from shared.contract import topics
+from shared.contract.tid import COPENHAGEN, as_utc
 
 pytestmark = pytest.mark.integration
 

@@ -7,12 +7,12 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from ops.harness import FrontEnd, akasse, ids, jobnet, new_cpr, status
-from shared import topics
-from shared.access import ADMIN
-from shared.credentials import as_principal
-from shared.kafka import client_options
-from shared.provisioning import Provisioning
+from harness import FrontEnd, akasse, ids, jobnet, new_cpr, status
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal
+from shared.cluster.provisioning import Provisioning
+from shared.contract import topics
+from shared.platform.kafka import client_options
 
 
 async def test_jobnet_opret_reaches_both_front_ends_and_akasse_update_comes_back(platform):

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pymongo.errors import ConnectionFailure
 
-from ops.harness import application, ids, jobnet
-from shared import topics
+from harness import application, ids, jobnet
+from shared.contract import topics
 from tests.integration.test_joblog_sync import ak, jn
 
 STEPS = {
@@ -43,7 +43,7 @@ def crash_once_after(
 @pytest.mark.parametrize("after", list(STEPS))
 async def test_a_crash_after_each_step_stores_once_and_sends_the_same(platform, monkeypatch, after):
     front, cpr, log_id = platform.front, await platform.new_member(), ids()
-    storage = next(s for s in platform.services if s.name == "storage")
+    storage = next(s for s in platform.services if s.runtime.name == "storage")
     owner, name = STEPS[after]
     ports = storage.ports  # what its composition root wired the handlers with
     target = {"repo": ports.repo, "writer": ports.writer, "outbox": ports.outbox}[owner]

@@ -11,13 +11,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
+from harness import ids, jobnet
 from infra.kafka import make_certificates
-from ops.harness import ids, jobnet
-from shared import topics
-from shared.credentials import as_principal
-from shared.kafka import broker_security, client_options, topic_partitions
-from shared.provisioning import Provisioning
-from shared.settings import Settings
+from shared.cluster.credentials import as_principal
+from shared.cluster.provisioning import Provisioning
+from shared.contract import topics
+from shared.platform.kafka import broker_security, client_options, topic_partitions
+from shared.platform.settings import Settings
 
 pytestmark = pytest.mark.integration
 

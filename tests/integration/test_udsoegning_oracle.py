@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from ops.harness import ids, jobnet, new_cpr
-from shared import topics
+from harness import ids, jobnet, new_cpr
+from shared.contract import topics
 from tests.integration.test_api import (
     UDS,
     advance,

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 
-from shared.events import (
+from shared.contract.events import (
     Ansoegningsstatus,
     Arbejdstid,
     FundetVia,
@@ -25,8 +25,8 @@ from shared.events import (
     SoegtVia,
     StoredJoblog,
 )
-from shared.formats import akasse, jobnet
-from shared.rejections import Refusal
+from shared.contract.rejections import Refusal
+from shared.frontends import akasse, jobnet
 
 CPR = "0101901234"
 BESKED = "6f1c2d3e-0000-4000-8000-000000000001"  # Jobnet's beskedId, the a-kasse's eventId

@@ -17,14 +17,9 @@ from services.notifier.advisering import (
     next_due,
     notice_id,
 )
-from shared.citizen import (
-    ExemptionPeriod,
-    Maalgruppe,
-    Period,
-    StatusMessage,
-    timeline,
-)
-from shared.tid import COPENHAGEN, day_of, start_of_day
+from shared.contract.citizen import ExemptionPeriod, Maalgruppe, Period, StatusMessage, timeline
+from shared.contract.tid import COPENHAGEN, day_of, start_of_day
+from shared.platform.settings import Settings
 
 CPR = "0101901234"
 T0 = datetime(2025, 12, 1, tzinfo=UTC)  # when status messages are sent (their tidspunkt)
@@ -95,6 +90,11 @@ def test_no_activity_for_30_days_gives_one_pair_at_exactly_30_days() -> None:
         assert notice.senesteAktivitet == activity
         assert notice.dageUdenAktivitet == ADVISERING_DAYS
     assert after == cph(2026, 3, 11, 10, 15)
+
+
+def test_the_setting_defaults_to_the_rules_30_days() -> None:
+    """JOBLOG_ADVISERING_DAYS repeats the rule's number (shared/ imports no service)."""
+    assert Settings.model_fields["advisering_days"].default == ADVISERING_DAYS == 30
 
 
 def test_no_activity_ever_counts_from_the_start_of_the_duty() -> None:
@@ -558,9 +558,9 @@ ExemptionSpec = tuple[int, int | None]
 
 
 def raw_duty(statuses: list[StatusSpec], exemption_list: list[ExemptionSpec]):
-    """The duty rule computed here from the raw messages, not with shared.citizen: on a day, the
-    last status sent that covers it (later messages override earlier ones) names a duty group
-    and no fritagelse covers it."""
+    """The duty rule computed here from the raw messages, not with shared.contract.citizen: on a
+    day, the last status sent that covers it (later messages override earlier ones) names a duty
+    group and no fritagelse covers it."""
 
     def covers(fra: int, length: int | None, day: date) -> bool:
         offset = (day - BASE).days

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shared.akasse_register import AkasseRegister
+from shared.platform.akasse_register import AkasseRegister
 
 
 def test_the_register_follows_changes_and_removals() -> None:

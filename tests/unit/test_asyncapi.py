@@ -12,11 +12,11 @@ import yaml
 from pydantic import ValidationError, create_model
 
 from ops.docs import DOCS, KAFKA_SERVICES, asyncapi_yaml, document_path
-from shared import topics
-from shared.events import CitizenChange, JoblogChange, StoredJoblog
-from shared.formats import models as format_models
-from shared.formats.akasse import akasse_outbound, parse_akasse
-from shared.formats.jobnet import jobnet_outbound, parse_jobnet
+from shared.contract import topics
+from shared.contract.events import CitizenChange, JoblogChange, StoredJoblog
+from shared.frontends import models as format_models
+from shared.frontends.akasse import akasse_outbound, parse_akasse
+from shared.frontends.jobnet import jobnet_outbound, parse_jobnet
 from tests.unit.format_cases import AKASSE, AKASSE_JOBLOG, BESKED, CPR, JOBLOG_ID, JOBNET, MAX
 
 PUBLISHES = {

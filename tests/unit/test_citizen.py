@@ -1,4 +1,4 @@
-"""The status timeline, fritagelser and the duty rule (shared.citizen)."""
+"""The status timeline, fritagelser and the duty rule (shared.contract.citizen)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from shared.citizen import (
+from shared.contract.citizen import (
     ExemptionMessage,
     Maalgruppe,
     StatusMessage,

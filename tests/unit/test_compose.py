@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from shared.registry import BY_NAME as SERVICES
-from shared.settings import Settings
+from shared.platform.registry import BY_NAME as SERVICES
+from shared.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.notifier.advisering import DueNotice
-from shared import topics
-from shared.citizen import ExemptionMessage, StatusMessage
-from shared.events import Rejection
-from shared.rejections import Reason
+from shared.contract import topics
+from shared.contract.citizen import ExemptionMessage, StatusMessage
+from shared.contract.events import Rejection
+from shared.contract.rejections import Reason
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "contract.md").read_text()
 

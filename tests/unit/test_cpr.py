@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.cpr import InvalidCpr, birth_date, is_valid_cpr, mask
+from shared.contract.cpr import InvalidCpr, birth_date, is_valid_cpr, mask
 
 
 @pytest.mark.parametrize(

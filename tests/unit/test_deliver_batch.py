@@ -1,6 +1,6 @@
-"""The delivery policy of a batch (shared.kafka.deliver_batch), without Kafka: each citizen's
-records in order, citizens at once, a bad record kept and passed, a transient failure nacking
-the batch only after the rest has run."""
+"""The delivery policy of a batch (shared.platform.kafka.deliver_batch), without Kafka: each
+citizen's records in order, citizens at once, a bad record kept and passed, a transient failure
+nacking the batch only after the rest has run."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from faststream.exceptions import NackMessage
 from pymongo.errors import ConnectionFailure
 
-import shared.kafka
-from shared.inbound import Inbound
-from shared.kafka import deliver_batch
+import shared.platform.kafka
+from shared.contract.inbound import Inbound
+from shared.platform.kafka import deliver_batch
 
 
 @pytest.fixture(autouse=True)
 def no_retry_pause(monkeypatch):
-    monkeypatch.setattr(shared.kafka, "RETRY_PAUSE_SECONDS", 0)
+    monkeypatch.setattr(shared.platform.kafka, "RETRY_PAUSE_SECONDS", 0)
 
 
 def batch(*keyed: tuple[str, str]) -> list[Inbound]:

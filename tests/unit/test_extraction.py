@@ -32,7 +32,7 @@ class Access:
 
 
 def citizen(cpr: str) -> dict[str, Any]:
-    """A citizen's read-model document (shared/read_model.py) with one status message."""
+    """A citizen's read-model document (shared/readmodel/updates.py) with one status message."""
     message_id = "6f1c2d3e-0000-4000-8000-000000000001"
     status = {
         "messageId": message_id, "cpr": cpr, "jobcenter": "101", "maalgruppe": "dagpenge",

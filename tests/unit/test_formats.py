@@ -1,5 +1,5 @@
-"""The front-end formats, Jobnet's (shared.formats.jobnet) and the a-kasser's
-(shared.formats.akasse): in (every refusal, in the producer's terms), out, and the round trip
+"""The front-end formats, Jobnet's (shared.frontends.jobnet) and the a-kasser's
+(shared.frontends.akasse): in (every refusal, in the producer's terms), out, and the round trip
 outbound -> inbound. Each behaviour they share is one test run for both formats (a
 `FormatCase`, tests/unit/format_cases.py); what one format has alone is in
 test_formats_specific.py."""
@@ -15,8 +15,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.events import Handling, Joblog, JoblogChange, JoblogType, Kontaktperson, StoredJoblog
-from shared.rejections import Reason
+from shared.contract.events import (
+    Handling,
+    Joblog,
+    JoblogChange,
+    JoblogType,
+    Kontaktperson,
+    StoredJoblog,
+)
+from shared.contract.rejections import Reason
 from tests.unit.format_cases import (
     AKASSE,
     AKASSE_ENTRY,
@@ -233,7 +240,7 @@ OTHER_ACTIVITY = {"type": "anden_aktivitet", "aktivitetsdato": "2026-11-18"}
         ({"version": 3}, "version", "unknown field"),  # outbound only
         ({"kilde": "jobnet"}, "kilde", "unknown field"),  # outbound only
         ({"joblog__kontaktperson__fax": "1"}, "joblog.kontaktperson.fax", "unknown field"),
-        # the field rules (shared.joblog_rules), named the producer's way
+        # the field rules (shared.contract.joblog_rules), named the producer's way
         ({"joblog__stilling": DROP}, "joblog.stilling", "required for an application"),
         ({"joblog__virksomhed": ""}, "joblog.virksomhed", "required for an application"),
         ({"joblog__virksomhed": " "}, "joblog.virksomhed", "required"),

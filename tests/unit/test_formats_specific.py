@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared.events import Joblog, Kontaktperson
-from shared.formats.akasse import AKASSE as AKASSE_FORMAT
-from shared.rejections import Reason
+from shared.contract.events import Joblog, Kontaktperson
+from shared.contract.rejections import Reason
+from shared.frontends.akasse import AKASSE as AKASSE_FORMAT
 from tests.unit.format_cases import AKASSE, DROP, JOBNET, FormatCase
 
 # Jobnet --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""The adapters' handlers (`shared.frontend`) with fake ports: what each decides for a message,
-without Kafka. The real-broker tests (tests/integration/test_joblog_sync.py, test_rejections.py)
-stay beside these."""
+"""The adapters' handlers (`shared.frontends.handlers`) with fake ports: what each decides for a
+message, without Kafka. The real-broker tests (tests/integration/test_joblog_sync.py,
+test_rejections.py) stay beside these."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import pytest
 
 from services.akasse_adapter.app import front_end
 from services.jobnet_adapter.app import JOBNET
-from shared import frontend, topics
-from shared.akasse_register import AkasseRegister
-from shared.events import Handling, Joblog, JoblogChange, JoblogType, StoredJoblog
-from shared.inbound import Inbound
-from shared.rejections import Reason
+from shared.contract import topics
+from shared.contract.events import Handling, Joblog, JoblogChange, JoblogType, StoredJoblog
+from shared.contract.inbound import Inbound
+from shared.contract.rejections import Reason
+from shared.frontends import handlers as frontend
+from shared.platform.akasse_register import AkasseRegister
 from tests.fakes import FakeClock, FakeOutbox
 
 CPR = "0101901234"

@@ -1,5 +1,5 @@
-"""The contract's field rules (shared.joblog_rules), and a strategy of valid entries that the
-mapping tests reuse."""
+"""The contract's field rules (shared.contract.joblog_rules), and a strategy of valid entries that
+the mapping tests reuse."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.events import (
+from shared.contract.events import (
     Ansoegningsstatus,
     Arbejdstid,
     FundetVia,
@@ -19,8 +19,8 @@ from shared.events import (
     Kontaktperson,
     SoegtVia,
 )
-from shared.joblog_rules import check_joblog
-from shared.rejections import Reason, Refusal
+from shared.contract.joblog_rules import check_joblog
+from shared.contract.rejections import Reason, Refusal
 
 TODAY = date(2026, 11, 20)
 

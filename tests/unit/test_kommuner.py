@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.kommuner import KOMMUNER, is_kommunekode
+from shared.contract.kommuner import KOMMUNER, is_kommunekode
 
 
 def test_there_are_98_three_digit_kommunekoder() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import logging
 
-from shared.cpr import mask
-from shared.log import CprMaskingFormatter
+from shared.contract.cpr import mask
+from shared.platform.log import CprMaskingFormatter
 
 
 def test_cpr_numbers_are_pseudonymised_in_messages_and_tracebacks() -> None:

@@ -9,7 +9,7 @@ import sys
 SCRIPT = """
 import logging, sys, warnings
 from pathlib import Path
-from shared.log import logs_to_file
+from shared.platform.log import logs_to_file
 logs_to_file(Path(sys.argv[1]))
 logging.getLogger("aiokafka.consumer.group_coordinator").error(
     "Group Coordinator Request failed for 0101901234")

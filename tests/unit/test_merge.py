@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from services.storage import merge
 from services.storage.merge import MERGE_FIELDS, FieldDecision, Outcome
 from services.storage.repository import merge_document
-from shared.events import (
+from shared.contract.events import (
     Ansoegningsstatus,
     Arbejdstid,
     FundetVia,
@@ -25,10 +25,10 @@ from shared.events import (
     SoegtVia,
     StoredJoblog,
 )
-from shared.formats.akasse import AKASSE
-from shared.formats.common import naming_the_field
-from shared.joblog_rules import check_joblog
-from shared.rejections import Reason, Refusal
+from shared.contract.joblog_rules import check_joblog
+from shared.contract.rejections import Reason, Refusal
+from shared.frontends.akasse import AKASSE
+from shared.frontends.common import naming_the_field
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 JOBLOG_ID = UUID("00000000-0000-0000-0000-0000000000aa")
@@ -469,7 +469,7 @@ def test_merge_invalid_names_the_fields_in_the_producers_terms():
 
 
 def test_merge_invalid_with_lower_case_padded_dk():
-    # " dk " counts as Denmark for the postnummer rule (shared.joblog_rules), merged or not
+    # " dk " counts as Denmark for the postnummer rule (shared.contract.joblog_rules), merged or not
     r = merge_refusal(NEW_CODE, edit(TO_DK, land=" dk "))
     assert r.reason == Reason.MERGE_INVALID
 

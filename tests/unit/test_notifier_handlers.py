@@ -14,14 +14,14 @@ from services.notifier.advisering import DueNotice, notice_id
 from services.notifier.ports import NotifierPorts, SentRecord
 from services.notifier.records import StoredNotice, Timer, TopicOffset
 from services.notifier.store import due_key
-from shared import topics
-from shared.citizen import Maalgruppe, Period
-from shared.events import CitizenChange
-from shared.facts import Facts
-from shared.inbound import Inbound
-from shared.rejections import Reason
-from shared.runtime import Tick
-from shared.tid import COPENHAGEN, as_utc
+from shared.contract import topics
+from shared.contract.citizen import Maalgruppe, Period
+from shared.contract.events import CitizenChange
+from shared.contract.inbound import Inbound
+from shared.contract.rejections import Reason
+from shared.contract.tid import COPENHAGEN, as_utc
+from shared.platform.runtime import Tick
+from shared.readmodel.facts import Facts
 from tests.fakes import FakeOutbox
 
 CPR = "0101901234"

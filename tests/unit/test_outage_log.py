@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from shared.outage import DATABASE, KAFKA, OutageFilter
+from shared.platform.outage import DATABASE, KAFKA, OutageFilter
 
 
 class Clock:
@@ -70,7 +70,7 @@ def test_a_kafka_outage_is_three_kinds_of_line_not_one_per_retry(logged):
 
 def test_a_new_outage_after_the_end_is_reported_again_and_other_warnings_pass(logged):
     clock, outage_filter, text = logged
-    delivery = logging.getLogger("shared.kafka")
+    delivery = logging.getLogger("shared.platform.kafka")
     for _ in range(3):
         delivery.warning("transient failure, will retry", extra={"outage": DATABASE})
     logging.getLogger("aiokafka").warning("Topic dfdg.x is not found in cluster metadata")
@@ -80,11 +80,11 @@ def test_a_new_outage_after_the_end_is_reported_again_and_other_warnings_pass(lo
     delivery.warning("transient failure, will retry", extra={"outage": KAFKA})
     lines = text().splitlines()
     assert [line.split(":")[0] for line in lines] == [
-        "WARNING shared.kafka",  # the database's outage begins
+        "WARNING shared.platform.kafka",  # the database's outage begins
         "WARNING aiokafka",  # not a connection problem: as it was
         "WARNING dfdg.outage",  # its end
-        "WARNING shared.kafka",  # a new one
-        "WARNING shared.kafka",  # and Kafka's, apart from the database's
+        "WARNING shared.platform.kafka",  # a new one
+        "WARNING shared.platform.kafka",  # and Kafka's, apart from the database's
     ]
     assert "the database unreachable: transient failure" in lines[0]
     assert "Topic dfdg.x is not found" in lines[1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from ops.harness import ephemeral_range, free_ports, port_free
+from harness import ephemeral_range, free_ports, port_free
 
 ROOT = Path(__file__).resolve().parents[2]
 

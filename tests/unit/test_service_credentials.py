@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared import credentials
-from shared.access import service_principal
-from shared.provisioning import CREDENTIALS_FILE, Provisioning
-from shared.registry import PRINCIPALS
-from shared.settings import Settings
+from shared.cluster import credentials
+from shared.cluster.access import service_principal
+from shared.cluster.provisioning import CREDENTIALS_FILE, Provisioning
+from shared.platform.registry import PRINCIPALS
+from shared.platform.settings import Settings
 
 
 def test_each_service_gets_a_folder_with_its_own_password_only(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from services.storage import citizens, handlers
 from services.storage.handlers import VERSION_ATTEMPTS, VersionTaken
 from services.storage.ports import StoragePorts
 from services.storage.records import HistoryEntry
-from shared import topics
-from shared.citizen import (
+from shared.contract import topics
+from shared.contract.citizen import (
     ExemptionAction,
     ExemptionMessage,
     Maalgruppe,
@@ -24,8 +24,7 @@ from shared.citizen import (
     status_on,
     timeline,
 )
-from shared.document import Document
-from shared.events import (
+from shared.contract.events import (
     Ansoegningsstatus,
     CitizenChange,
     Handling,
@@ -35,11 +34,12 @@ from shared.events import (
     JoblogType,
     StoredJoblog,
 )
-from shared.facts import status_messages
-from shared.inbound import Inbound
-from shared.ports import keep_unexpected
-from shared.read_model import CITIZENS, Update, folded
-from shared.rejections import Reason
+from shared.contract.inbound import Inbound
+from shared.contract.rejections import Reason
+from shared.platform.ports import keep_unexpected
+from shared.readmodel.document import Document
+from shared.readmodel.facts import status_messages
+from shared.readmodel.updates import CITIZENS, Update, folded
 from tests.fakes import FakeClock, FakeOutbox
 
 NOW = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
@@ -140,7 +140,7 @@ class RacingRepository(FakeRepository):
 
 class FakeReadModel:
     """The read-model writer in memory: each document is what its updates make
-    (`shared.read_model.folded`, which a test holds equal to the database's)."""
+    (`shared.readmodel.updates.folded`, which a test holds equal to the database's)."""
 
     def __init__(self) -> None:
         self.updates: dict[tuple[str, str], list[Update]] = {}

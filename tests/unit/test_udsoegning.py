@@ -21,7 +21,7 @@ from services.jobcenter_api.udsoegning import (
     rows,
     select_row,
 )
-from shared.citizen import ExemptionPeriod, Maalgruppe, Period
+from shared.contract.citizen import ExemptionPeriod, Maalgruppe, Period
 
 JP = Maalgruppe.JOBPARAT_KONTANTHJAELP
 DP = Maalgruppe.DAGPENGE

@@ -1,0 +1,1 @@
+"""Administering the cluster: the parties' grants (ACLs), their credentials, the provisioning."""

@@ -1,0 +1,169 @@
+"""Provisioning: the contract's topics, principals and ACLs on the cluster, with the kept admin
+client of confluent-kafka (`create_topics`, `alter_user_scram_credentials`, `create_acls`).
+
+Idempotent: a topic or ACL that exists is left alone; a principal keeps the password its
+credentials file holds (a new one gets a random password, written to the file). Runs with the
+admin principal: at start of the local platform (`infra.local.up`), in the provisioner service
+(every a-kasse the register names) and as `joblog provision` against a production cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialAlteration,
+    UserScramCredentialUpsertion,
+)
+
+from shared.cluster import access, credentials
+from shared.cluster.access import Grant
+from shared.contract import topics
+from shared.contract.kommuner import KOMMUNER
+from shared.platform.registry import PRINCIPALS
+from shared.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+CREDENTIALS_FILE = "platform-credentials.json"  # a service's own, in its folder
+
+SCRAM_ITERATIONS = 8192
+TIMEOUT_SECONDS = 30.0
+
+
+def admin_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka's names for the contract's connection settings."""
+    protocol = settings.kafka_security_protocol.upper()
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "security.protocol": protocol,
+        "client.id": "dfdg-provisioning",
+    }
+    if protocol.startswith("SASL"):
+        config |= {
+            "sasl.mechanisms": settings.kafka_sasl_mechanism,
+            "sasl.username": settings.kafka_sasl_username,
+            "sasl.password": settings.kafka_sasl_password.get_secret_value(),
+        }
+    if protocol.endswith("SSL") and settings.kafka_ssl_cafile:
+        config["ssl.ca.location"] = settings.kafka_ssl_cafile
+    return config
+
+
+class Provisioning:
+    """The cluster's parties as the contract says; `settings` connect as the admin."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._admin: AdminClient | None = None
+
+    @property
+    def admin(self) -> AdminClient:
+        """Connected when first used (a service object is also built only to document it)."""
+        if self._admin is None:
+            self._admin = AdminClient(admin_config(self.settings))
+        return self._admin
+
+    # -- what the platform needs -------------------------------------------------------------
+
+    def platform(self) -> None:
+        """The fixed topics, the 98 jobcentres, the services and the parties that exist from
+        the start, with their ACLs."""
+        self.topics(topics.PLATFORM, self.settings.topic_partitions)
+        jobcentres = [name for kode in sorted(KOMMUNER) for name in topics.jobcenter_topics(kode)]
+        self.topics(jobcentres, self.settings.jobcenter_topic_partitions)
+        services = [access.service_principal(name) for name in PRINCIPALS]
+        self.principals(services, self.settings.platform_credentials_file)
+        self.hand_out(self.settings.service_credentials_dir)
+        self.principals(access.party_principals(), self.settings.kafka_credentials_file)
+        self.grant(access.platform_grants())
+
+    def hand_out(self, folder: Path | None) -> None:
+        """Each service's own password, alone, in a folder of its own under `folder`, so that a
+        service is given its identity and no other's (compose.yaml mounts each its folder)."""
+        if folder is None:
+            return
+        passwords = credentials.load(self.settings.platform_credentials_file)
+        for name in PRINCIPALS:
+            principal = access.service_principal(name)
+            own = folder / name / CREDENTIALS_FILE
+            credentials.save(own, {principal: passwords[principal]})
+
+    def akasse(self, nr: str) -> None:
+        """A-kasse `nr`, as soon as the register names it: its topics, principal and ACLs."""
+        self.topics(topics.akasse_topics(nr), self.settings.topic_partitions)
+        self.principals([access.akasse_principal(nr)], self.settings.kafka_credentials_file)
+        self.grant(access.akasse_grants(nr))
+        log.info("provisioned a-kasse %s", nr)
+
+    # -- the admin client's three operations ---------------------------------------------------
+
+    def topics(self, names: Iterable[str], partitions: int) -> None:
+        existing = set(self.admin.list_topics(timeout=TIMEOUT_SECONDS).topics)
+        wanted = [
+            NewTopic(
+                name, num_partitions=partitions, replication_factor=1,
+                config=(
+                    {"cleanup.policy": "compact"} if name in topics.COMPACTED
+                    else {"max.message.bytes": str(8 * 1024 * 1024)}
+                ),
+            )
+            for name in names
+            if name not in existing
+        ]  # fmt: skip
+        if wanted:
+            _wait(self.admin.create_topics(wanted, request_timeout=TIMEOUT_SECONDS), "topic")
+
+    def principals(self, names: Iterable[str], file: Any) -> None:
+        """SCRAM users for `names`, each with the password its credentials file holds or a new
+        one (written to the file before the cluster learns it, so it is never lost)."""
+        passwords = credentials.load(file)
+        names = list(names)
+        for name in names:
+            passwords.setdefault(name, credentials.new_password())
+        if file is not None:
+            credentials.save(file, passwords)
+        info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
+        upserts: list[UserScramCredentialAlteration] = [
+            UserScramCredentialUpsertion(name, info, passwords[name].encode()) for name in names
+        ]
+        _wait(self.admin.alter_user_scram_credentials(upserts), "principal")
+
+    def grant(self, grants: Iterable[Grant]) -> None:
+        bindings = [_binding(grant) for grant in grants]
+        _wait(self.admin.create_acls(bindings, request_timeout=TIMEOUT_SECONDS), "acl")
+
+
+def _binding(grant: Grant) -> AclBinding:
+    return AclBinding(
+        ResourceType.TOPIC if grant.resource == "topic" else ResourceType.GROUP,
+        grant.name,
+        ResourcePatternType.PREFIXED if grant.prefixed else ResourcePatternType.LITERAL,
+        f"User:{grant.principal}",
+        "*",
+        AclOperation.READ if grant.operation == "read" else AclOperation.WRITE,
+        AclPermissionType.ALLOW,
+    )
+
+
+def _wait(futures: dict[Any, Future[Any]], what: str) -> None:
+    for key, future in futures.items():
+        try:
+            future.result(timeout=TIMEOUT_SECONDS)
+        except KafkaException as error:
+            if error.args and error.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                continue  # another provisioning created it at the same moment
+            raise RuntimeError(f"provisioning {what} {key} failed: {error}") from error

@@ -1,0 +1,1 @@
+"""What a service process runs on: runtime, Kafka, database, clock, settings, registry, ports."""

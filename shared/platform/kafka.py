@@ -1,0 +1,199 @@
+"""Kafka plumbing every service shares: the broker, topic creation, publishing, and the
+delivery policy of every handler (at-least-once, nothing lost, nothing blocking)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.helpers import create_ssl_context
+from faststream import AckPolicy
+from faststream.exceptions import NackMessage
+from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import BaseModel
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from shared.contract.inbound import Inbound
+from shared.platform import outage
+from shared.platform.ports import Fallback, Handle
+from shared.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Handlers commit the offset only after their effect is durable; a transient failure seeks back
+# so the message is delivered again (FastStream's own default would ack first: at-most-once).
+DURABLE_ACK = AckPolicy.NACK_ON_ERROR
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaError,
+    TimeoutError,
+    ConnectionError,
+)
+RETRY_PAUSE_SECONDS = 1.0
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options of every aiokafka client: the servers and, as the contract's settings
+    say, SASL (SCRAM) over plaintext locally or over TLS (SASL_SSL) in production."""
+    protocol = settings.kafka_security_protocol.upper()
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": protocol,
+    }
+    if protocol.startswith("SASL"):
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password.get_secret_value(),
+        }
+    if protocol.endswith("SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return options
+
+
+def broker_security(settings: Settings) -> BaseSecurity | None:
+    """The same for a FastStream broker."""
+    protocol = settings.kafka_security_protocol.upper()
+    tls = create_ssl_context(cafile=settings.kafka_ssl_cafile) if protocol.endswith("SSL") else None
+    if not protocol.startswith("SASL"):
+        return BaseSecurity(ssl_context=tls) if tls else None
+    kinds = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
+    kind = kinds[settings.kafka_sasl_mechanism.upper()]
+    password = settings.kafka_sasl_password.get_secret_value()
+    return kind(settings.kafka_sasl_username, password, ssl_context=tls, use_ssl=tls is not None)
+
+
+async def raw_decoder(message: StreamMessage[Any]) -> bytes:
+    """Hand the handler the bytes as received: a malformed body must reach our own validation
+    rather than fail in a framework decoder."""
+    return bytes(message.body)
+
+
+async def raw_batch_decoder(message: StreamMessage[Any]) -> list[bytes]:
+    """`raw_decoder` for a batch subscriber."""
+    return [record.value or b"" for record in message.raw_message]
+
+
+async def publish(broker: KafkaBroker, topic: str, key: str, payload: BaseModel | bytes) -> None:
+    body = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
+    await broker.publish(
+        body, topic, key=key.encode(), headers={"content-type": "application/json"}
+    )
+
+
+async def deliver_batch(
+    records: Iterable[Inbound], handle: Handle, on_unexpected: Fallback, at_once: int
+) -> None:
+    """Run a batch of records: each key's (citizen's) records in order, up to `at_once` keys at
+    a time. A transient failure nacks the whole batch once the rest has finished: Kafka then
+    delivers it again from its first records, and the handlers, idempotent, redo nothing twice."""
+    by_key: dict[str | None, list[Inbound]] = {}
+    for inbound in records:
+        by_key.setdefault(inbound.key, []).append(inbound)
+    limit = asyncio.Semaphore(at_once)
+
+    async def in_order(chain: list[Inbound]) -> None:
+        async with limit:
+            for inbound in chain:
+                await deliver(inbound, handle, on_unexpected)  # NackMessage stops this key
+
+    outcomes = await asyncio.gather(*map(in_order, by_key.values()), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def deliver(inbound: Inbound, handle: Handle, on_unexpected: Fallback) -> None:
+    """Run one handler under the delivery policy.
+
+    - transient infrastructure failures: pause and nack, so the same message comes again;
+    - any other exception is a bug or a poison message: hand it to `on_unexpected` (which writes
+      a rejection record) and move on, so one message never blocks the ones behind it.
+    """
+    try:
+        await handle(inbound)
+    except TRANSIENT_ERRORS as error:
+        kind = outage.DATABASE if isinstance(error, PyMongoError) else outage.KAFKA
+        log.warning(  # collapsed with the clients' lines, one per outage (shared.platform.outage)
+            "transient failure on %s, will retry: %r", inbound.topic, error,
+            extra={"outage": kind},
+        )  # fmt: skip
+        await asyncio.sleep(RETRY_PAUSE_SECONDS)
+        raise NackMessage() from error
+    except Exception as error:
+        log.exception("unexpected failure on %s@%s", inbound.topic, inbound.offset)
+        await on_unexpected(inbound, error)
+
+
+def group_id(settings: Settings, service: str, topic: str) -> str:
+    return f"{settings.group_prefix}-{service}.{topic}"
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, names: list[str]) -> list[TopicPartition]:
+    """The partitions of the topics, asked of the cluster (aiokafka's `consumer.topics()` does
+    not refresh what `partitions_for_topic` knows)."""
+    cluster = await consumer._client.fetch_all_metadata()
+    return [
+        TopicPartition(name, p)
+        for name in names
+        for p in sorted(cluster.partitions_for_topic(name) or ())
+    ]
+
+
+async def end_offsets(settings: Settings, names: list[str]) -> dict[TopicPartition, int]:
+    """Where the topics end now (a later `records_since` reads what came after)."""
+    consumer = AIOKafkaConsumer(**client_options(settings))
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(await topic_partitions(consumer, names)))
+    finally:
+        await consumer.stop()
+
+
+async def records_since(
+    settings: Settings, start: dict[TopicPartition, int]
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """The records from the offsets `start` up to the partitions' ends (no consumer group)."""
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = list(start)
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        for tp in parts:
+            consumer.seek(tp, start[tp])
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+                for record in records:
+                    yield record
+    finally:
+        await consumer.stop()
+
+
+async def latest_records(settings: Settings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """The last record of each partition of `topic` (none of an empty one)."""
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = await topic_partitions(consumer, [topic])
+        if not parts:
+            return []
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        wanted = {tp for tp in parts if ends[tp] > 0}
+        for tp in wanted:
+            consumer.seek(tp, ends[tp] - 1)
+        found: dict[TopicPartition, ConsumerRecord[bytes, bytes]] = {}
+        while wanted - set(found):
+            for tp, records in (await consumer.getmany(*wanted, timeout_ms=1000)).items():
+                found[tp] = records[-1]
+                consumer.pause(tp)
+        return list(found.values())
+    finally:
+        await consumer.stop()

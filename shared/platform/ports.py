@@ -1,0 +1,52 @@
+"""The ports a handler uses besides its repository: the clock and the outbox. Handlers are plain
+functions of (message, ports); the composition root of each service (its `app.py`) passes the
+real ones (`shared.platform.runtime`), the handler tests pass fakes (`tests/fakes.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from shared.contract.inbound import Inbound
+from shared.contract.rejections import Refusal, internal_error
+
+Handle = Callable[[Inbound], Awaitable[None]]
+"""A handler, as the delivery policy (`shared.platform.kafka.deliver_batch`) calls it."""
+Fallback = Callable[[Inbound, Exception], Awaitable[None]]
+"""What becomes of a record whose handler raised something unexpected."""
+
+
+class Clock(Protocol):
+    """The platform clock (`shared.platform.clock.PlatformClock`)."""
+
+    async def now(self) -> datetime: ...
+
+
+class Outbox(Protocol):
+    """Where a handler's effects go: records on topics, and refusals on the producer's
+    `*.rejected` topic."""
+
+    async def publish(self, topic: str, key: str, payload: BaseModel | bytes) -> None: ...
+
+    async def reject(
+        self,
+        inbound: Inbound,
+        refusal: Refusal,
+        message_id: str | None,
+        topic: str | None = None,
+    ) -> None:
+        """Report `inbound` refused on `topic` (default: its producer's rejected topic)."""
+
+
+def keep_unexpected(outbox: Outbox, message_id_of: Callable[[bytes], str | None]) -> Fallback:
+    """The fallback of `deliver_batch` for a producer's messages: one that raised something
+    unexpected is kept on the producer's rejected topic with `internal_error`, so it is lost
+    nowhere and blocks nothing."""
+
+    async def keep(inbound: Inbound, error: Exception) -> None:
+        await outbox.reject(inbound, internal_error(error), message_id_of(inbound.body))
+
+    return keep

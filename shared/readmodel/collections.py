@@ -1,0 +1,31 @@
+"""DFDG's MongoDB collections, every name in one place.
+
+The records (the truth):
+- `joblog_history`: every accepted version of every joblog; `joblogs`: the current version of
+  each (a projection of the history); `beskeder`: the joblog messages handled to the end;
+  `udgivet`: markers of status messages whose effects went out.
+- `status_messages`, `exemption_messages`: the citizens' status and fritagelse messages.
+- `timers`: one advisering timer per citizen; `notices`: every advisering, stored before sent.
+- `access_log`: who read which citizen's data; `clock`: the platform clock; `replays`: the
+  replay command's marks.
+
+The read models (derived, `shared.readmodel.updates`; `joblog rebuild` makes them anew):
+- `borgere` (per citizen), `jobcenter_borgere` (per jobcenter and citizen), `forfald` (the
+  notifier's due queue).
+"""
+
+JOBLOG_HISTORY = "joblog_history"
+JOBLOGS = "joblogs"
+FINISHED = "beskeder"
+PUBLISHED = "udgivet"
+STATUS_MESSAGES = "status_messages"
+EXEMPTION_MESSAGES = "exemption_messages"
+TIMERS = "timers"
+NOTICES = "notices"
+ACCESS_LOG = "access_log"
+CLOCK = "clock"
+REPLAYS = "replays"
+
+CITIZENS = "borgere"
+MEMBERS = "jobcenter_borgere"
+DUE_QUEUE = "forfald"

@@ -1,0 +1,77 @@
+"""A citizen's facts as the rules need them, read from his `borgere` document by `_id` (the
+read model described, and kept, in shared/readmodel/updates.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.contract.citizen import (
+    ExemptionMessage,
+    ExemptionPeriod,
+    Period,
+    StatusMessage,
+    exemption_periods,
+    status_on,
+    timeline,
+    within_stays,
+)
+from shared.contract.tid import as_utc
+from shared.readmodel import collections
+from shared.readmodel.document import Document
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the duty and advisering rules need about one citizen."""
+
+    cpr: str
+    periods: list[Period] = field(default_factory=list)
+    exemptions: list[ExemptionPeriod] = field(default_factory=list)
+    last_activity: datetime | None = None
+    activities: list[datetime] = field(default_factory=list)
+    """When each accepted joblog change was accepted (`aktivitet`), sorted."""
+
+
+class FactsReader:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.citizens: AsyncCollection[Document] = db[collections.CITIZENS]
+
+    async def document(self, cpr: str) -> Document:
+        return await self.citizens.find_one({"_id": cpr}) or {"_id": cpr}
+
+    async def facts(self, cpr: str) -> Facts:
+        doc = await self.document(cpr)
+        last = doc.get("senesteAktivitet")
+        periods = timeline(status_messages(doc))
+        return Facts(
+            cpr,
+            periods,
+            within_stays(
+                exemption_periods(
+                    ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
+                ),
+                periods,
+            ),
+            as_utc(last) if last else None,
+            sorted(
+                as_utc(a["accepteret"]) for a in doc.get("aktivitet", []) if a.get("accepteret")
+            ),
+        )
+
+    async def status_on(self, cpr: str, day: date) -> Period | None:
+        """The citizen's status (målgruppe, jobcenter, a-kasse) on a day."""
+        return status_on(timeline(status_messages(await self.document(cpr))), day)
+
+    async def joblog_ids(self, cpr: str) -> list[str]:
+        return list((await self.document(cpr)).get("joblogs", []))
+
+
+def status_messages(doc: Document | None, without: UUID | None = None) -> list[StatusMessage]:
+    """The status messages in a citizen document; `without` leaves one out."""
+    messages = (StatusMessage.model_validate(m) for m in (doc or {}).get("status", []))
+    return [m for m in messages if m.messageId != without]
