@@ -207,7 +207,7 @@ class FrontEnd:
 
     WATCHED = (
         topics.JOBNET_OUTBOUND, topics.JOBNET_REJECTED, topics.CITIZEN_REJECTED,
-        *topics.notice_topics(), *(topics.jobcenter_rejected(kode) for kode in KOMMUNER),
+        topics.PLATFORM_REJECTED, *topics.notice_topics(), *(topics.jobcenter_rejected(kode) for kode in KOMMUNER),
     )  # fmt: skip
 
     def __init__(self, settings: Settings) -> None:

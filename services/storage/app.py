@@ -67,4 +67,5 @@ def build(settings: Settings) -> Runtime:
         topics.jobcenter_rejected("<kode>"),
     ):  # fmt: skip
         runtime.sends(rejected, Rejection, refused)
+    runtime.sends(topics.PLATFORM_REJECTED, Rejection, "a command we could not read")
     return runtime
