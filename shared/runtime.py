@@ -41,7 +41,7 @@ from shared.kafka import (
     raw_decoder,
 )
 from shared.ports import Fallback, Handle
-from shared.rejections import Refusal, rejection
+from shared.rejections import Refusal, internal_error, rejection
 from shared.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
@@ -133,12 +133,12 @@ class Runtime:
 
         async def read_latest() -> None:
             for record in await latest_records(self.settings, topics.TIMERS):
-                with contextlib.suppress(ValidationError):
+                with contextlib.suppress(ValidationError, ArithmeticError, ValueError):
                     self.clock.observe_tick(Tick.model_validate_json(record.value or b"").now)
 
         async def follow(body: bytes) -> None:
             # the notifier rejects bad ticks; here they are simply not a clock
-            with contextlib.suppress(ValidationError):
+            with contextlib.suppress(ValidationError, ArithmeticError, ValueError):
                 self.clock.observe_tick(Tick.model_validate_json(body).now)
 
         follow.__annotations__["body"] = raw_record(Tick, "Tick")
@@ -164,15 +164,19 @@ class Runtime:
         """Handle every record of `source` (a topic, or a family of per-party topics followed
         by pattern) under the delivery policy (`deliver_batch`): batches from the consumer
         group, each citizen's records in order, several citizens at once, one offset commit
-        per batch (see `subscriber_options`). `expects` is the model of one record for the
-        AsyncAPI document; the records are read as raw bytes all the same (`shared.asyncapi`)."""
+        per batch (see `subscriber_options`); a record whose `on_unexpected` fails as well is
+        kept from its raw bytes alone (`KafkaOutbox.keep_raw`). `expects` is the model of one
+        record for the AsyncAPI document; the records are read as raw bytes all the same
+        (`shared.asyncapi`)."""
         at_once = self.settings.consumer_workers
 
         async def on_batch(bodies: list[bytes], message: KafkaMessage) -> None:
             records = message.raw_message
             assert isinstance(records, tuple)
             async with self.clock.batch():
-                await deliver_batch(map(Inbound.of, records), handle, on_unexpected, at_once)
+                await deliver_batch(
+                    map(Inbound.of, records), handle, on_unexpected, at_once, self.outbox.keep_raw
+                )
 
         on_batch.__annotations__["bodies"] = raw_records(expects)
         options = subscriber_options(self.name, source.name, self.group(source.name))
@@ -299,6 +303,12 @@ class KafkaOutbox:
             "rejected %s from %s: %s (%s)", message_id, inbound.topic, refusal.reason,
             refusal.field,
         )  # fmt: skip
+
+    async def keep_raw(self, inbound: Inbound, error: Exception) -> None:
+        """The delivery policy's last resort, for a record whose fallback failed too: an
+        `internal_error` rejection made of the raw bytes alone (nothing is parsed), on the
+        producer's rejected topic or, for the platform's own topics, dfdg.platform.rejected."""
+        await self.reject(inbound, internal_error(error), None)
 
 
 def provisioned(name: str) -> Topic:
