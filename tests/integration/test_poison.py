@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ops.harness import akasse, exemption, ids, jobnet, status
+from ops.replay import replay
 from shared import collections, topics
 from shared.access import writer_of
 from shared.kafka import client_options
@@ -223,6 +224,9 @@ async def test_poison_on_the_internal_topics_does_not_stop_the_next(platform, se
     await _moved(platform, cpr, timer)
     for source, bad in sent.items():
         await all_kept(platform, source, bad)
+    # where `joblog replay` finds them (a dry run: sending them again would only refuse again)
+    found = await replay(platform.settings, topics.PLATFORM_REJECTED, "internal_error", None, True)
+    assert found.found >= sum(map(len, sent.values()))
 
 
 # -- waiting ----------------------------------------------------------------------------------
