@@ -64,6 +64,9 @@ def test_settings(env: dict[str, str], **overrides: Any) -> Settings:
     """Settings of one isolated platform: its own database and consumer groups."""
     run = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
+        # the local single broker (an external cluster's environment may say otherwise)
+        "JOBLOG_REPLICATION_FACTOR": 1,
+        "JOBLOG_MIN_INSYNC_REPLICAS": 1,
         **env,
         "MONGODB_DATABASE": f"dfdg_test_{run}",
         "JOBLOG_GROUP_PREFIX": f"test-{run}",
@@ -242,7 +245,8 @@ class FrontEnd:
 
     WATCHED = (
         topics.JOBNET_OUTBOUND, topics.JOBNET_REJECTED, topics.CITIZEN_REJECTED,
-        *topics.notice_topics(), *(topics.jobcenter_rejected(kode) for kode in KOMMUNER),
+        topics.PLATFORM_REJECTED, *topics.notice_topics(),
+        *(topics.jobcenter_rejected(kode) for kode in KOMMUNER),
     )  # fmt: skip
 
     def __init__(self, settings: Settings) -> None:

@@ -81,6 +81,9 @@ class Profile:
         return self.run_dir / "platform-credentials.json"
 
 
+LOCAL_REPLICATION = 1
+"""A profile runs one broker: JOBLOG_REPLICATION_FACTOR and JOBLOG_MIN_INSYNC_REPLICAS 1."""
+
 PROFILES = {
     "dev": Profile("dev", 9092, 9093, 27017, tls_port=9094),
     "test": Profile("test", 19092, 19093, 27117, tls_port=19094),
@@ -194,6 +197,9 @@ def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
             "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
             "JOBLOG_KAFKA_CREDENTIALS": str(profile.parties_credentials),
             "JOBLOG_PLATFORM_CREDENTIALS": str(profile.platform_credentials),
+            # one broker: one copy of each partition (a production cluster: 3 and 2)
+            "JOBLOG_REPLICATION_FACTOR": str(LOCAL_REPLICATION),
+            "JOBLOG_MIN_INSYNC_REPLICAS": str(LOCAL_REPLICATION),
         }
         if profile.tls_port:  # for clients that want TLS, as in production
             env["JOBLOG_KAFKA_TLS_BOOTSTRAP"] = f"127.0.0.1:{profile.tls_port}"

@@ -11,6 +11,7 @@ chunk of an extraction is still one write (`insert_many`), however many citizens
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,16 @@ from shared.readmodel import collections
 from shared.readmodel.document import Document
 
 ROW = "udsoegning_raekke"
+UNKNOWN = "ukendt"
+"""`hvem` of a refused request without a holder (no token, an unknown one, a JWT refused)."""
+ANONYMOUS_CAP = 50
+ANONYMOUS_WINDOW_SECONDS = 60
+ANONYMOUS_WINDOWS_KEPT = 60
+"""Refusals without a holder are sampled: at most ANONYMOUS_CAP entries per window of
+ANONYMOUS_WINDOW_SECONDS, the last ANONYMOUS_WINDOWS_KEPT windows kept (an hour): never more
+than 3,000 entries, however much an anonymous client sends (each is counted in the API's
+metrics). Entries are named by window and number, so API processes sharing the database
+overwrite each other's samples of a window rather than add to them."""
 ROW_CONTEXT = ("kriterier", "bruger")
 """What an extraction's entry passes on to each of its citizens' entries."""
 
@@ -32,6 +43,8 @@ class AccessLog:
     def __init__(self, db: AsyncDatabase[Document], simulated_clock: bool = False) -> None:
         self.entries = db[collections.ACCESS_LOG]
         self.simulated_clock = simulated_clock
+        self._window = -1
+        self._sampled = 0
 
     async def create_indexes(self) -> None:
         await self.entries.create_index([("cpr", ASCENDING), ("tidspunkt", ASCENDING)])
@@ -51,6 +64,22 @@ class AccessLog:
         await self.entries.insert_one(
             {"_id": entry_id, "hvem": holder, "hvad": what, **self.when(at), "cpr": cpr, **details}
         )
+        return entry_id
+
+    async def sample_anonymous(self, at: datetime, **details: Any) -> str | None:
+        """A refusal without a holder, as one of the window's samples (None once the window
+        has ANONYMOUS_CAP): filed under no citizen, whatever the path names."""
+        window = int(time.time() // ANONYMOUS_WINDOW_SECONDS)
+        if window != self._window:
+            self._window, self._sampled = window, 0
+            oldest = window - ANONYMOUS_WINDOWS_KEPT + 1
+            await self.entries.delete_many({"hvem": UNKNOWN, "vindue": {"$lt": oldest}})
+        if self._sampled >= ANONYMOUS_CAP:
+            return None
+        entry_id = f"{UNKNOWN}:{window}:{self._sampled}"
+        self._sampled += 1
+        entry = {"hvem": UNKNOWN, "hvad": "afvist", **self.when(at), "cpr": None, **details}
+        await self.entries.replace_one({"_id": entry_id}, {**entry, "vindue": window}, upsert=True)
         return entry_id
 
     def of_extraction(self, details: Mapping[str, Any]) -> ExtractionLog:

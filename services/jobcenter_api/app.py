@@ -5,9 +5,10 @@
 - GET /v1/citizens/{cpr}/access-log: who read the citizen's data, when and why (each entry its
   holder, wall-clock time, the platform's time under a simulated clock, an extraction's
   criteria), for the citizen's jobcenter and auditors.
-OpenAPI at /openapi.json, browsable at /docs. Every request under /v1 is recorded in the access
-log (with its path and query string): reads and extractions by the handlers, refused ones
-(401/403/404/422/429/503, `hvad` "afvist", with the status code) by the exception handlers.
+OpenAPI at /openapi.json, browsable at /docs, Prometheus metrics at /metrics. Every request under
+/v1 is recorded in the access log (with its path and query string): reads and extractions by the
+handlers, refused ones (401/403/404/422/429/503, `hvad` "afvist", with the status code) by the
+exception handlers; a refusal without a holder only as a bounded sample (`_record_refusal`).
 What a caller sends is stored bounded: the path, the query string, the refusal's reason and a
 JWT's subject are each cut to LOGGED_MAX (256) characters, the full length recorded beside a
 cut one (`<name>_laengde`); no header is stored. An extraction's response names its entry in
@@ -30,6 +31,7 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.jobcenter_api import extraction
@@ -83,7 +85,19 @@ def create_api(settings: Settings) -> FastAPI:
     api.state.settings = settings
     api.state.auth = Authenticator.from_settings(settings)  # a bad OIDC setup fails here
     api.state.extractions = ExtractionSlots(settings.udsoegning_concurrency)
+    api.state.metrics = CollectorRegistry()
+    api.state.unauthenticated = Counter(
+        "dfdg_api_refused_unauthenticated",
+        "Requests under /v1 refused without a holder (sampled in the access log, not filed)",
+        ["status"],
+        registry=api.state.metrics,
+    )
     api.include_router(routes())
+
+    @api.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics of this API process."""
+        return Response(generate_latest(api.state.metrics), media_type=CONTENT_TYPE_LATEST)
 
     @api.exception_handler(StarletteHTTPException)
     async def refused(request: Request, error: StarletteHTTPException) -> Response:
@@ -100,21 +114,27 @@ def create_api(settings: Settings) -> FastAPI:
 
 async def _record_refusal(request: Request, code: int, reason: object) -> None:
     """A refused request for citizens' data (401, 403, 404, 422, 429, 503) is logged as well:
-    who tried (the token's holder, or "ukendt"), what, which citizen (if the path names a valid
-    one), why (bounded like the rest of the request)."""
+    who tried (the token's holder), what, which citizen (if the path names a valid one), why
+    (bounded like the rest of the request). A request without a holder (no token, an unknown
+    one, a refused JWT) is counted (`dfdg_api_refused_unauthenticated_total`) and sampled in
+    bounded space as "ukendt", filed under no citizen (`AccessLog.sample_anonymous`): an
+    anonymous client can neither grow the database nor fill a citizen's access log."""
     if not request.url.path.startswith("/v1/"):
         return
     state = request.app.state
     holder = known_holder(request)
+    details = {"status": code, **_bounded("aarsag", str(reason)), **_request_doc(request)}
+    if holder is None:
+        state.unauthenticated.labels(str(code)).inc()
+        await state.access.sample_anonymous(await state.clock.now(), **details)
+        return
     cpr = request.path_params.get("cpr")
     await state.access.record(
-        str(holder) if holder else "ukendt",
+        str(holder),
         "afvist",
         await state.clock.now(),
         cpr=cpr if isinstance(cpr, str) and is_valid_cpr(cpr) else None,
-        status=code,
-        **_bounded("aarsag", str(reason)),
-        **_request_doc(request),
+        **details,
     )
 
 

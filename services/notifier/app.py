@@ -82,7 +82,7 @@ def build(settings: Settings) -> Service[NotifierPorts]:
     notices = topics.jobcenter_notices("<kode>")
     runtime.sends(notices, advisering.DueNotice, "an advisering to the jobcenter")
     runtime.sends(topics.TIMERS, Tick, "a tick a minute (the real clock's scheduler)")
-    runtime.sends(topics.CITIZEN_REJECTED, Rejection, "a bad tick, or a change we failed on")
+    runtime.sends(topics.PLATFORM_REJECTED, Rejection, "a bad tick, or a change we failed on")
     return Service(runtime, ports)
 
 

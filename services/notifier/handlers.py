@@ -27,11 +27,11 @@ REAL_TICK_TOLERANCE = timedelta(minutes=5)
 
 
 async def keep(inbound: Inbound, error: Exception, ports: NotifierPorts) -> None:
-    """The fallback of `deliver_batch`: dfdg.citizen.changes and dfdg.timers are ours, not a
-    producer's with a *.rejected topic; what failed unexpectedly is kept on
-    dfdg.citizen.rejected."""
+    """The fallback of `deliver_batch`: dfdg.citizen.changes and dfdg.timers are the platform's
+    and the operator's, not a party's with a *.rejected topic; what failed unexpectedly is kept
+    on dfdg.platform.rejected (the operator reads it; `joblog replay` sends it again)."""
     refusal = internal_error(error)
-    await ports.outbox.reject(inbound, refusal, None, topic=topics.CITIZEN_REJECTED)
+    await ports.outbox.reject(inbound, refusal, None, topic=topics.PLATFORM_REJECTED)
 
 
 async def handle_change(inbound: Inbound, ports: NotifierPorts) -> None:
@@ -64,13 +64,13 @@ async def handle_tick(inbound: Inbound, ports: NotifierPorts) -> None:
         now = Tick.model_validate_json(inbound.body).now
     except ValidationError as error:
         refusal = Refusal(Reason.MALFORMED, f"not a tick: {error.errors()[0]['msg']}", "now")
-        await ports.outbox.reject(inbound, refusal, None, topic=topics.CITIZEN_REJECTED)
+        await ports.outbox.reject(inbound, refusal, None, topic=topics.PLATFORM_REJECTED)
         return
     clock = ports.clock
     if not clock.simulated and abs(now - ports.wall_clock()) > REAL_TICK_TOLERANCE:
         message = "a tick far from the wall clock needs JOBLOG_CLOCK=simulated"
         refusal = Refusal(Reason.FIELD_INVALID, message, "now")
-        await ports.outbox.reject(inbound, refusal, None, topic=topics.CITIZEN_REJECTED)
+        await ports.outbox.reject(inbound, refusal, None, topic=topics.PLATFORM_REJECTED)
         return
     await notices.recover_once(ports)
     if clock.simulated:

@@ -113,7 +113,7 @@ class NotifierPorts:
     facts: FactsSource
     clock: TickClock
     outbox: Outbox
-    """Refusals (a bad tick, a change the notifier failed on) to dfdg.citizen.rejected."""
+    """Refusals (a bad tick, a change the notifier failed on) to dfdg.platform.rejected."""
     notices: NoticeTopics
     count_sent: Callable[[str], None]
     """Count a notice sent, by `modtager` (the dfdg_notices_sent metric)."""

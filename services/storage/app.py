@@ -64,4 +64,5 @@ def build(settings: Settings) -> Service[StoragePorts]:
         topics.jobcenter_rejected("<kode>"),
     ):  # fmt: skip
         runtime.sends(rejected, Rejection, refused)
+    runtime.sends(topics.PLATFORM_REJECTED, Rejection, "a command we could not read")
     return Service(runtime, ports)

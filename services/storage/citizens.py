@@ -126,8 +126,11 @@ def citizen_refusal(error: ValidationError) -> Refusal:
 
 
 def message_id(body: bytes) -> str | None:
+    """Best effort: the message's messageId, for a rejection record (None for a body that is no
+    JSON object, too deeply nested to read, or without one)."""
     try:
-        value = json.loads(body).get("messageId")
-    except (ValueError, AttributeError):
+        value = json.loads(body)
+    except (ValueError, RecursionError):
         return None
-    return str(value) if value is not None else None
+    found = value.get("messageId") if isinstance(value, dict) else None
+    return found[:200] if isinstance(found, str) else None

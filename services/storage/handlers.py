@@ -138,13 +138,15 @@ def receiving_akasse(citizen: Document, now: datetime, register: Register) -> st
 
 async def keep_command(inbound: Inbound, error: Exception, ports: StoragePorts) -> None:
     """The fallback: a command that raised something unexpected is kept on its producer's
-    rejected topic with `internal_error`."""
+    rejected topic with `internal_error`; one that cannot even be read (an adapter's bug) is
+    kept as it is on dfdg.platform.rejected, for `joblog replay` after the fix."""
+    refusal = internal_error(error)
     try:
         command = JoblogCommand.model_validate_json(inbound.body)
     except ValidationError:
         log.error("unreadable internal command at offset %s", inbound.offset)
+        await ports.outbox.reject(inbound, refusal, None, topic=topics.PLATFORM_REJECTED)
         return
-    refusal = internal_error(error)
     await ports.outbox.reject(original(command), refusal, str(command.beskedId))
 
 

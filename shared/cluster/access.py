@@ -83,7 +83,7 @@ def platform_grants() -> list[Grant]:
         *_reads(STATUS_FEED, topics.CITIZEN_REJECTED),
         *_reads(DIGITAL_POST, topics.NOTICES_BORGER),
         *_writes(OPERATOR, topics.TIMERS, topics.AKASSE_REGISTER),
-        *_reads(OPERATOR, topics.AKASSE_REGISTER),
+        *_reads(OPERATOR, topics.AKASSE_REGISTER, topics.PLATFORM_REJECTED),
         *(_own_groups(p) for p in (JOBNET, STATUS_FEED, DIGITAL_POST, OPERATOR)),
         # the services: consumer groups are theirs to name (JOBLOG_GROUP_PREFIX)
         *(Grant(service_principal(s), "read", "group", "*") for s in PRINCIPALS),
@@ -93,6 +93,11 @@ def platform_grants() -> list[Grant]:
         ),
         *_reads(akasse_adapter, topics.JOBLOG_CHANGES, topics.TIMERS, topics.AKASSE_REGISTER),
         *_writes(akasse_adapter, topics.JOBLOG_COMMANDS),
+        # what a service failed on in the platform's own topics (and the operator's bad ticks)
+        *(
+            Grant(service_principal(s), "write", "topic", topics.PLATFORM_REJECTED)
+            for s in ("jobnet-adapter", "akasse-adapter", "storage", "notifier")
+        ),
         *_reads(storage, topics.JOBLOG_COMMANDS, topics.CITIZEN_STATUS, topics.AKASSE_REGISTER),
         *_writes(
             storage,
@@ -102,7 +107,7 @@ def platform_grants() -> list[Grant]:
             topics.JOBNET_REJECTED,
         ),
         *_reads(notifier, topics.CITIZEN_CHANGES, topics.TIMERS, topics.NOTICES_BORGER),
-        *_writes(notifier, topics.TIMERS, topics.NOTICES_BORGER, topics.CITIZEN_REJECTED),
+        *_writes(notifier, topics.TIMERS, topics.NOTICES_BORGER),
     ]
     for kode in sorted(KOMMUNER):
         grants += jobcenter_grants(kode)

@@ -63,6 +63,10 @@ def admin_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+class ProvisioningRefused(RuntimeError):
+    """The settings ask for what the cluster cannot give (the message says what to change)."""
+
+
 class Provisioning:
     """The cluster's parties as the contract says; `settings` connect as the admin."""
 
@@ -112,11 +116,18 @@ class Provisioning:
     # -- the admin client's three operations ---------------------------------------------------
 
     def topics(self, names: Iterable[str], partitions: int) -> None:
-        existing = set(self.admin.list_topics(timeout=TIMEOUT_SECONDS).topics)
+        """The topics not there yet, each with JOBLOG_REPLICATION_FACTOR copies of its partitions
+        and JOBLOG_MIN_INSYNC_REPLICAS; refused (`ProvisioningRefused`, nothing created) where
+        the cluster has fewer brokers than copies."""
+        cluster = self.admin.list_topics(timeout=TIMEOUT_SECONDS)
+        self.check_replication(len(cluster.brokers))
+        existing = set(cluster.topics)
+        durability = {"min.insync.replicas": str(self.settings.min_insync_replicas)}
         wanted = [
             NewTopic(
-                name, num_partitions=partitions, replication_factor=1,
-                config=(
+                name, num_partitions=partitions,
+                replication_factor=self.settings.replication_factor,
+                config=durability | (
                     {"cleanup.policy": "compact"} if name in topics.COMPACTED
                     else {"max.message.bytes": str(8 * 1024 * 1024)}
                 ),
@@ -126,6 +137,23 @@ class Provisioning:
         ]  # fmt: skip
         if wanted:
             _wait(self.admin.create_topics(wanted, request_timeout=TIMEOUT_SECONDS), "topic")
+
+    def check_replication(self, brokers: int) -> None:
+        """The replication the settings ask for is one the cluster of `brokers` can give."""
+        factor, in_sync = self.settings.replication_factor, self.settings.min_insync_replicas
+        where = self.settings.kafka_bootstrap_servers
+        if factor > brokers:
+            raise ProvisioningRefused(
+                f"JOBLOG_REPLICATION_FACTOR is {factor}, but the cluster at {where} has "
+                f"{brokers} broker{'s' if brokers != 1 else ''}: a topic cannot have more copies "
+                "than there are brokers. Set JOBLOG_REPLICATION_FACTOR and "
+                "JOBLOG_MIN_INSYNC_REPLICAS for this cluster (1 and 1 for a single broker)."
+            )
+        if in_sync > factor:
+            raise ProvisioningRefused(
+                f"JOBLOG_MIN_INSYNC_REPLICAS is {in_sync}, more than JOBLOG_REPLICATION_FACTOR "
+                f"{factor}: no write could ever be acknowledged"
+            )
 
     def principals(self, names: Iterable[str], file: Any) -> None:
         """SCRAM users for `names`, each with the password its credentials file holds or a new

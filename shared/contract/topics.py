@@ -19,6 +19,10 @@ CITIZEN_REJECTED = "dfdg.citizen.rejected"
 NOTICES_BORGER = "dfdg.notices.borger"
 TIMERS = "dfdg.timers"
 AKASSE_REGISTER = "dfdg.akasse.register"
+PLATFORM_REJECTED = "dfdg.platform.rejected"
+"""The operator's rejected topic: refused ticks, and records of the platform's own topics
+(dfdg.timers, dfdg.joblog.commands, dfdg.joblog.changes, dfdg.citizen.changes) that a service
+failed on (`internal_error`), kept for `joblog replay` after the fix."""
 
 PLATFORM_HEADER = "dfdg-platform"
 """Kafka header on every notice: which platform (JOBLOG_GROUP_PREFIX) sent it."""
@@ -36,7 +40,7 @@ COMPACTED = {AKASSE_REGISTER}
 
 PLATFORM = [
     JOBNET_INBOUND, JOBNET_OUTBOUND, JOBNET_REJECTED, CITIZEN_STATUS, CITIZEN_REJECTED,
-    NOTICES_BORGER, TIMERS, AKASSE_REGISTER, *INTERNAL,
+    NOTICES_BORGER, TIMERS, AKASSE_REGISTER, PLATFORM_REJECTED, *INTERNAL,
 ]  # fmt: skip
 """The topics that exist once per platform (the per-party ones come with their party)."""
 
@@ -101,7 +105,10 @@ def jobcenter_of(topic: str) -> str | None:
 
 
 def rejected_topic_for(source: str) -> str:
-    """Where a refused message from `source` is reported: its producer's *.rejected topic."""
+    """Where a refused message from `source` is reported: its producer's *.rejected topic, and
+    for the operator's ticks and the platform's own topics dfdg.platform.rejected."""
+    if source in (TIMERS, *INTERNAL):
+        return PLATFORM_REJECTED
     if source == JOBNET_INBOUND:
         return JOBNET_REJECTED
     if source == CITIZEN_STATUS:

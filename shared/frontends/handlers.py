@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from shared.contract import topics
 from shared.contract.events import JoblogChange, JoblogCommand, Rejection
 from shared.contract.inbound import Inbound
-from shared.contract.rejections import Refusal
+from shared.contract.rejections import Refusal, internal_error
 from shared.frontends.common import naming_the_field
 from shared.platform.ports import Clock, Outbox, keep_unexpected
 
@@ -81,10 +81,13 @@ async def handle_change(inbound: Inbound, ports: AdapterPorts) -> None:
         await ports.outbox.publish(topic, change.entry.cpr, _json(payload))
 
 
-async def skip_change(inbound: Inbound, error: Exception) -> None:
+async def keep_change(inbound: Inbound, error: Exception, outbox: Outbox) -> None:
     """An internal change we cannot translate is a bug in the platform, not the producer's
-    fault: it stays in dfdg.joblog.changes at this offset for replay after the fix."""
+    fault: it is kept on dfdg.platform.rejected (`internal_error`, the change as it is), where
+    `joblog replay` finds it after the fix."""
     log.error("could not send change at %s@%s outbound: %r", inbound.topic, inbound.offset, error)
+    refusal = internal_error(error)
+    await outbox.reject(inbound, refusal, None, topic=topics.PLATFORM_REJECTED)
 
 
 @dataclass(frozen=True)
@@ -109,10 +112,12 @@ def wire(
         inbound, documented.inbound, partial(handle_inbound, ports=ports), on_unexpected
     )
     changes = topics.Source(topics.JOBLOG_CHANGES)
-    runtime.consume(changes, JoblogChange, partial(handle_change, ports=ports), skip_change)
+    keep = partial(keep_change, outbox=runtime.outbox)
+    runtime.consume(changes, JoblogChange, partial(handle_change, ports=ports), keep)
     runtime.sends(topics.JOBLOG_COMMANDS, JoblogCommand, "a validated change, canonical")
     runtime.sends(documented.outbound_topic, documented.outbound, "an accepted change")
     runtime.sends(documented.rejected_topic, Rejection, "a refused message and why")
+    runtime.sends(topics.PLATFORM_REJECTED, Rejection, "a change we could not send out")
     return ports
 
 

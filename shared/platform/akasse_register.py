@@ -39,7 +39,7 @@ class AkasseRegister:
             return
         try:
             entry = AkasseEntry.model_validate(json.loads(value))
-        except (ValueError, ValidationError) as error:
+        except (ValueError, ValidationError, RecursionError) as error:
             log.warning("skipping a bad a-kasse register record: %s", error)
             return
         self._entries[entry.akasseNr] = entry

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -88,11 +88,17 @@ async def publish(broker: KafkaBroker, topic: str, key: str, payload: BaseModel 
 
 
 async def deliver_batch(
-    records: Iterable[Inbound], handle: Handle, on_unexpected: Fallback, at_once: int
+    records: Iterable[Inbound],
+    handle: Handle,
+    on_unexpected: Fallback,
+    at_once: int,
+    last_resort: Fallback | None = None,
 ) -> None:
     """Run a batch of records: each key's (citizen's) records in order, up to `at_once` keys at
     a time. A transient failure nacks the whole batch once the rest has finished: Kafka then
-    delivers it again from its first records, and the handlers, idempotent, redo nothing twice."""
+    delivers it again from its first records, and the handlers, idempotent, redo nothing twice.
+    Nothing else escapes: a record whose handler and fallback both fail is kept by
+    `last_resort` (a rejection made of its raw bytes alone, `KafkaOutbox.keep_raw`)."""
     by_key: dict[str | None, list[Inbound]] = {}
     for inbound in records:
         by_key.setdefault(inbound.key, []).append(inbound)
@@ -101,34 +107,75 @@ async def deliver_batch(
     async def in_order(chain: list[Inbound]) -> None:
         async with limit:
             for inbound in chain:
-                await deliver(inbound, handle, on_unexpected)  # NackMessage stops this key
+                # NackMessage stops this key
+                await deliver(inbound, handle, on_unexpected, last_resort)
 
     outcomes = await asyncio.gather(*map(in_order, by_key.values()), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    for failure in failures:  # a nack, or a cancellation (the service stops): not a record's
+        if not isinstance(failure, NackMessage):
+            raise failure
+    if failures:
+        raise failures[0]
 
 
-async def deliver(inbound: Inbound, handle: Handle, on_unexpected: Fallback) -> None:
+async def deliver(
+    inbound: Inbound, handle: Handle, on_unexpected: Fallback, last_resort: Fallback | None = None
+) -> None:
     """Run one handler under the delivery policy.
 
     - transient infrastructure failures: pause and nack, so the same message comes again;
     - any other exception is a bug or a poison message: hand it to `on_unexpected` (which writes
-      a rejection record) and move on, so one message never blocks the ones behind it.
+      a rejection record) and move on, so one message never blocks the ones behind it;
+    - a fallback that fails too (a poison message that breaks its parsing as well): the record
+      goes to `last_resort`, which keeps it without reading it; should that fail as well (not
+      transiently), the record is logged and passed: it stays in its topic at its offset.
+    Nothing but a nack (or a cancellation) leaves this function.
     """
     try:
         await handle(inbound)
     except TRANSIENT_ERRORS as error:
-        kind = outage.DATABASE if isinstance(error, PyMongoError) else outage.KAFKA
-        log.warning(  # collapsed with the clients' lines, one per outage (shared.platform.outage)
-            "transient failure on %s, will retry: %r", inbound.topic, error,
-            extra={"outage": kind},
-        )  # fmt: skip
-        await asyncio.sleep(RETRY_PAUSE_SECONDS)
-        raise NackMessage() from error
+        await _nack(inbound, error)
     except Exception as error:
         log.exception("unexpected failure on %s@%s", inbound.topic, inbound.offset)
+        await _keep(inbound, error, on_unexpected, last_resort)
+
+
+async def _keep(
+    inbound: Inbound, error: Exception, on_unexpected: Fallback, last_resort: Fallback | None
+) -> None:
+    try:
         await on_unexpected(inbound, error)
+        return
+    except TRANSIENT_ERRORS as failure:
+        await _nack(inbound, failure)
+    except Exception as failure:
+        log.error(  # (the type only: a poison message's error may quote the message)
+            "the fallback failed on %s@%s too: %s", inbound.topic, inbound.offset,
+            type(failure).__name__,
+        )  # fmt: skip
+    if last_resort is None:
+        log.error("%s@%s not kept: it stays there in its topic", inbound.topic, inbound.offset)
+        return
+    try:
+        await last_resort(inbound, error)
+    except TRANSIENT_ERRORS as failure:
+        await _nack(inbound, failure)
+    except Exception as failure:
+        log.error(
+            "%s@%s could not be kept (%s): it stays there in its topic", inbound.topic,
+            inbound.offset, type(failure).__name__,
+        )  # fmt: skip
+
+
+async def _nack(inbound: Inbound, error: BaseException) -> NoReturn:
+    kind = outage.DATABASE if isinstance(error, PyMongoError) else outage.KAFKA
+    log.warning(  # collapsed with the clients' lines into one per outage (shared.platform.outage)
+        "transient failure on %s, will retry: %r", inbound.topic, error,
+        extra={"outage": kind},
+    )  # fmt: skip
+    await asyncio.sleep(RETRY_PAUSE_SECONDS)
+    raise NackMessage() from error
 
 
 def group_id(settings: Settings, service: str, topic: str) -> str:

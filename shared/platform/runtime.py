@@ -29,7 +29,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contract import topics
 from shared.contract.inbound import Inbound
-from shared.contract.rejections import Refusal, rejection
+from shared.contract.rejections import Refusal, internal_error, rejection
 from shared.platform import health
 from shared.platform.akasse_register import AkasseEntry, AkasseRegister
 from shared.platform.asyncapi import Expects
@@ -138,12 +138,12 @@ class Runtime:
 
         async def read_latest() -> None:
             for record in await latest_records(self.settings, topics.TIMERS):
-                with contextlib.suppress(ValidationError):
+                with contextlib.suppress(ValidationError, ArithmeticError, ValueError):
                     self.clock.observe_tick(Tick.model_validate_json(record.value or b"").now)
 
         async def follow(body: TickRecord) -> None:
             # the notifier rejects bad ticks; here they are simply not a clock
-            with contextlib.suppress(ValidationError):
+            with contextlib.suppress(ValidationError, ArithmeticError, ValueError):
                 self.clock.observe_tick(Tick.model_validate_json(body).now)
 
         self.on_start(read_latest)
@@ -168,8 +168,9 @@ class Runtime:
         """Handle every record of `source` (a topic, or a family of per-party topics followed
         by pattern) under the delivery policy (`deliver_batch`): batches from the consumer
         group, each citizen's records in order, several citizens at once, one offset commit
-        per batch (see `subscriber_options`). `expects` is the model of one record for the
-        AsyncAPI document; the records are read as raw bytes all the same
+        per batch (see `subscriber_options`); a record whose `on_unexpected` fails as well is
+        kept from its raw bytes alone (`KafkaOutbox.keep_raw`). `expects` is the model of one
+        record for the AsyncAPI document; the records are read as raw bytes all the same
         (`shared.platform.asyncapi`)."""
         at_once = self.settings.consumer_workers
 
@@ -182,7 +183,9 @@ class Runtime:
             records = message.raw_message
             assert isinstance(records, tuple)
             async with self.clock.batch():
-                await deliver_batch(map(Inbound.of, records), handle, on_unexpected, at_once)
+                await deliver_batch(
+                    map(Inbound.of, records), handle, on_unexpected, at_once, self.outbox.keep_raw
+                )
 
         options = subscriber_options(self.name, source.name, self.group(source.name))
         if source.pattern is None:
@@ -308,6 +311,12 @@ class KafkaOutbox:
             "rejected %s from %s: %s (%s)", message_id, inbound.topic, refusal.reason,
             refusal.field,
         )  # fmt: skip
+
+    async def keep_raw(self, inbound: Inbound, error: Exception) -> None:
+        """The delivery policy's last resort, for a record whose fallback failed too: an
+        `internal_error` rejection made of the raw bytes alone (nothing is parsed), on the
+        producer's rejected topic or, for the platform's own topics, dfdg.platform.rejected."""
+        await self.reject(inbound, internal_error(error), None)
 
 
 def provisioned(name: str) -> Topic:

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     """Where the provisioner also writes each service's own password alone, one folder per
     service (`<dir>/<service>/platform-credentials.json`), for a deployment that mounts each
     service only its own folder (compose.yaml)."""
+    # copies of every topic's partitions on the cluster, and how many must hold a write before
+    # it is acknowledged (acks=all): a production cluster's defaults; the local single broker
+    # (infra.local, the tests) sets 1 and 1. The provisioning refuses more than the brokers.
+    replication_factor: int = Field(3, ge=1, alias="JOBLOG_REPLICATION_FACTOR")
+    min_insync_replicas: int = Field(2, ge=1, alias="JOBLOG_MIN_INSYNC_REPLICAS")
     # partitions of each jobcenter's topics (98 jobcentres: few records each)
     jobcenter_topic_partitions: int = Field(1, alias="JOBLOG_JOBCENTER_TOPIC_PARTITIONS")
     mongodb_url: str = Field("mongodb://127.0.0.1:27017/", alias="MONGODB_URL")

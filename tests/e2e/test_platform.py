@@ -117,7 +117,7 @@ async def test_the_scheduler_ticks_and_a_simulated_tick_is_refused(stack, proces
     future = (datetime.now(UTC) + timedelta(days=45)).isoformat()
     await stack.send(topics.TIMERS, {"now": future}, key="clock")
     [refused] = await stack.wait_for(
-        topics.CITIZEN_REJECTED, lambda m: m.get("raw", "").find(future) >= 0
+        topics.PLATFORM_REJECTED, lambda m: m.get("raw", "").find(future) >= 0
     )
     assert refused["field"] == "now" and "JOBLOG_CLOCK=simulated" in refused["message"]
 

@@ -24,11 +24,13 @@ PUBLISHES = {
         topics.JOBLOG_COMMANDS: "JoblogCommand",
         topics.JOBNET_OUTBOUND: "JobnetOutbound",
         topics.JOBNET_REJECTED: "Rejection",
+        topics.PLATFORM_REJECTED: "Rejection",
     },
     "akasse-adapter": {
         topics.JOBLOG_COMMANDS: "JoblogCommand",
         topics.akasse_outbound("<nr>"): "AkasseOutbound",
         topics.akasse_rejected("<nr>"): "Rejection",
+        topics.PLATFORM_REJECTED: "Rejection",
     },
     "storage": {
         topics.JOBLOG_CHANGES: "JoblogChange",
@@ -37,12 +39,13 @@ PUBLISHES = {
         topics.akasse_rejected("<nr>"): "Rejection",
         topics.CITIZEN_REJECTED: "Rejection",
         topics.jobcenter_rejected("<kode>"): "Rejection",
+        topics.PLATFORM_REJECTED: "Rejection",
     },
     "notifier": {
         topics.NOTICES_BORGER: "DueNotice",
         topics.jobcenter_notices("<kode>"): "DueNotice",
         topics.TIMERS: "Tick",
-        topics.CITIZEN_REJECTED: "Rejection",
+        topics.PLATFORM_REJECTED: "Rejection",
     },
     "provisioner": {},
 }

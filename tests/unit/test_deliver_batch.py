@@ -5,14 +5,22 @@ nacking the batch only after the rest has run."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from types import SimpleNamespace
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from faststream.exceptions import NackMessage
 from pymongo.errors import ConnectionFailure
 
 import shared.platform.kafka
+from shared.contract import topics
+from shared.contract.events import Rejection
 from shared.contract.inbound import Inbound
+from shared.platform.clock import PlatformClock
 from shared.platform.kafka import deliver_batch
+from shared.platform.runtime import KafkaOutbox
+from shared.platform.settings import ClockMode, Settings
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +89,106 @@ async def test_a_transient_failure_stops_its_key_and_nacks_after_the_others():
 
 async def _never(inbound: Inbound, error: Exception) -> None:
     raise AssertionError(f"unexpected {error!r} for {inbound}")
+
+
+async def test_a_fallback_that_fails_too_leaves_the_record_to_the_last_resort():
+    """A poison record that breaks the fallback as well (a body nested too deeply for it to
+    read the message id, say) is kept by the last resort, and the key goes on."""
+    handled: list[str] = []
+    kept: list[tuple[str, str]] = []
+
+    async def handle(inbound: Inbound) -> None:
+        if inbound.body == b"a1":
+            raise ValueError("poison")
+        handled.append(inbound.body.decode())
+
+    async def fallback(inbound: Inbound, error: Exception) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    async def last_resort(inbound: Inbound, error: Exception) -> None:
+        kept.append((inbound.body.decode(), type(error).__name__))
+
+    records = batch(("a", "a1"), ("a", "a2"), ("b", "b1"))
+    await deliver_batch(records, handle, fallback, 4, last_resort)
+    assert kept == [("a1", "ValueError")]  # the handler's error, not the fallback's
+    assert sorted(handled) == ["a2", "b1"]
+
+
+async def test_nothing_but_a_nack_leaves_the_batch():
+    """The handler, the fallback and the last resort all fail (not transiently): the batch
+    still ends normally, the other records handled."""
+    handled: list[str] = []
+
+    async def handle(inbound: Inbound) -> None:
+        if inbound.body == b"a1":
+            raise RecursionError("deep")
+        handled.append(inbound.body.decode())
+
+    async def broken(inbound: Inbound, error: Exception) -> None:
+        raise TypeError("broken too")
+
+    await deliver_batch(batch(("a", "a1"), ("a", "a2")), handle, broken, 4, broken)
+    await deliver_batch(batch(("a", "a1"), ("a", "a2")), handle, broken, 4)  # no last resort
+    assert handled == ["a2", "a2"]
+
+
+@pytest.mark.parametrize("failing", ["fallback", "last resort"])
+async def test_a_transient_failure_while_keeping_nacks(failing):
+    """Kafka away while the rejection is written: the batch comes again (the record is not
+    passed unkept)."""
+
+    async def handle(inbound: Inbound) -> None:
+        raise ValueError("poison")
+
+    async def away(inbound: Inbound, error: Exception) -> None:
+        raise KafkaConnectionError()
+
+    async def broken(inbound: Inbound, error: Exception) -> None:
+        raise TypeError("broken")
+
+    fallback, last_resort = (away, _never) if failing == "fallback" else (broken, away)
+    with pytest.raises(NackMessage):
+        await deliver_batch(batch(("a", "a1")), handle, fallback, 4, last_resort)
+
+
+async def test_the_keep_raw_rejection_reads_nothing_of_the_body():
+    """The last resort's rejection is made of the raw bytes alone: a body no parser can read
+    (nested 100,000 deep, not UTF-8) is kept whole, cut at the limit, with no id."""
+    body = b"\xff" + b"[" * 100_000 + b"]" * 100_000
+    inbound = Inbound(topics.CITIZEN_STATUS, 2, 41, "k", body)
+    sent: list[tuple[str, str, Rejection]] = []
+
+    class Broker:
+        async def publish(self, payload: bytes, topic: str, key: bytes, headers: object) -> None:
+            sent.append((topic, key.decode(), Rejection.model_validate_json(payload)))
+
+    runtime = SimpleNamespace(
+        broker=Broker(),
+        clock=PlatformClock(ClockMode.REAL),
+        settings=Settings(),
+        log=logging.getLogger("test"),
+    )
+    await KafkaOutbox(runtime).keep_raw(inbound, RecursionError("deep"))  # type: ignore[arg-type]
+    [(topic, key, record)] = sent
+    assert (topic, key) == (topics.CITIZEN_REJECTED, "k")
+    assert record.reason == "internal_error" and record.id is None
+    assert record.message == "internal error: RecursionError"
+    assert record.rawBytes == len(body) and (record.sourcePartition, record.sourceOffset) == (2, 41)
+    assert len(record.raw) == Settings().rejected_raw_max_bytes
+
+
+@pytest.mark.parametrize(
+    ("source", "kept_on"),
+    [
+        (topics.TIMERS, topics.PLATFORM_REJECTED),
+        (topics.JOBLOG_COMMANDS, topics.PLATFORM_REJECTED),
+        (topics.JOBLOG_CHANGES, topics.PLATFORM_REJECTED),
+        (topics.CITIZEN_CHANGES, topics.PLATFORM_REJECTED),
+        (topics.CITIZEN_STATUS, topics.CITIZEN_REJECTED),
+        (topics.jobcenter_exemption("101"), topics.jobcenter_rejected("101")),
+        (topics.akasse_inbound("067"), topics.akasse_rejected("067")),
+        (topics.JOBNET_INBOUND, topics.JOBNET_REJECTED),
+    ],
+)
+def test_every_consumed_topic_has_a_rejected_topic(source, kept_on):
+    assert topics.rejected_topic_for(source) == kept_on

@@ -351,14 +351,14 @@ async def test_a_timer_recomputed_while_it_fired_is_recomputed_again():
     assert timer.due == as_utc(datetime(2026, 5, 1, tzinfo=COPENHAGEN))
 
 
-async def test_a_bad_tick_is_refused_to_the_citizens_rejected_topic():
+async def test_a_bad_tick_is_refused_to_the_platforms_rejected_topic():
     fakes = Fakes()
     bad = Inbound(topics.TIMERS, 0, 3, "clock", b'{"now": "tomorrow"}')
 
     await handlers.handle_tick(bad, fakes.ports())
 
     [refused] = fakes.outbox.rejected
-    assert refused.topic == topics.CITIZEN_REJECTED and refused.inbound == bad
+    assert refused.topic == topics.PLATFORM_REJECTED and refused.inbound == bad
     assert refused.refusal.reason == Reason.MALFORMED and refused.refusal.field == "now"
     assert fakes.clock.ticks == fakes.clock.fired == []
 
@@ -371,7 +371,7 @@ async def test_a_real_clock_tick_far_from_the_wall_clock_is_refused():
     await handlers.handle_tick(far, ports)
 
     [refused] = fakes.outbox.rejected
-    assert refused.topic == topics.CITIZEN_REJECTED and refused.refusal.field == "now"
+    assert refused.topic == topics.PLATFORM_REJECTED and refused.refusal.field == "now"
     assert refused.refusal.reason == Reason.FIELD_INVALID and fakes.clock.fired == []
 
     await handlers.handle_tick(tick(WALL - timedelta(minutes=4)), ports)  # near enough
@@ -379,14 +379,14 @@ async def test_a_real_clock_tick_far_from_the_wall_clock_is_refused():
     assert fakes.clock.fired == [WALL - timedelta(minutes=4)] and fakes.clock.ticks == []
 
 
-async def test_a_change_that_fails_is_kept_on_the_citizens_rejected_topic():
+async def test_a_change_that_fails_is_kept_on_the_platforms_rejected_topic():
     fakes = Fakes()
     inbound = change()
 
     await handlers.keep(inbound, RuntimeError("boom"), fakes.ports())
 
     [kept] = fakes.outbox.rejected
-    assert kept.topic == topics.CITIZEN_REJECTED and kept.refusal.reason == Reason.INTERNAL_ERROR
+    assert kept.topic == topics.PLATFORM_REJECTED and kept.refusal.reason == Reason.INTERNAL_ERROR
 
 
 # -- after a crash -----------------------------------------------------------------------------
