@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -21,7 +21,7 @@ from shared.facts import status_messages
 from shared.inbound import Inbound
 from shared.read_model_writer import BEFORE
 from shared.rejections import Reason, Refusal
-from shared.tid import day_of
+from shared.tid import day_of, moment_problem
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("dfdg.storage")
@@ -34,6 +34,11 @@ async def handle_status(inbound: Inbound, ports: StoragePorts) -> None:
     if await ports.repo.status_done(message.messageId):
         return
     now = await ports.clock.now()
+    # the feed stamps the real time: with a simulated clock behind it, the wall clock is receipt
+    if problem := moment_problem(message.tidspunkt, max(now, datetime.now(UTC))):
+        refusal = Refusal(Reason.FIELD_INVALID, f"tidspunkt: {problem}", "tidspunkt")
+        await ports.outbox.reject(inbound, refusal, str(message.messageId))
+        return
     await ports.repo.add_status(message, now)
     member, citizen = read_model.status_updates(message, now)
     await ports.writer.apply(member)

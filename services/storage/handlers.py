@@ -30,7 +30,7 @@ from shared.inbound import Inbound
 from shared.joblog_rules import check_joblog
 from shared.read_model_writer import AFTER
 from shared.rejections import Reason, Refusal, internal_error
-from shared.tid import day_of, to_millis
+from shared.tid import day_of, moment_problem, to_millis
 
 log = logging.getLogger("dfdg.storage")
 
@@ -155,6 +155,12 @@ def check_command(command: JoblogCommand, today: date) -> None:
         raise Refusal(Reason.INVALID_CPR, "cpr is not a valid CPR number", "cpr")
     if not KILDE.fullmatch(command.kilde):
         raise Refusal(Reason.MALFORMED, f"unknown source {command.kilde!r}", "kilde")
+    # the times first: one out of bounds (year 1 or 9999 with an offset) has no UTC value, so
+    # nothing below may compare or store it (an OverflowError, again on every replay)
+    if problem := moment_problem(command.modtaget):
+        raise Refusal(Reason.MALFORMED, problem, "modtaget")
+    if problem := moment_problem(command.tidspunkt, command.modtaget):
+        raise Refusal(Reason.FIELD_INVALID, problem, "tidspunkt")
     if command.joblog is not None:
         check_joblog(command.joblog, today)
     elif command.handling is not Handling.SLET:
