@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # and, on the local platform, the admin's and the services' (so one command starts them all).
     kafka_credentials_file: Path | None = Field(None, alias="JOBLOG_KAFKA_CREDENTIALS")
     platform_credentials_file: Path | None = Field(None, alias="JOBLOG_PLATFORM_CREDENTIALS")
+    # the secret key of the cpr pseudonyms in the logs (`shared.cpr.mask`), the same for every
+    # process of a platform; unset: the platform credentials file's `pseudonym` (local platform)
+    pseudonym_key: SecretStr = Field(SecretStr(""), alias="JOBLOG_PSEUDONYM_KEY")
     # partitions of each jobcenter's topics (98 jobcentres: few records each)
     jobcenter_topic_partitions: int = Field(1, alias="JOBLOG_JOBCENTER_TOPIC_PARTITIONS")
     mongodb_url: str = Field("mongodb://127.0.0.1:27017/", alias="MONGODB_URL")
