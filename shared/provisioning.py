@@ -31,6 +31,7 @@ from confluent_kafka.admin import (
 
 from shared import access, credentials, topics
 from shared.access import Grant
+from shared.akasse_register import is_akasse_nr
 from shared.kommuner import KOMMUNER
 from shared.registry import PRINCIPALS
 from shared.settings import Settings
@@ -88,7 +89,11 @@ class Provisioning:
         self.grant(access.platform_grants())
 
     def akasse(self, nr: str) -> None:
-        """A-kasse `nr`, as soon as the register names it: its topics, principal and ACLs."""
+        """A-kasse `nr`, as soon as the register names it: its topics, principal and ACLs.
+        Only a number of three ASCII digits: another would give a principal whose prefixed
+        group ACL matches other a-kasser's groups."""
+        if not is_akasse_nr(nr):
+            raise ValueError(f"a-kasse number {nr[:20]!r} is not 3 digits: not provisioned")
         self.topics(topics.akasse_topics(nr), self.settings.topic_partitions)
         self.principals([access.akasse_principal(nr)], self.settings.kafka_credentials_file)
         self.grant(access.akasse_grants(nr))
