@@ -7,7 +7,8 @@ the Go module proxy) as plain processes, per profile.
   binary are cached under `~/.cache/joblog-platform` so a second start needs no network.
 - `down` ends only the processes whose pid files this launcher wrote.
 - FerretDB requires a user and password (SCRAM, like compose.yaml's MongoDB): user `dfdg`, its
-  password made at a profile's first start and kept in the platform credentials file.
+  password made at a profile's first start and kept in the platform credentials file; so is the
+  key of the cpr pseudonyms in the logs (`pseudonym`, `shared.cluster.credentials.pseudonym_key`).
 - With KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL set, that component is external: nothing is started.
 
 The parts: `infra/kafka.py` (jars, configuration, certificates), `infra/ferretdb.py` (the patched
@@ -191,6 +192,7 @@ def up(profile: Profile, fresh: bool = False) -> dict[str, str]:
         env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     else:
         start_kafka(profile)
+        credentials.ensure_pseudonym_key(profile.platform_credentials)  # the logs' cpr#… key
         env |= {
             "KAFKA_BOOTSTRAP_SERVERS": profile.kafka_bootstrap,
             "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",

@@ -192,7 +192,7 @@ def akasse_register(
     """Publish a change of the a-kasse register (the compacted topic dfdg.akasse.register), as
     the operator (KAFKA_SASL_USERNAME/PASSWORD, else the local `dev` profile's credentials). A
     new a-kasse gets its topics, principal and ACLs from the provisioner within seconds."""
-    if not (len(akasse_nr) == 3 and akasse_nr.isdigit()):
+    if not (len(akasse_nr) == 3 and akasse_nr.isascii() and akasse_nr.isdigit()):
         raise typer.BadParameter("akasseNr must be 3 digits")
     entry = None if remove else AkasseEntry(akasseNr=akasse_nr, navn=navn, tilbyderJoblog=joblog)
     asyncio.run(publish_entry(operator_settings(), entry, akasse_nr))

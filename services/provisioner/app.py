@@ -18,7 +18,7 @@ from functools import partial
 from typing import Protocol
 
 from shared.cluster.provisioning import Provisioning
-from shared.platform.akasse_register import AkasseRegister
+from shared.platform.akasse_register import BadRegisterRecord, record_of
 from shared.platform.registry import named
 from shared.platform.runtime import Runtime, Service
 from shared.platform.settings import Settings
@@ -56,11 +56,17 @@ class Provisioned:
 
 async def handle_register(key: bytes | None, value: bytes | None, parties: Provisioned) -> None:
     """A record of the a-kasse register: the a-kasse it names gets its topics, principal and
-    ACLs (a tombstone removes nothing: an a-kasse's topics and data stay)."""
-    register = AkasseRegister()
-    register.apply(key, value)
-    for entry in register.entries():
-        await parties.akasse(entry.akasseNr)
+    ACLs (a tombstone removes nothing: an a-kasse's topics and data stay). A record that names
+    no a-kasse by three digits in key and value alike is refused: a warning in the log, nothing
+    provisioned, and the next record is read."""
+    try:
+        nr, entry = record_of(key, value)
+    except BadRegisterRecord as error:
+        if value is not None:
+            log.warning("a-kasse register record refused, nothing provisioned: %s", error)
+        return
+    if entry is not None:
+        await parties.akasse(nr)
 
 
 def build(settings: Settings) -> Service[Provisioned]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,7 +19,7 @@ from shared.contract.cpr import mask
 from shared.contract.events import CitizenChange, Handling, JoblogChange
 from shared.contract.inbound import Inbound
 from shared.contract.rejections import Reason, Refusal
-from shared.contract.tid import day_of
+from shared.contract.tid import day_of, moment_problem
 from shared.readmodel import updates as read_model
 from shared.readmodel.facts import status_messages
 from shared.readmodel.writer import BEFORE
@@ -35,6 +35,11 @@ async def handle_status(inbound: Inbound, ports: StoragePorts) -> None:
     if await ports.repo.status_done(message.messageId):
         return
     now = await ports.clock.now()
+    # the feed stamps the real time: with a simulated clock behind it, the wall clock is receipt
+    if problem := moment_problem(message.tidspunkt, max(now, datetime.now(UTC))):
+        refusal = Refusal(Reason.FIELD_INVALID, f"tidspunkt: {problem}", "tidspunkt")
+        await ports.outbox.reject(inbound, refusal, str(message.messageId))
+        return
     await ports.repo.add_status(message, now)
     member, citizen = read_model.status_updates(message, now)
     await ports.writer.apply(member)

@@ -24,7 +24,7 @@ from shared.contract.events import CitizenChange, Handling, JoblogChange, Joblog
 from shared.contract.inbound import Inbound
 from shared.contract.joblog_rules import check_joblog
 from shared.contract.rejections import Reason, Refusal, internal_error
-from shared.contract.tid import day_of, to_millis
+from shared.contract.tid import day_of, moment_problem, to_millis
 from shared.frontends.akasse import AKASSE
 from shared.frontends.common import Format, naming_the_field
 from shared.frontends.jobnet import JOBNET
@@ -157,6 +157,12 @@ def check_command(command: JoblogCommand, today: date) -> None:
         raise Refusal(Reason.INVALID_CPR, "cpr is not a valid CPR number", "cpr")
     if not KILDE.fullmatch(command.kilde):
         raise Refusal(Reason.MALFORMED, f"unknown source {command.kilde!r}", "kilde")
+    # the times first: one out of bounds (year 1 or 9999 with an offset) has no UTC value, so
+    # nothing below may compare or store it (an OverflowError, again on every replay)
+    if problem := moment_problem(command.modtaget):
+        raise Refusal(Reason.MALFORMED, problem, "modtaget")
+    if problem := moment_problem(command.tidspunkt, command.modtaget):
+        raise Refusal(Reason.FIELD_INVALID, problem, "tidspunkt")
     if command.joblog is not None:
         check_joblog(command.joblog, today)
     elif command.handling is not Handling.SLET:

@@ -6,7 +6,8 @@
   `.local/<profile>/platform-credentials.json`): the admin and the services' principals, so the
   local launcher can start every service with its own identity. In production each service gets
   KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD from the deployment's secret store instead. It also
-  keeps the local database's password (`mongodb:dfdg`, see `infra.local.start_ferretdb`).
+  keeps the local database's password (`mongodb:dfdg`, see `infra.local.start_ferretdb`) and
+  the key of the cpr pseudonyms in the logs (`pseudonym`, see `pseudonym_key`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,42 @@ def save(path: Path, passwords: dict[str, str]) -> None:
 
 def new_password() -> str:
     return secrets.token_urlsafe(24)
+
+
+PSEUDONYM = "pseudonym"
+"""The pseudonym key's entry in the platform credentials file."""
+
+
+class MissingPseudonymKey(RuntimeError):
+    pass
+
+
+def pseudonym_key(settings: Settings) -> str:
+    """The platform's key of the cpr pseudonyms in the logs: JOBLOG_PSEUDONYM_KEY (production:
+    from the deployment's secret store, like the Kafka passwords), else the platform credentials
+    file's `pseudonym` (the local platform: made by `joblog infra up` with the passwords).
+
+    Neither is fail closed (MissingPseudonymKey), not a key made up here: a key of one process
+    would give each process and each restart other pseudonyms, so a citizen's log lines could no
+    longer be found across them, and no one would notice until they were needed."""
+    if key := settings.pseudonym_key.get_secret_value():
+        return key
+    if key := load(settings.platform_credentials_file).get(PSEUDONYM, ""):
+        return key
+    raise MissingPseudonymKey(
+        "no key for the cpr pseudonyms in the logs: set JOBLOG_PSEUDONYM_KEY (a random secret, "
+        "the same for every process of the platform), or run `joblog infra up`, which keeps one "
+        "in the platform credentials file (JOBLOG_PLATFORM_CREDENTIALS)"
+    )
+
+
+def ensure_pseudonym_key(path: Path) -> None:
+    """A pseudonym key in the platform credentials file `path`, made once (kept ever after, so
+    the pseudonyms stay the same across restarts)."""
+    passwords = load(path)
+    if not passwords.get(PSEUDONYM):
+        passwords[PSEUDONYM] = secrets.token_urlsafe(32)
+        save(path, passwords)
 
 
 def password_of(settings: Settings, principal: str) -> str:

@@ -34,6 +34,7 @@ from shared.cluster import access, credentials
 from shared.cluster.access import Grant
 from shared.contract import topics
 from shared.contract.kommuner import KOMMUNER
+from shared.platform.akasse_register import is_akasse_nr
 from shared.platform.registry import PRINCIPALS
 from shared.platform.settings import Settings
 
@@ -107,7 +108,11 @@ class Provisioning:
             credentials.save(own, {principal: passwords[principal]})
 
     def akasse(self, nr: str) -> None:
-        """A-kasse `nr`, as soon as the register names it: its topics, principal and ACLs."""
+        """A-kasse `nr`, as soon as the register names it: its topics, principal and ACLs.
+        Only a number of three ASCII digits: another would give a principal whose prefixed
+        group ACL matches other a-kasser's groups."""
+        if not is_akasse_nr(nr):
+            raise ValueError(f"a-kasse number {nr[:20]!r} is not 3 digits: not provisioned")
         self.topics(topics.akasse_topics(nr), self.settings.topic_partitions)
         self.principals([access.akasse_principal(nr)], self.settings.kafka_credentials_file)
         self.grant(access.akasse_grants(nr))

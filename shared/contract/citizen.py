@@ -15,7 +15,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from shared.contract.cpr import InvalidCpr, birth_date
+from shared.contract.joblog_rules import forbidden_character, is_blank
 from shared.contract.kommuner import is_kommunekode
+from shared.contract.tid import date_problem, moment_problem
 
 
 class Maalgruppe(StrEnum):
@@ -49,6 +51,30 @@ def _check_kommunekode(value: str) -> str:
     return value
 
 
+def _check_day(value: date | None) -> date | None:
+    """A period's day within the contract's bounds (`shared.contract.tid.DATE_FLOOR`,
+    `DATE_CEILING`)."""
+    if value is not None and (problem := date_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
+def _check_moment(value: datetime) -> datetime:
+    """A time within the contract's bounds; how far after receipt it may be is storage's check
+    (`services.storage.citizens`), which knows when it was received."""
+    if problem := moment_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+def _check_text(value: str | None) -> str | None:
+    """Free text as the joblog's notes: no control characters but tab and line breaks, no format
+    characters (the bidi marks aside), no line or paragraph separators."""
+    if value is not None and (problem := forbidden_character(value, multiline=True)):
+        raise ValueError(problem)
+    return value
+
+
 class StatusMessage(BaseModel):
     """On dfdg.citizen.status: sets målgruppe, jobcenter and a-kasse for [gyldigFra, gyldigTil)."""
 
@@ -64,6 +90,8 @@ class StatusMessage(BaseModel):
 
     _cpr = field_validator("cpr")(_check_cpr)
     _jobcenter = field_validator("jobcenter")(_check_kommunekode)
+    _days = field_validator("gyldigFra", "gyldigTil")(_check_day)
+    _tidspunkt = field_validator("tidspunkt")(_check_moment)
 
     @field_validator("akasseNr")
     @classmethod
@@ -100,12 +128,16 @@ class ExemptionMessage(BaseModel):
 
     _cpr = field_validator("cpr")(_check_cpr)
     _jobcenter = field_validator("jobcenter")(_check_kommunekode)
+    _days = field_validator("gyldigFra", "gyldigTil")(_check_day)
+    _texts = field_validator("begrundelse", "alternativDokumentation")(_check_text)
 
     @model_validator(mode="after")
     def _period(self) -> ExemptionMessage:
         if self.gyldigTil is not None and self.gyldigTil <= self.gyldigFra:
             raise ValueError("gyldigTil must be after gyldigFra")
-        if self.handling is ExemptionAction.TILDEL and not self.begrundelse:
+        if self.handling is ExemptionAction.TILDEL and (
+            self.begrundelse is None or is_blank(self.begrundelse)
+        ):
             raise ValueError("begrundelse is required when granting a fritagelse")
         return self
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 from datetime import date
+
+_pseudonym_key = secrets.token_bytes(32)
+"""The key of `mask`: the platform's (`use_pseudonym_key`, set by every service process at
+start from JOBLOG_PSEUDONYM_KEY), else one of this process alone. Never none: a pseudonym
+without a key is a sha256 of a 10-digit number, reversed by trying the whole CPR space."""
 
 
 class InvalidCpr(ValueError):
@@ -39,7 +46,18 @@ def is_valid_cpr(cpr: object) -> bool:
     return True
 
 
+def use_pseudonym_key(key: str) -> None:
+    """Pseudonyms from now on with the platform's secret key (the same in every process of a
+    platform, so a citizen's log lines can be found across them)."""
+    global _pseudonym_key
+    if not key:
+        raise ValueError("the pseudonym key is empty")
+    _pseudonym_key = key.encode()
+
+
 def mask(cpr: str) -> str:
     """A stable pseudonym for logs: never the number itself, but the same citizen gives the same
-    tag."""
-    return "cpr#" + hashlib.sha256(cpr.encode()).hexdigest()[:10]
+    tag within a platform. A keyed HMAC-SHA256 (`use_pseudonym_key`): without the key the tag
+    cannot be turned back into the number by hashing every possible CPR."""
+    digest = hmac.new(_pseudonym_key, cpr.encode(), hashlib.sha256).hexdigest()
+    return "cpr#" + digest[:10]

@@ -32,7 +32,7 @@ from shared.contract.events import (
 )
 from shared.contract.joblog_rules import check_joblog
 from shared.contract.rejections import Reason, Refusal
-from shared.contract.tid import day_of
+from shared.contract.tid import day_of, moment_problem
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -206,6 +206,8 @@ def parse_command(
     kilde = fmt.kilde(message)
     joblog_id = need(message, name["joblogId"], as_uuid)
     tidspunkt = need(message, name["tidspunkt"], as_moment)
+    if late := moment_problem(tidspunkt, received):  # out of bounds, or the future
+        raise Refusal(Reason.FIELD_INVALID, f"{name['tidspunkt']}: {late}", name["tidspunkt"])
     if handling == Handling.OPRET:
         grundversion = get(message, name["grundversion"], as_version)
     else:

@@ -3,13 +3,15 @@ database writes a few lines, not thousands (`shared.platform.outage`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from pathlib import Path
 
-from shared.contract.cpr import mask
+from shared.cluster.credentials import MissingPseudonymKey, pseudonym_key
+from shared.contract.cpr import mask, use_pseudonym_key
 from shared.platform.outage import collapse_outages
-from shared.platform.settings import Settings
+from shared.platform.settings import Settings, get_settings
 
 _CPR_PATTERN = re.compile(r"(?<!\d)(?<!cpr#)(\d{6})-?(\d{4})(?!\d)")
 """Ten digits (or 6-4) not within a longer number, nor a pseudonym already (its hex may be all
@@ -32,6 +34,8 @@ def mask_cprs(text: str) -> str:
 def logs_to_file(path: Path, level: str = "INFO") -> None:
     """For commands whose terminal shows only the project's progress and results: every log
     line, the libraries' warnings included (`warnings` too), goes to `path`, CPR masked."""
+    with contextlib.suppress(MissingPseudonymKey):  # the platform's key where known, else own
+        use_pseudonym_key(pseudonym_key(get_settings()))
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path)
     handler.setFormatter(CprMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -43,6 +47,12 @@ def logs_to_file(path: Path, level: str = "INFO") -> None:
 
 
 def setup_logging(settings: Settings) -> None:
+    """A service process's logging. Without the platform's pseudonym key the process does not
+    start (`shared.cluster.credentials.pseudonym_key`)."""
+    try:
+        use_pseudonym_key(pseudonym_key(settings))
+    except MissingPseudonymKey as error:
+        raise SystemExit(str(error)) from None
     handler = logging.StreamHandler()
     handler.setFormatter(CprMaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     collapse_outages(handler)  # an outage of Kafka or the database: a few lines, not thousands

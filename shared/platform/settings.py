@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # (infra.local, the tests) sets 1 and 1. The provisioning refuses more than the brokers.
     replication_factor: int = Field(3, ge=1, alias="JOBLOG_REPLICATION_FACTOR")
     min_insync_replicas: int = Field(2, ge=1, alias="JOBLOG_MIN_INSYNC_REPLICAS")
+    # the secret key of the cpr pseudonyms in the logs (`shared.contract.cpr.mask`), the same for
+    # every process of a platform; unset: the platform credentials file's `pseudonym` (local)
+    pseudonym_key: SecretStr = Field(SecretStr(""), alias="JOBLOG_PSEUDONYM_KEY")
     # partitions of each jobcenter's topics (98 jobcentres: few records each)
     jobcenter_topic_partitions: int = Field(1, alias="JOBLOG_JOBCENTER_TOPIC_PARTITIONS")
     mongodb_url: str = Field("mongodb://127.0.0.1:27017/", alias="MONGODB_URL")

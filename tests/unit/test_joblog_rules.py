@@ -19,7 +19,7 @@ from shared.contract.events import (
     Kontaktperson,
     SoegtVia,
 )
-from shared.contract.joblog_rules import check_joblog
+from shared.contract.joblog_rules import check_joblog, is_blank, text_length
 from shared.contract.rejections import Reason, Refusal
 
 TODAY = date(2026, 11, 20)
@@ -264,14 +264,24 @@ def test_aktivitet_length_outside_the_bmp() -> None:
 
 # a strategy of valid entries ----------------------------------------------------------------
 
-# valid text: no control characters (tab, line feed, carriage return in the notes only) and no
-# bidirectional controls
-LINE = st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=BIDI_CONTROLS)
-NOTE = st.characters(
-    exclude_categories=("Cs", "Cc"), exclude_characters=BIDI_CONTROLS, include_characters="\t\n\r"
-)
-TEXT = st.text(LINE, max_size=200)
-NONBLANK = st.text(LINE, min_size=1, max_size=200).filter(str.strip)
+# valid text: no control characters (tab, line feed, carriage return in the notes only), no
+# format characters but the bidi marks, no line or paragraph separators; required text not blank
+# (only whitespace and invisible characters); lengths counted in NFC
+INVALID_TEXT = ("Cs", "Cc", "Cf", "Zl", "Zp")
+LINE = st.characters(exclude_categories=INVALID_TEXT, include_characters="\u200e\u200f\u061c")
+NOTE = st.characters(exclude_categories=INVALID_TEXT, include_characters="\u200e\u200f\u061c\t\n\r")
+
+
+def at_most(
+    limit: int, min_size: int = 0, chars: st.SearchStrategy[str] = LINE
+) -> st.SearchStrategy[str]:
+    return st.text(chars, min_size=min_size, max_size=limit).filter(
+        lambda s: text_length(s) <= limit
+    )
+
+
+TEXT = at_most(200)
+NONBLANK = at_most(200, 1).filter(lambda s: not is_blank(s))
 PAST = st.dates(min_value=date(2000, 1, 1), max_value=TODAY)
 
 
@@ -314,12 +324,12 @@ def joblogs(draw: st.DrawFn) -> Joblog:
         fundetVia=draw(optional(st.sampled_from(FundetVia))),
         soegtVia=draw(optional(st.sampled_from(SoegtVia))),
         aktivitet=draw(
-            st.text(LINE, min_size=1, max_size=250).filter(str.strip)
+            at_most(250, 1).filter(lambda s: not is_blank(s))
             if not application
-            else optional(st.text(LINE, max_size=250))
+            else optional(at_most(250))
         ),
         aktivitetsdato=draw(PAST if not application else optional(PAST)),
-        noter=draw(optional(st.text(NOTE, max_size=2000))),
+        noter=draw(optional(at_most(2000, chars=NOTE))),
     )
 
 
