@@ -35,7 +35,7 @@ from shared.readmodel.writer import AFTER
 log = logging.getLogger("dfdg.storage")
 
 VERSION_ATTEMPTS = 5
-KILDE = re.compile(r"jobnet|akasse:\d{3}")
+KILDE = re.compile(r"jobnet|akasse:[0-9]{3}")  # ASCII digits (\d takes any script's)
 
 
 class VersionTaken(ConnectionError):
@@ -50,7 +50,7 @@ async def handle_command(inbound: Inbound, ports: StoragePorts) -> None:
         entry = await accept(command, await ports.clock.now(), ports)
     except Refusal as refusal:
         named = naming_the_field(refusal, format_of(command))  # in the producer's terms
-        await ports.outbox.reject(original(command), named, str(command.beskedId))
+        await ports.outbox.reject(original(command, inbound), named, str(command.beskedId))
         return
     await finish(entry, ports)
 
@@ -147,7 +147,7 @@ async def keep_command(inbound: Inbound, error: Exception, ports: StoragePorts) 
         log.error("unreadable internal command at offset %s", inbound.offset)
         await ports.outbox.reject(inbound, refusal, None, topic=topics.PLATFORM_REJECTED)
         return
-    await ports.outbox.reject(original(command), refusal, str(command.beskedId))
+    await ports.outbox.reject(original(command, inbound), refusal, str(command.beskedId))
 
 
 def check_command(command: JoblogCommand, today: date) -> None:
@@ -173,12 +173,16 @@ def format_of(command: JoblogCommand) -> Format:
     return AKASSE if command.producer == "akasse" else JOBNET
 
 
-def original(command: JoblogCommand) -> Inbound:
-    """Where the command came from, for a rejection on the producer's topic."""
-    if command.producer == "jobnet" or command.akasse_nr is None:
+def original(command: JoblogCommand, inbound: Inbound) -> Inbound:
+    """Where the command came from, for a rejection on the producer's topic. A command of no
+    known source (an adapter's bug, or a forgery on the internal topic) is no front end's to
+    see: it is kept as it is, on the operator's dfdg.platform.rejected."""
+    if command.kilde == "jobnet":
         topic = topics.JOBNET_INBOUND
-    else:
+    elif KILDE.fullmatch(command.kilde) and command.akasse_nr is not None:
         topic = topics.akasse_inbound(command.akasse_nr)
+    else:
+        return inbound
     return Inbound(
         topic, command.raaPartition, command.raaOffset, command.cpr, command.raa.encode()
     )

@@ -409,6 +409,34 @@ async def test_a_refusal_is_named_in_the_producers_terms_on_its_rejected_topic()
     assert w.outbox.rejected[-1].refusal.field == "joblogId"
 
 
+@pytest.mark.parametrize(
+    "kilde",
+    ["", "Jobnet", "jobnet ", "jobnetx", "akasse", "akasse:", "akasse:06", "akasse:0670",
+     "akasse:06a", "akasse:\u0660\u0666\u0667", "akasse:\uff10\uff16\uff17", "xakasse:067"],
+)  # fmt: skip
+async def test_a_command_from_an_unknown_source_is_refused_and_nothing_stored(kilde):
+    """Storage's own check of `kilde` (defence in depth: the internal topic is not trusted)."""
+    w = world()
+    await with_status(w, status(AKASSE))
+    await handle(w, command(kilde=kilde))
+    [rejected] = w.outbox.rejected
+    assert rejected.refusal.reason == Reason.MALFORMED
+    assert rejected.refusal.field in ("kilde", "origin")  # (anything but jobnet: as an a-kasse's)
+    assert repr(kilde) in rejected.refusal.message
+    # no front end's: kept as it came, from the internal topic, for the operator
+    assert rejected.inbound.topic == topics.JOBLOG_COMMANDS
+    assert topics.rejected_topic_for(rejected.inbound.topic) == topics.PLATFORM_REJECTED
+    assert w.changes() == [] and w.repo.history == {}
+
+
+@pytest.mark.parametrize("kilde", ["jobnet", f"akasse:{AKASSE}"])
+async def test_a_command_from_a_known_source_passes_the_source_check(kilde):
+    w = world()
+    await with_status(w, status(AKASSE))
+    await handle(w, command(kilde=kilde))
+    assert w.outbox.rejected == [] and len(w.changes()) == 1
+
+
 @pytest.mark.parametrize("member_of", [None, OTHER_AKASSE], ids=["no-status", "other-akasse"])
 async def test_a_command_from_an_akasse_the_citizen_is_not_a_member_of_is_refused(member_of):
     w = world(offering={AKASSE})
