@@ -21,7 +21,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from shared.contract.inbound import Inbound
 from shared.platform import outage
-from shared.platform.ports import Fallback, Handle
+from shared.platform.ports import Fallback, Handle, HandleBatch
 from shared.platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,34 @@ async def deliver_batch(
             raise failure
     if failures:
         raise failures[0]
+
+
+async def deliver_whole(
+    records: Iterable[Inbound],
+    handle_batch: HandleBatch,
+    handle: Handle,
+    on_unexpected: Fallback,
+    at_once: int,
+    last_resort: Fallback | None = None,
+) -> None:
+    """Run a batch through a batch-native handler; should it fail on something other than an
+    outage (a bad record among good ones), run the same batch again record by record under
+    `deliver_batch`'s policy, so each bad record gets its rejection and the others go through.
+    Handlers are idempotent: what the failed batch had already done is not done twice. An
+    outage nacks the batch."""
+    batch = list(records)
+    if not batch:
+        return
+    try:
+        await handle_batch(batch)
+        return
+    except TRANSIENT_ERRORS as error:
+        await _nack(batch[0], error)
+    except Exception:
+        log.exception(
+            "a batch of %d on %s failed; handling it record by record", len(batch), batch[0].topic
+        )
+    await deliver_batch(batch, handle, on_unexpected, at_once, last_resort)
 
 
 async def deliver(

@@ -16,6 +16,9 @@ from shared.contract.rejections import Refusal, internal_error
 Handle = Callable[[Inbound], Awaitable[None]]
 """A handler, as the delivery policy (`shared.platform.kafka.deliver_batch`) calls it."""
 Fallback = Callable[[Inbound, Exception], Awaitable[None]]
+HandleBatch = Callable[[list[Inbound]], Awaitable[None]]
+"""A batch-native handler: the whole batch in one go (one read and one bulk write per
+collection), each key's records in their order."""
 """What becomes of a record whose handler raised something unexpected."""
 
 

@@ -39,13 +39,14 @@ from shared.platform.kafka import (
     DURABLE_ACK,
     broker_security,
     deliver_batch,
+    deliver_whole,
     group_id,
     latest_records,
     publish,
     raw_batch_decoder,
     raw_decoder,
 )
-from shared.platform.ports import Fallback, Handle
+from shared.platform.ports import Fallback, Handle, HandleBatch
 from shared.platform.settings import Settings
 from shared.readmodel.document import Document
 
@@ -163,7 +164,12 @@ class Runtime:
     # -- wiring handlers -------------------------------------------------------------------
 
     def consume(
-        self, source: topics.Source, expects: Any, handle: Handle, on_unexpected: Fallback
+        self,
+        source: topics.Source,
+        expects: Any,
+        handle: Handle,
+        on_unexpected: Fallback,
+        handle_batch: HandleBatch | None = None,
     ) -> None:
         """Handle every record of `source` (a topic, or a family of per-party topics followed
         by pattern) under the delivery policy (`deliver_batch`): batches from the consumer
@@ -171,7 +177,9 @@ class Runtime:
         per batch (see `subscriber_options`); a record whose `on_unexpected` fails as well is
         kept from its raw bytes alone (`KafkaOutbox.keep_raw`). `expects` is the model of one
         record for the AsyncAPI document; the records are read as raw bytes all the same
-        (`shared.platform.asyncapi`)."""
+        (`shared.platform.asyncapi`). With `handle_batch`, a batch goes to it whole (one read
+        and one bulk write per collection), and `handle` takes the records one by one only when
+        the whole batch failed on something other than an outage (`deliver_whole`)."""
         at_once = self.settings.consumer_workers
 
         async def on_batch(
@@ -182,10 +190,17 @@ class Runtime:
         ) -> None:
             records = message.raw_message
             assert isinstance(records, tuple)
+            inbound = map(Inbound.of, records)
             async with self.clock.batch():
-                await deliver_batch(
-                    map(Inbound.of, records), handle, on_unexpected, at_once, self.outbox.keep_raw
-                )
+                if handle_batch is None:
+                    await deliver_batch(
+                        inbound, handle, on_unexpected, at_once, self.outbox.keep_raw
+                    )
+                else:
+                    await deliver_whole(
+                        inbound, handle_batch, handle, on_unexpected, at_once,
+                        self.outbox.keep_raw,
+                    )  # fmt: skip
 
         options = subscriber_options(self.name, source.name, self.group(source.name))
         if source.pattern is None:

@@ -18,7 +18,7 @@ from shared.contract import topics
 from shared.contract.events import Rejection
 from shared.contract.inbound import Inbound
 from shared.platform.clock import PlatformClock
-from shared.platform.kafka import deliver_batch
+from shared.platform.kafka import deliver_batch, deliver_whole
 from shared.platform.runtime import KafkaOutbox
 from shared.platform.settings import ClockMode, Settings
 
@@ -192,3 +192,50 @@ async def test_the_keep_raw_rejection_reads_nothing_of_the_body():
 )
 def test_every_consumed_topic_has_a_rejected_topic(source, kept_on):
     assert topics.rejected_topic_for(source) == kept_on
+
+
+# -- a batch-native handler (deliver_whole) ----------------------------------------------------
+
+
+async def test_a_batch_native_handler_takes_the_whole_batch_once():
+    seen: list[list[str]] = []
+
+    async def whole(records: list[Inbound]) -> None:
+        seen.append([r.body.decode() for r in records])
+
+    records = batch(("a", "a1"), ("b", "b1"), ("a", "a2"))
+    await deliver_whole(records, whole, _never_one, _never, at_once=2)
+    assert seen == [["a1", "b1", "a2"]]
+
+
+async def test_a_failed_batch_is_handled_again_record_by_record_and_the_bad_one_kept():
+    one_by_one: list[str] = []
+    kept: list[str] = []
+
+    async def whole(records: list[Inbound]) -> None:
+        raise ValueError("a bad record among them")
+
+    async def one(inbound: Inbound) -> None:
+        if inbound.body == b"bad":
+            raise ValueError("bad")
+        one_by_one.append(inbound.body.decode())
+
+    async def keep(inbound: Inbound, error: Exception) -> None:
+        kept.append(inbound.body.decode())
+
+    records = batch(("a", "a1"), ("b", "bad"), ("a", "a2"))
+    await deliver_whole(records, whole, one, keep, at_once=2)
+    assert one_by_one == ["a1", "a2"] and kept == ["bad"]
+
+
+@pytest.mark.parametrize("outage", [ConnectionFailure("db"), KafkaConnectionError("kafka")])
+async def test_an_outage_in_a_batch_nacks_it_without_handling_it_again(outage):
+    async def whole(records: list[Inbound]) -> None:
+        raise outage
+
+    with pytest.raises(NackMessage):
+        await deliver_whole(batch(("a", "a1")), whole, _never_one, _never, at_once=1)
+
+
+async def _never_one(inbound: Inbound) -> None:
+    raise AssertionError("not record by record")
