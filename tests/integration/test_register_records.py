@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 def runtime_of(platform, name: str):
-    [runtime] = [s for s in platform.services if s.name == name]
+    [runtime] = [s for s in platform.services if s.runtime.name == name]
     return runtime
 
 

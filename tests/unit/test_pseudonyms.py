@@ -78,7 +78,17 @@ def test_an_empty_key_is_refused() -> None:
         use_pseudonym_key("")
 
 
-def test_the_key_comes_from_the_setting_then_the_platform_credentials_file(tmp_path) -> None:
+def without_the_environment_s_key(monkeypatch) -> None:
+    """The test command runs the suite with the local platform's key and files in the
+    environment; these tests say what happens without them."""
+    for name in ("JOBLOG_PSEUDONYM_KEY", "JOBLOG_PLATFORM_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_key_comes_from_the_setting_then_the_platform_credentials_file(
+    tmp_path, monkeypatch
+) -> None:
+    without_the_environment_s_key(monkeypatch)
     file = tmp_path / "platform-credentials.json"
     file.write_text(json.dumps({PSEUDONYM: "from the file", "dfdg-storage": "pw"}))
     from_file = Settings.model_validate({"JOBLOG_PLATFORM_CREDENTIALS": str(file)})
@@ -105,7 +115,10 @@ def test_the_local_key_is_made_once_and_kept(tmp_path) -> None:
     assert file.stat().st_mode & 0o077 == 0  # readable by its owner only
 
 
-def test_setup_logging_uses_the_platform_key_and_refuses_to_run_without(tmp_path) -> None:
+def test_setup_logging_uses_the_platform_key_and_refuses_to_run_without(
+    tmp_path, monkeypatch
+) -> None:
+    without_the_environment_s_key(monkeypatch)
     setup_logging(Settings.model_validate({"JOBLOG_PSEUDONYM_KEY": "k"}))
     assert mask(CPR) == keyed("k", CPR)
     with pytest.raises(SystemExit, match="JOBLOG_PSEUDONYM_KEY"):
