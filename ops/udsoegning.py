@@ -47,6 +47,9 @@ def udsoegning_command(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="the extraction as made on this day (audit)")
     ] = None,
+    maanedlig: Annotated[
+        bool, typer.Option("--maanedlig", help="add the months without registration (lov 371)")
+    ] = False,
     *,
     output: Annotated[Path, typer.Option("--output", "-o", help="the CSV file to write")],
 ) -> None:
@@ -57,7 +60,7 @@ def udsoegning_command(
         count = asyncio.run(
             run_udsoegning(
                 Settings(), kommunekode, fra, til, maalgruppe, kun_adviserede, as_of, output,
-                console,
+                console, maanedlig,
             )
         )  # fmt: skip
     except CriteriaError as error:
@@ -76,6 +79,7 @@ async def run_udsoegning(
     as_of: str | None,
     output: Path,
     console: Console | None = None,
+    maanedlig: bool = False,
 ) -> int:
     """The extraction into `output` (written to a temporary file, renamed when complete);
     returns the number of rows."""
@@ -85,7 +89,7 @@ async def run_udsoegning(
         now = await clock.now()
         asked = extraction.order(
             kommunekode, fra, til, maalgruppe, kun_adviserede, as_of, now,
-            settings.udsoegning_max_days,
+            settings.udsoegning_max_days, maanedlig,
         )  # fmt: skip
         access = AccessLog(db, simulated_clock=clock.simulated)
         await access.create_indexes()

@@ -185,6 +185,13 @@ def routes() -> Any:
         til: Annotated[str, Query(description="last day (included), YYYY-MM-DD")],
         maalgruppe: Annotated[str | None, Query(description="only this målgruppe")] = None,
         kun_adviserede: Annotated[bool, Query(description="only citizens advised")] = False,
+        maanedlig: Annotated[
+            bool,
+            Query(
+                description="add the column maaneder_uden_registrering: whole months of the"
+                " period without registration under the monthly duty (lov nr. 371/2022)"
+            ),
+        ] = False,
         as_of: Annotated[
             str | None,
             Query(
@@ -199,7 +206,7 @@ def routes() -> Any:
         try:
             asked = extraction.order(
                 kommunekode, fra, til, maalgruppe, kun_adviserede, as_of, now,
-                state.settings.udsoegning_max_days,
+                state.settings.udsoegning_max_days, maanedlig,
             )  # fmt: skip
         except CriteriaError as error:
             raise _unprocessable(str(error)) from None

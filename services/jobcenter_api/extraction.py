@@ -27,7 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.jobcenter_api import loader
 from services.jobcenter_api.access_log import AccessLog, ExtractionLog
-from services.jobcenter_api.udsoegning import HEADER, Criteria, CriteriaError, parse_date, rows
+from services.jobcenter_api.udsoegning import Criteria, CriteriaError, parse_date, rows
 from shared.contract.tid import day_of, start_of_day
 from shared.readmodel.document import Document
 
@@ -55,6 +55,7 @@ class Order:
             "maalgruppe": criteria.maalgruppe.value if criteria.maalgruppe else None,
             "kun_adviserede": criteria.kun_adviserede,
             "as_of": self.as_of.isoformat() if self.as_of else None,
+            **({"maanedlig": True} if criteria.maanedlig else {}),
         }
 
 
@@ -67,6 +68,7 @@ def order(
     as_of: str | None,
     now: datetime,
     max_days: int,
+    maanedlig: bool = False,
 ) -> Order:
     """Validated criteria from the query's text; raises CriteriaError (readable) otherwise.
 
@@ -78,7 +80,9 @@ def order(
         raise CriteriaError(
             f"as_of ({as_of_day.isoformat()}) is after today ({today.isoformat()})", "as_of"
         )
-    criteria = Criteria.parse(kommunekode, fra, til, maalgruppe, kun_adviserede, as_of_day or today)
+    criteria = Criteria.parse(
+        kommunekode, fra, til, maalgruppe, kun_adviserede, as_of_day or today, maanedlig
+    )
     criteria.validate(max_days)
     # as of now: everything stored, also what arrived at this very instant (a `$lt now` cut
     # would leave out what was received on the current tick of the simulated clock)
@@ -110,7 +114,7 @@ class Extraction:
         """The CSV text: the header, then one piece per chunk of candidates (possibly empty)."""
         criteria, known_by = self.order.criteria, self.order.known_by
         try:
-            yield csv_line(HEADER)
+            yield csv_line(criteria.header)
             loop = asyncio.get_running_loop()
             async for documents in loader.chunks(self.db, criteria.kommunekode, known_by):
                 extracted, text = await loop.run_in_executor(_renderer, render, documents, criteria)

@@ -48,7 +48,8 @@ Columns
 -------
 - `cpr`: as stored, 10 digits.
 - `maalgruppe`: the målgruppe of the row (see Population 1).
-- `fritaget`: `ja` if a fritagelse (from any jobcenter) covers the end of the period, else `nej`.
+- `fritaget`: `ja` if a fritagelse covers the end of the period, else `nej` (a fritagelse holds
+  while the citizen stays at the jobcenter that granted it: `shared.contract.citizen.within_stays`).
 - `antal_joblogs`: the number of joblogs *created* on a day of the period (up to its end),
   counted once per joblog id, leaving out those deleted on or before `today`. A joblog created
   in December and edited in January counts in December, not January, so monthly extractions add
@@ -68,6 +69,11 @@ Columns
   had been issued (`udstedt`) on or before `today`. Notices from any jobcenter count.
 - `seneste_advisering`: the due day (`forfaldt`, ISO date) of the latest such notice due on or
   before the end of the period - possibly before `fra` - or empty if there is none.
+- `maaneder_uden_registrering` (only when asked for, `maanedlig=true`: the contract's eight
+  columns stay as they are for those who read them by position): the number of whole calendar
+  months of the period, ended before `today`, in which the monthly registration duty of lov
+  nr. 371/2022 applied for the whole month and no joblog was created (the rule:
+  `shared/contract/maanedlig.py`). A month still running on `today` is not counted.
 
 `seneste_*` look back without a lower bound; `antal_*` count inside the period only.
 """
@@ -77,10 +83,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from shared.contract.citizen import ExemptionPeriod, Maalgruppe, Period, is_exempt, status_on
 from shared.contract.kommuner import is_kommunekode
+from shared.contract.maanedlig import forsoemte_maaneder
 from shared.contract.tid import as_utc, day_of
 
 HEADER = (
@@ -93,6 +100,8 @@ HEADER = (
     "antal_adviseringer",
     "seneste_advisering",
 )
+MAANEDLIG = "maaneder_uden_registrering"
+"""The column the monthly duty adds when asked for (`Criteria.maanedlig`), after the others."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ASKABLE = tuple(m.value for m in Maalgruppe if m.has_duty)
@@ -116,6 +125,11 @@ class Criteria:
     maalgruppe: Maalgruppe | None
     kun_adviserede: bool
     today: date
+    maanedlig: bool = False  # the column of whole months without registration too
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return (*HEADER, MAANEDLIG) if self.maanedlig else HEADER
 
     @property
     def historical(self) -> bool:
@@ -167,6 +181,7 @@ class Criteria:
         maalgruppe: str | None,
         kun_adviserede: bool,
         today: date,
+        maanedlig: bool = False,
     ) -> Criteria:
         """Criteria from the query's text. Raises CriteriaError for a date that is not
         YYYY-MM-DD or an unknown målgruppe; call `validate` for the remaining rules."""
@@ -186,6 +201,7 @@ class Criteria:
             maalgruppe=group,
             kun_adviserede=kun_adviserede,
             today=today,
+            maanedlig=maanedlig,
         )
 
 
@@ -242,9 +258,14 @@ class Row:
     dage_uden_aktivitet: int | None
     antal_adviseringer: int
     seneste_advisering: date | None
+    maaneder_uden_registrering: int | None = None  # asked for with `maanedlig`
 
     def cells(self) -> tuple[str, ...]:
-        """The CSV cells in HEADER order."""
+        """The CSV cells in the order of the criteria's header."""
+        months = self.maaneder_uden_registrering
+        return self._base_cells() + (() if months is None else (str(months),))
+
+    def _base_cells(self) -> tuple[str, ...]:
         return (
             self.cpr,
             self.maalgruppe.value,
@@ -324,7 +345,17 @@ def select_row(facts: CitizenFacts, criteria: Criteria) -> Row | None:
         dage_uden_aktivitet=dage,
         antal_adviseringer=antal_adviseringer,
         seneste_advisering=seneste_advisering,
+        maaneder_uden_registrering=_months_missed(facts, criteria) if criteria.maanedlig else None,
     )
+
+
+def _months_missed(facts: CitizenFacts, criteria: Criteria) -> int:
+    """Whole months of the period, over before today, missed under the monthly duty."""
+    last = min(criteria.end, criteria.today - timedelta(days=1))
+    if last < criteria.fra:
+        return 0
+    created = [joblog.oprettet for joblog in facts.joblogs]
+    return len(forsoemte_maaneder(facts.periods, facts.exemptions, created, criteria.fra, last))
 
 
 def _duty_stretch_start(periods: Iterable[Period], day: date) -> date | None:

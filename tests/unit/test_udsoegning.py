@@ -627,3 +627,100 @@ def test_rows_match_a_day_by_day_oracle(extraction: tuple[list[CitizenFacts], Cr
     criteria.validate(max_days=366)
     expected = [cells for f in facts if (cells := oracle(f, criteria)) is not None]
     assert [row.cells() for row in rows(facts, criteria)] == expected
+
+
+# -- the monthly duty's column (maanedlig=true, issue 21 A.3) ----------------------------------
+
+COVERED_BY_LAW = {"jobparat_kontanthjaelp", "aabenlyst_uddannelsesparat", "overgangsydelse",
+                  "selvforsoergelses_hjemrejseydelse"}  # fmt: skip
+
+
+def oracle_months(facts: CitizenFacts, c: Criteria) -> int:
+    """Day by day, from the law's words: each calendar month lying wholly in the period and
+    over before today, in which every day had a covered målgruppe and no fritagelse, and no
+    joblog was created on any of its (Copenhagen) days."""
+    last = min(c.end, c.today - timedelta(days=1))
+    created_days = {local_day(j.oprettet) for j in facts.joblogs}
+    missed = 0
+    first = date(c.fra.year, c.fra.month, 1)
+    while first <= last:
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        days = each_day(first, following - timedelta(days=1))
+        if first >= c.fra and days[-1] <= last:
+            duty = all(
+                (s := oracle_status(facts.periods, d)) is not None
+                and s.maalgruppe.value in COVERED_BY_LAW
+                and not any(e.fra <= d and (e.til is None or d < e.til) for e in facts.exemptions)
+                for d in days
+            )
+            if duty and not created_days & set(days):
+                missed += 1
+        first = following
+    return missed
+
+
+@st.composite
+def long_timelines(draw: st.DrawFn) -> list[Period]:
+    """Months-long stretches, starting on or near a month's first day."""
+    periods: list[Period] = []
+    day = BASE + timedelta(days=draw(st.sampled_from([0, 0, 1, 14])))
+    for _ in range(draw(st.integers(1, 4))):
+        length = draw(st.sampled_from([27, 28, 31, 45, 59, 90]))
+        group = draw(st.sampled_from(GROUPS))
+        periods.append(Period(day, day + timedelta(days=length), group, "101", None))
+        day += timedelta(days=length + draw(st.sampled_from([0, 0, 0, 1])))
+    last = periods[-1]
+    periods[-1] = Period(last.fra, None, last.maalgruppe, last.jobcenter, None)
+    return periods
+
+
+@st.composite
+def monthly_extractions(draw: st.DrawFn) -> tuple[CitizenFacts, Criteria]:
+    fra = BASE + timedelta(days=draw(st.sampled_from([0, 0, 1, 31, 40])))
+    til = fra + timedelta(days=draw(st.integers(20, 200)))
+    today = til + timedelta(days=draw(st.sampled_from([-30, -1, 0, 1, 5])))
+    today = max(today, fra)
+    created = draw(
+        st.lists(st.builds(lambda n, h: datetime.combine(BASE, datetime.min.time(), UTC)
+                           + timedelta(days=n, hours=h),
+                           st.integers(-5, 220), st.sampled_from([0, 11, 22, 23])), max_size=5)
+    )  # fmt: skip
+    exemptions = [
+        exemption(BASE + timedelta(days=f), BASE + timedelta(days=f + n))
+        for f, n in draw(st.lists(st.tuples(st.integers(0, 200), st.integers(1, 10)), max_size=1))
+    ]
+    facts = CitizenFacts(
+        cpr="0101901111",
+        periods=draw(long_timelines()),
+        exemptions=exemptions,
+        joblogs=[JoblogFact(f"j{i}", at) for i, at in enumerate(created)],
+    )
+    return facts, Criteria("101", fra, til, None, False, today, maanedlig=True)
+
+
+@settings(max_examples=400, deadline=None)
+@given(monthly_extractions())
+def test_months_without_registration_match_a_day_by_day_oracle(
+    extraction: tuple[CitizenFacts, Criteria],
+) -> None:
+    facts, criteria = extraction
+    row = select_row(facts, criteria)
+    if row is None:
+        return
+    assert row.maaneder_uden_registrering == oracle_months(facts, criteria)
+    assert len(row.cells()) == len(criteria.header) == 9
+    assert criteria.header[-1] == "maaneder_uden_registrering"
+
+
+def test_the_monthly_column_is_only_there_when_asked_for() -> None:
+    facts = CitizenFacts("1", [p(date(2025, 6, 1), None, JP)])
+    plain = select_row(facts, january())
+    assert plain is not None and plain.maaneder_uden_registrering is None
+    assert len(plain.cells()) == len(HEADER) == 8
+    asked = Criteria("101", JAN1, JAN31, None, False, TODAY, maanedlig=True)
+    row = select_row(facts, asked)
+    assert row is not None and row.maaneder_uden_registrering == 1  # January, nothing created
+    with_one = CitizenFacts("1", facts.periods, joblogs=[JoblogFact("a", utc(2026, 1, 20))])
+    assert select_row(with_one, asked).maaneder_uden_registrering == 0  # type: ignore[union-attr]
+    running = Criteria("101", date(2026, 3, 1), date(2026, 3, 31), None, False, TODAY, True)
+    assert select_row(facts, running).maaneder_uden_registrering == 0  # type: ignore[union-attr]
