@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 from harness import ids, jobnet, new_cpr
 from shared.contract import topics
 from tests.integration.test_api import (
+    HEADER,
     UDS,
     advance,
     call,
@@ -179,6 +180,33 @@ def expected_row(
         str(antal_adv),
         max((d for d in notices if d <= end), default=None).__str__().replace("None", ""),
     ]
+
+
+COVERED_BY_LAW = {"jobparat_kontanthjaelp", "aabenlyst_uddannelsesparat", "overgangsydelse",
+                  "selvforsoergelses_hjemrejseydelse"}  # fmt: skip
+
+
+def expected_months(citizen: Citizen, fra: date, til: date, today: date) -> str:
+    """The monthly duty's column, from the law's words and the citizen's messages as known by
+    `today`: each calendar month wholly in the period and over before today, with a covered
+    målgruppe and no fritagelse on every day and no joblog created on any of its days."""
+    last = min(til, today - ONE_DAY)
+    created = {
+        cph_day(at) for _, h, at in citizen.activity if h == "opret" and cph_day(at) <= today
+    }
+    missed, first = 0, fra.replace(day=1)
+    while first <= last:
+        following = (first + timedelta(days=32)).replace(day=1)
+        days = [first + timedelta(days=n) for n in range((following - first).days)]
+        if first >= fra and days[-1] <= last:
+            covered = all(
+                (s := status_on(citizen, day, today)) is not None and s.group in COVERED_BY_LAW
+                and not exempt_on(citizen, day, today)
+                for day in days
+            )  # fmt: skip
+            missed += covered and not created & set(days)
+        first = following
+    return str(missed)
 
 
 def advised(citizen: Citizen, ticks: list[Tick]) -> list[tuple[datetime, datetime]]:
@@ -491,6 +519,32 @@ async def test_udsoegning_matches_an_independent_computation(platform, tmp_path:
             )
         compared += len(expected)
     assert compared > 100, "the generated data should fill the extractions"
+
+    # the monthly duty's column (maanedlig=true): the same rows, one column more
+    months_compared = 0
+    for asked in [a for a in criteria_list(t0, day) if not a.get("kun")][:10]:
+        kk, fra, til, as_of = asked["kk"], asked["fra"], asked["til"], asked.get("as_of")
+        response = await call(
+            platform, f"jc{kk}", UDS.format(kk), fra=fra.isoformat(), til=til.isoformat(),
+            maalgruppe=asked.get("group"), maanedlig="true",
+            as_of=as_of.isoformat() if as_of else None,
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        lines = response.content.decode().splitlines()
+        assert lines[0] == HEADER + ";maaneder_uden_registrering"
+        actual = {cells[0]: cells for line in lines[1:] if (cells := line.split(";"))[0] in mine}
+        for citizen in citizens:
+            row = expected_row(citizen, kk, fra, til, asked.get("group"), False, as_of or day)
+            if row is None:
+                assert citizen.cpr not in actual, (seed, asked, citizen.cpr)
+                continue
+            row.append(expected_months(citizen, fra, til, as_of or day))
+            assert actual.get(citizen.cpr) == row, (
+                f"seed {seed}, {asked}: {citizen.cpr} is {actual.get(citizen.cpr)}, expected"
+                f" {row}; facts {citizen}"
+            )
+            months_compared += row[-1] != "0"
+    assert months_compared > 0, "some citizen should have missed a month"
 
     # the operator's command writes the same CSV, through the same code
     await operator_command_writes_the_same_csv(platform, tmp_path, day)
