@@ -11,8 +11,10 @@ and one write per collection for the whole batch instead of six round trips per 
    `joblog_history` (the commit point, as before). A version taken (a concurrent writer, or this
    very message before a crash) is read back in one `$in` and decided against, up to
    `VERSION_ATTEMPTS` times, as today;
-3. then the projections (one `bulk_write`), the activities in `borgere` (one `bulk_write`), the
-   changes, notes and refusals published together, and `beskeder` last (one `insert_many`).
+3. then the projections (one `insert_many` of new joblogs', one `bulk_write` replacing older
+   ones), the activities in `borgere` (one `bulk_write`), the changes, notes and refusals
+   published together (a citizen's in order: `in_key_order`), and `beskeder` last (one
+   `insert_many`).
 
 The crash protocol is today's: every step is idempotent, the history insert is where a change
 is decided, and `beskeder` is written only when everything else is durable, so a batch that
@@ -22,9 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 from services.storage import merge
@@ -47,6 +49,7 @@ from shared.contract.inbound import Inbound
 from shared.contract.rejections import Refusal
 from shared.contract.tid import day_of, to_millis
 from shared.frontends.common import naming_the_field
+from shared.platform.ports import Send, in_key_order
 
 log = logging.getLogger("dfdg.storage")
 
@@ -104,13 +107,13 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
     if accepted:
         await ports.repo.project_all(accepted, projected)
         await ports.writer.apply_bulk([e.activity() for e in accepted])
-    sends: list[Awaitable[None]] = []
+    sends: list[tuple[str | None, Send]] = []  # a citizen's in his records' order
     for record, why in sorted(refused, key=lambda r: records.index(r[0])):
         command = record.command
         named = naming_the_field(why, format_of(command))  # in the producer's terms
-        sends.append(
-            ports.outbox.reject(original(command, record.inbound), named, str(command.beskedId))
-        )
+        where = original(command, record.inbound)
+        send = partial(ports.outbox.reject, where, named, str(command.beskedId))
+        sends.append((command.cpr, send))
     for entry in accepted:
         change = JoblogChange(
             handling=entry.handling,
@@ -118,9 +121,8 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
             akasseNr=receiving_of(statuses.get(entry.cpr, []), entry.accepteret, ports.register),
         )
         note = CitizenChange(cpr=entry.cpr, aarsag="joblog", tidspunkt=entry.accepteret)
-        sends.append(ports.outbox.publish(topics.JOBLOG_CHANGES, entry.cpr, change))
-        sends.append(ports.outbox.publish(topics.CITIZEN_CHANGES, entry.cpr, note))
-    await asyncio.gather(*sends)
+        sends.append((entry.cpr, partial(_send_on, ports, entry.cpr, change, note)))
+    await in_key_order(sends)
     if accepted:
         await ports.repo.mark_all_finished(accepted)
 
@@ -226,6 +228,16 @@ async def accept_all(
             ids = sorted({str(members[i].command.joblogId) for i in open_})
             raise VersionTaken(f"joblogs {ids}: version taken {VERSION_ATTEMPTS} times")
     return entries, refused, projected
+
+
+async def _send_on(
+    ports: StoragePorts, cpr: str, change: JoblogChange, note: CitizenChange
+) -> None:
+    """One accepted change: on dfdg.joblog.changes, and noted for the notifier."""
+    await asyncio.gather(
+        ports.outbox.publish(topics.JOBLOG_CHANGES, cpr, change),
+        ports.outbox.publish(topics.CITIZEN_CHANGES, cpr, note),
+    )
 
 
 def _base_key(command: JoblogCommand, latest: dict[UUID, HistoryEntry]) -> Key | None:
