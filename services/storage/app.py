@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.storage import citizens, handlers
+from services.storage import batch, citizens, handlers
 from services.storage.ports import StoragePorts
 from services.storage.repository import Repository
 from shared.contract import topics
@@ -46,6 +46,7 @@ def build(settings: Settings) -> Service[StoragePorts]:
     runtime.consume(
         topics.Source(topics.JOBLOG_COMMANDS), JoblogCommand,
         partial(handlers.handle_command, ports=ports), partial(handlers.keep_command, ports=ports),
+        partial(batch.handle_commands, ports=ports),
     )  # fmt: skip
     keep_citizen = keep_unexpected(ports.outbox, citizens.message_id)
     runtime.consume(

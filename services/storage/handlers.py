@@ -18,7 +18,7 @@ from services.storage import merge
 from services.storage.ports import Register, StoragePorts
 from services.storage.records import HistoryEntry
 from shared.contract import topics
-from shared.contract.citizen import status_on, timeline
+from shared.contract.citizen import Period, StatusMessage, status_on, timeline
 from shared.contract.cpr import is_valid_cpr, mask
 from shared.contract.events import CitizenChange, Handling, JoblogChange, JoblogCommand
 from shared.contract.inbound import Inbound
@@ -100,7 +100,11 @@ async def next_version(
 
 async def check_member(command: JoblogCommand, now: datetime, ports: StoragePorts) -> None:
     today = day_of(now)
-    status = await ports.facts.status_on(command.cpr, today)
+    check_membership(command, await ports.facts.status_on(command.cpr, today), today)
+
+
+def check_membership(command: JoblogCommand, status: Period | None, today: date) -> None:
+    """An a-kasse's command is for its own members only (the citizen's status `today`)."""
     if status is None or status.akasseNr != command.akasse_nr:
         raise Refusal(
             Reason.NOT_MEMBER,
@@ -130,7 +134,12 @@ async def finish(entry: HistoryEntry, ports: StoragePorts) -> None:
 
 def receiving_akasse(citizen: Document, now: datetime, register: Register) -> str | None:
     """The citizen's a-kasse on the day of `now`, if it offers a joblog."""
-    status = status_on(timeline(status_messages(citizen)), day_of(now))
+    return receiving_of(status_messages(citizen), now, register)
+
+
+def receiving_of(messages: list[StatusMessage], now: datetime, register: Register) -> str | None:
+    """`receiving_akasse` from the citizen's status messages."""
+    status = status_on(timeline(messages), day_of(now))
     if status is not None and register.offers_joblog(status.akasseNr):
         return status.akasseNr
     return None

@@ -18,13 +18,14 @@ than flags updated, and every lookup is by `_id` (the index both MongoDB and our
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.storage.merge import FieldDecision, MergeReport
 from services.storage.records import HistoryEntry
@@ -33,6 +34,9 @@ from shared.contract.events import Handling, Joblog, StoredJoblog
 from shared.readmodel import collections
 from shared.readmodel.document import Document
 from shared.readmodel.joblogs import stored_from
+
+BATCH_FIELD = "batchTidligere"
+"""In a projection: the earlier entries (beskedId, version) the same batch made of the joblog."""
 
 
 def history_id(joblog_id: UUID | str, version: int) -> str:
@@ -108,6 +112,121 @@ class Repository:
             await self.joblogs.replace_one(
                 {"_id": doc["joblogId"], "version": {"$lt": doc["version"]}}, current, upsert=True
             )
+
+    # -- joblogs, a batch at a time: one round trip per collection ----------------------------
+
+    async def finished_among(self, besked_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of these message ids were handled to the end before (one `_id $in`)."""
+        wanted = sorted({str(b) for b in besked_ids})
+        if not wanted:
+            return set()
+        found = self.messages.find({"_id": {"$in": wanted}}, {"_id": 1})
+        return {UUID(doc["_id"]) async for doc in found}
+
+    async def projected_among(
+        self, joblog_ids: Iterable[UUID]
+    ) -> tuple[dict[UUID, HistoryEntry], dict[UUID, tuple[UUID, int]]]:
+        """The newest projected entry of each of these joblogs that exists (as `projected`), and
+        the earlier entries the same batch made of them (message id -> joblogId, version: see
+        `project_all`), all in one `_id $in`."""
+        wanted = sorted({str(j) for j in joblog_ids})
+        if not wanted:
+            return {}, {}
+        docs = await self.joblogs.find({"_id": {"$in": wanted}}).to_list()
+        earlier = {
+            UUID(made["beskedId"]): (UUID(d["_id"]), made["version"])
+            for d in docs
+            for made in d.get(BATCH_FIELD, [])
+        }
+        old = [history_id(d["_id"], d["version"]) for d in docs if "historik" not in d]
+        if old:  # projected before the projection kept the whole entry
+            older = {d["_id"]: d for d in await self.history.find({"_id": {"$in": old}}).to_list()}
+            found = (
+                d if "historik" in d else older.get(history_id(d["_id"], d["version"]))
+                for d in docs
+            )
+            docs = [d for d in found if d is not None]
+        entries = (history_entry_of(d) for d in docs)
+        return {e.joblog_id: e for e in entries}, earlier
+
+    async def entries_at(
+        self, keys: Iterable[tuple[UUID, int]]
+    ) -> dict[tuple[UUID, int], HistoryEntry]:
+        """The history entries of these (joblogId, version) that exist (one `_id $in`)."""
+        wanted = sorted({history_id(j, v) for j, v in keys})
+        if not wanted:
+            return {}
+        docs = await self.history.find({"_id": {"$in": wanted}}).to_list()
+        entries = (history_entry_of(d) for d in docs)
+        return {(e.joblog_id, e.version): e for e in entries}
+
+    async def add_versions(
+        self, entries: list[HistoryEntry]
+    ) -> dict[tuple[UUID, int], HistoryEntry | None]:
+        """Insert history entries (unordered: each stands alone). The versions that were taken
+        (a concurrent writer, or these very messages before a crash), each with the entry that
+        holds it (None should it be gone again); the others are stored."""
+        if not entries:
+            return {}
+        docs = [history_document(e) for e in entries]
+        try:
+            await self.history.insert_many(docs, ordered=False)
+        except BulkWriteError as error:
+            taken = [docs[e["index"]] for e in _only_duplicates(error)]
+            keys = [(UUID(d["joblogId"]), d["version"]) for d in taken]
+            holders = await self.entries_at(keys)
+            return {key: holders.get(key) for key in keys}
+        return {}
+
+    async def project_all(self, entries: Iterable[HistoryEntry], existing: set[UUID]) -> None:
+        """`project` for many entries: the newest of each joblog, naming the earlier entries the
+        same batch made of it (`BATCH_FIELD`): should the batch come again before it finished,
+        its earlier messages find what they stored under the newer projection
+        (`projected_among`) instead of being decided again against it. `existing`: the joblogs
+        that had a projection when the batch read them. A new joblog's projection is inserted
+        (one `insert_many`), an existing one replaced if older (one `bulk_write`, no upsert:
+        a duplicate key in a bulk of upserts is answered in a form pymongo cannot read by
+        FerretDB); one inserted by another writer meanwhile is replaced instead."""
+        by_joblog: dict[UUID, list[HistoryEntry]] = {}
+        for entry in entries:
+            by_joblog.setdefault(entry.joblog_id, []).append(entry)
+        new: list[Document] = []
+        replaces: list[ReplaceOne[Document]] = []
+        for joblog_id, made in by_joblog.items():
+            made.sort(key=lambda e: e.version)
+            doc = history_document(made[-1])
+            current = {**doc, "_id": doc["joblogId"], "historik": doc["_id"]}
+            if len(made) > 1:
+                current[BATCH_FIELD] = [
+                    {"beskedId": str(e.besked_id), "version": e.version} for e in made[:-1]
+                ]
+            if joblog_id in existing:
+                replaces.append(_replace_older(current))
+            else:
+                new.append(current)
+        if new:
+            try:
+                await self.joblogs.insert_many(new, ordered=False)
+            except BulkWriteError as error:  # projected meanwhile: this version or another
+                replaces.extend(_replace_older(new[e["index"]]) for e in _only_duplicates(error))
+        if replaces:
+            await self.joblogs.bulk_write(replaces, ordered=False)
+
+    async def mark_all_finished(self, entries: Iterable[HistoryEntry]) -> None:
+        """`mark_finished` for many messages in one insert (the twins of a finished one kept)."""
+        docs = {
+            str(e.besked_id): {
+                "_id": str(e.besked_id),
+                "historik": history_id(e.joblog_id, e.version),
+            }
+            for e in entries
+        }
+        if not docs:
+            return
+        try:
+            await self.messages.insert_many(list(docs.values()), ordered=False)
+        except BulkWriteError as error:
+            _only_duplicates(error)
 
     # -- citizen status and exemptions -----------------------------------------------------
 
@@ -209,6 +328,19 @@ def _bson(value: Any) -> Any:
     if hasattr(value, "value"):  # enums
         return value.value
     return value
+
+
+def _replace_older(current: Document) -> ReplaceOne[Document]:
+    """Replace the projection if it holds an older version (else leave it)."""
+    return ReplaceOne({"_id": current["_id"], "version": {"$lt": current["version"]}}, current)
+
+
+def _only_duplicates(error: BulkWriteError) -> list[Document]:
+    """The write errors of a bulk write, when all are duplicate keys; else the error again."""
+    errors: list[Document] = error.details.get("writeErrors", [])
+    if error.details.get("writeConcernErrors") or any(e.get("code") != 11000 for e in errors):
+        raise error
+    return errors
 
 
 async def _insert_once(collection: Any, doc: Document) -> bool:

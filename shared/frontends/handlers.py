@@ -20,7 +20,7 @@ from shared.contract.events import JoblogChange, JoblogCommand, Rejection
 from shared.contract.inbound import Inbound
 from shared.contract.rejections import Refusal, internal_error
 from shared.frontends.common import naming_the_field
-from shared.platform.ports import Clock, Outbox, keep_unexpected
+from shared.platform.ports import Clock, Outbox, Send, in_key_order, keep_unexpected
 
 if TYPE_CHECKING:
     from shared.platform.runtime import Runtime
@@ -57,28 +57,50 @@ class AdapterPorts:
 
 
 async def handle_inbound(inbound: Inbound, ports: AdapterPorts) -> None:
-    """A front end's message: refused on its rejected topic, or sent on, canonical, to storage."""
-    front = ports.front
+    """A front end's message: refused on its rejected topic, or sent on, canonical, to storage
+    (a batch of one: `handle_inbounds`)."""
+    await handle_inbounds([inbound], ports)
+
+
+async def handle_inbounds(batch: list[Inbound], ports: AdapterPorts) -> None:
+    """A batch of a front end's messages, each parsed and checked alone by the same rules; the
+    commands and refusals are sent together (a citizen's in their order)."""
     received = await ports.clock.now()
+    await in_key_order((inbound.key, answer(inbound, received, ports)) for inbound in batch)
+
+
+def answer(inbound: Inbound, received: datetime, ports: AdapterPorts) -> Send:
+    """What to send for one message: its refusal, or its command to storage."""
+    front = ports.front
     try:
         command = front.parse(inbound.body, inbound.key, received, ports.max_bytes)
         front.check(command, inbound)
     except Refusal as refusal:
         named = naming_the_field(refusal)
-        await ports.outbox.reject(inbound, named, front.message_id(inbound.body))
-        return
+        return partial(ports.outbox.reject, inbound, named, front.message_id(inbound.body))
     command = command.model_copy(
         update={"raaPartition": inbound.partition, "raaOffset": inbound.offset}
     )
-    await ports.outbox.publish(topics.JOBLOG_COMMANDS, command.cpr, command)
+    return partial(ports.outbox.publish, topics.JOBLOG_COMMANDS, command.cpr, command)
 
 
 async def handle_change(inbound: Inbound, ports: AdapterPorts) -> None:
-    """An accepted change: to the front end's outbound topic, in its format, if it is for it."""
-    change = JoblogChange.model_validate_json(inbound.body)
-    if (topic := ports.front.outbound_topic(change)) is not None:
-        payload = ports.front.to_outbound(change)
-        await ports.outbox.publish(topic, change.entry.cpr, _json(payload))
+    """An accepted change: to the front end's outbound topic, in its format, if it is for it
+    (a batch of one: `handle_changes`)."""
+    await handle_changes([inbound], ports)
+
+
+async def handle_changes(batch: list[Inbound], ports: AdapterPorts) -> None:
+    """A batch of accepted changes, translated one by one and sent together (a citizen's in
+    their order)."""
+    sends: list[tuple[str | None, Send]] = []
+    for inbound in batch:
+        change = JoblogChange.model_validate_json(inbound.body)
+        if (topic := ports.front.outbound_topic(change)) is not None:
+            payload = _json(ports.front.to_outbound(change))
+            send = partial(ports.outbox.publish, topic, change.entry.cpr, payload)
+            sends.append((change.entry.cpr, send))
+    await in_key_order(sends)
 
 
 async def keep_change(inbound: Inbound, error: Exception, outbox: Outbox) -> None:
@@ -109,11 +131,15 @@ def wire(
     ports = AdapterPorts(front, runtime.clock, runtime.outbox, runtime.settings.max_message_bytes)
     on_unexpected = keep_unexpected(runtime.outbox, front.message_id)
     runtime.consume(
-        inbound, documented.inbound, partial(handle_inbound, ports=ports), on_unexpected
-    )
+        inbound, documented.inbound, partial(handle_inbound, ports=ports), on_unexpected,
+        partial(handle_inbounds, ports=ports),
+    )  # fmt: skip
     changes = topics.Source(topics.JOBLOG_CHANGES)
     keep = partial(keep_change, outbox=runtime.outbox)
-    runtime.consume(changes, JoblogChange, partial(handle_change, ports=ports), keep)
+    runtime.consume(
+        changes, JoblogChange, partial(handle_change, ports=ports), keep,
+        partial(handle_changes, ports=ports),
+    )  # fmt: skip
     runtime.sends(topics.JOBLOG_COMMANDS, JoblogCommand, "a validated change, canonical")
     runtime.sends(documented.outbound_topic, documented.outbound, "an accepted change")
     runtime.sends(documented.rejected_topic, Rejection, "a refused message and why")

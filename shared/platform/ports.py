@@ -4,7 +4,8 @@ real ones (`shared.platform.runtime`), the handler tests pass fakes (`tests/fake
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -53,3 +54,21 @@ def keep_unexpected(outbox: Outbox, message_id_of: Callable[[bytes], str | None]
         await outbox.reject(inbound, internal_error(error), message_id_of(inbound.body))
 
     return keep
+
+
+Send = Callable[[], Awaitable[object]]
+
+
+async def in_key_order(sends: Iterable[tuple[str | None, Send]]) -> None:
+    """Run a batch's publishes together: those of one key (a citizen) one after another in the
+    order given, as the records they answer were (Kafka keeps a key's records in the order they
+    were sent, and a handler's record by record did so), the keys' at once."""
+    chains: dict[str | None, list[Send]] = {}
+    for key, send in sends:
+        chains.setdefault(key, []).append(send)
+
+    async def in_order(chain: list[Send]) -> None:
+        for send in chain:
+            await send()
+
+    await asyncio.gather(*(in_order(chain) for chain in chains.values()))

@@ -3,6 +3,7 @@ read model described, and kept, in shared/readmodel/updates.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
@@ -66,6 +67,15 @@ class FactsReader:
     async def status_on(self, cpr: str, day: date) -> Period | None:
         """The citizen's status (målgruppe, jobcenter, a-kasse) on a day."""
         return status_on(timeline(status_messages(await self.document(cpr))), day)
+
+    async def statuses_of(self, cprs: Iterable[str]) -> dict[str, list[StatusMessage]]:
+        """The status messages of each of these citizens (one `_id $in`, the `status` field
+        alone, not the whole growing document); a citizen with none is left out."""
+        wanted = sorted(set(cprs))
+        if not wanted:
+            return {}
+        docs = await self.citizens.find({"_id": {"$in": wanted}}, {"status": 1}).to_list()
+        return {doc["_id"]: status_messages(doc) for doc in docs}
 
     async def joblog_ids(self, cpr: str) -> list[str]:
         return list((await self.document(cpr)).get("joblogs", []))

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.readmodel.document import Document
 from shared.readmodel.updates import Update, folded
@@ -66,6 +66,24 @@ class ReadModelWriter:
         done = 0
         for name, operations in by_collection.items():
             for start in range(0, len(operations), BULK):
-                await self.db[name].bulk_write(operations[start : start + BULK], ordered=False)
+                await _bulk(self.db[name], operations[start : start + BULK])
             done += len(operations)
         return done
+
+
+async def _bulk(collection: AsyncCollection[Document], operations: list[UpdateOne]) -> None:
+    """One unordered bulk of upserts. As in `apply`, an upsert that lost the insert of a new
+    document to another writer (a duplicate key) is made again: the document exists now."""
+    for attempt in (1, 2):
+        try:
+            await collection.bulk_write(operations, ordered=False)
+            return
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if (
+                attempt == 2
+                or error.details.get("writeConcernErrors")
+                or any(e.get("code") != 11000 for e in errors)
+            ):
+                raise
+            operations = [operations[e["index"]] for e in errors]

@@ -4,6 +4,7 @@ test_rejections.py) stay beside these."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
@@ -145,3 +146,63 @@ async def test_an_akasse_gets_the_changes_storage_names_it_for():
     [sent] = outbox.published
     assert sent.topic == topics.akasse_outbound("067")
     assert sent.payload["memberCpr"] == CPR
+
+
+# -- a batch at a time -----------------------------------------------------------------------
+
+
+class OrderedOutbox(FakeOutbox):
+    """An outbox whose sends finish in the reverse order they began (each waits for the next to
+    begin): the batch's sends are awaited together, yet one citizen's stay in his order."""
+
+    async def publish(self, topic: str, key: str, payload: Any) -> None:
+        await asyncio.sleep(0.01 if key == CPR else 0)
+        await super().publish(topic, key, payload)
+
+
+async def test_a_batch_sends_each_messages_command_or_refusal_a_citizens_in_order():
+    p, outbox = ports(JOBNET)
+    other = "0202902345"
+    first, refused, second = jobnet_message(), jobnet_message(cpr="123"), jobnet_message()
+    theirs = jobnet_message(cpr=other)
+    batch = [
+        inbound(topics.JOBNET_INBOUND, first, offset=1),
+        inbound(topics.JOBNET_INBOUND, refused, key="123", offset=2),
+        inbound(topics.JOBNET_INBOUND, second, offset=3),
+        inbound(topics.JOBNET_INBOUND, theirs, key=other, offset=4),
+    ]
+    await frontend.handle_inbounds(batch, p)
+    commands = outbox.on(topics.JOBLOG_COMMANDS)
+    assert [(str(c.beskedId), c.raaOffset) for c in commands if c.cpr == CPR] == [
+        (first["beskedId"], 1), (second["beskedId"], 3)
+    ]  # fmt: skip
+    assert {str(c.beskedId) for c in commands} == {
+        first["beskedId"], second["beskedId"], theirs["beskedId"]
+    }  # fmt: skip
+    [rejected] = outbox.rejected
+    assert rejected.refusal.reason == Reason.INVALID_CPR and rejected.inbound.offset == 2
+
+
+async def test_a_batch_of_changes_is_translated_and_sent_together_a_citizens_in_order():
+    outbox = OrderedOutbox()
+    p = frontend.AdapterPorts(JOBNET, FakeClock(NOW), outbox, 1_048_576)
+    changes = [change(), change(snapshot=True), change()]
+    other = change().model_copy()
+    other = other.model_copy(update={"entry": other.entry.model_copy(update={"cpr": "0202902345"})})
+    batch = [
+        Inbound(topics.JOBLOG_CHANGES, 0, i, c.entry.cpr, c.model_dump_json().encode())
+        for i, c in enumerate([*changes, other])
+    ]
+    await frontend.handle_changes(batch, p)
+    sent = outbox.on(topics.JOBNET_OUTBOUND)
+    assert sent[0]["joblogId"] == str(other.entry.joblogId)  # not held back by the other
+    assert [m["joblogId"] for m in sent[1:]] == [str(changes[0].entry.joblogId),
+                                                 str(changes[2].entry.joblogId)]  # fmt: skip
+
+
+async def test_a_batch_is_one_handler_a_record_is_a_batch_of_one():
+    p, outbox = ports(JOBNET)
+    message = jobnet_message()
+    await frontend.handle_inbound(inbound(topics.JOBNET_INBOUND, message), p)
+    [command] = outbox.on(topics.JOBLOG_COMMANDS)
+    assert str(command.beskedId) == message["beskedId"]
