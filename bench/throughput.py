@@ -105,7 +105,7 @@ BARE_BATCH = 500
 STALL_SECONDS = 180.0
 """A wait with no new answer for this long fails the run (with the services' logs' tails)."""
 PY_SPY = Path(sys.executable).parent / "py-spy"
-PROFILE_RATE = 50
+PROFILE_RATE = 20
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -376,7 +376,7 @@ class Profiler:
         self.process = subprocess.Popen(
             [program, "record", "--pid", str(pid), "--rate", str(PROFILE_RATE), "--nonblocking",
              "--format", "raw", "--output", str(self.out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=default_sigint,
         )  # fmt: skip
 
     def stop(self) -> dict[str, Any] | None:
@@ -395,6 +395,13 @@ class Profiler:
 
 IDLE = {("selectors", "select"), ("threading", "wait"), ("stdlib:threading", "wait")}
 """Top frames of a thread waiting (the event loop in epoll, a pool's idle worker): not CPU."""
+
+
+def default_sigint() -> None:
+    """py-spy stops (and writes its file) on SIGINT, which a background shell ignores."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 FRAMEWORK = ("asyncio", "<frozen", "stdlib:", "selectors", "services.__main__", "anyio")
 """Left out of the inclusive list: the event loop and the entry point (under every sample)."""
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
@@ -456,6 +463,25 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
 
 
 # -- the phases ---------------------------------------------------------------------------------
+
+
+def profiles(
+    summaries: dict[str, dict[str, Any] | None], used: dict[str, float], python: list[str]
+) -> dict[str, Any]:
+    """The whole summary of the service that used the most CPU in the drain, the top of the
+    others'."""
+    if not summaries:
+        return {"drain_profile": {"error": "no profile (py-spy not installed?)"}}
+    busiest = max(python, key=lambda name: used[name])
+    others = {
+        name: {key: summary.get(key, [])[:5] for key in ("top_self", "top_packages_self")}
+        for name, summary in summaries.items()
+        if name != busiest and summary is not None
+    }
+    return {
+        "drain_profile": summaries.get(busiest) or {"error": f"no profile of {busiest}"},
+        "drain_profile_others": others,
+    }
 
 
 def process_env(settings: Settings, env: dict[str, str]) -> dict[str, str]:
@@ -623,14 +649,14 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
     run.figures |= {"bare_sink_per_s": round(bare, 1), "bare_sink_batch": BARE_BATCH}
 
     platform = Platform(run.env, run.logs, infrastructure_pids(run.settings))
-    profiler = Profiler(run.logs / "drain-profile.txt")
+    profilers: dict[str, Profiler] = {}
     ids = {r.id for r in records}
     started, started_wall = time.perf_counter(), time.time()
     platform.start()
     print("services started (processes, as `joblog run` starts them)")
     cpu_start = platform.cpu()  # Kafka's and FerretDB's; the services' are ~0 here
     readiness = asyncio.create_task(platform.ready())
-    choose = asyncio.create_task(pick_and_profile(platform, profiler, answers, ids, profile))
+    choose = asyncio.create_task(profile_all(platform, profilers, answers, ids, profile))
     try:
         last = await answers.wait(ids, "drain", platform)
         assert last is not None
@@ -640,7 +666,7 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
             if not task.done():
                 task.cancel()
     cpu_done = platform.cpu()
-    profile_summary = profiler.stop()
+    summaries = {name: profiler.stop() for name, profiler in profilers.items()}
     seconds = last - started_wall
     first = min(answers.seen[name][i] for name in OUTBOUND for i in ids)
     python = [i.name for i in platform.instances]
@@ -660,26 +686,26 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
         "drain_cpu_s": {n: round(s, 2) for n, s in used.items()},
         "drain_cpu_s_per_1000_changes": per_1000,
         "drain_services_cpu_s_per_1000_changes": round(sum(per_1000[n] for n in python), 3),
-        "drain_profile": profile_summary or {"error": "no profile (py-spy not installed?)"},
+        **profiles(summaries, used, python),
     }
     return platform
 
 
-async def pick_and_profile(
-    platform: Platform, profiler: Profiler, answers: Answers, ids: set[str], profile: bool
-) -> None:
-    """Once answers flow, profile the service that uses the most CPU over the next 2 s."""
+async def profile_all(
+    platform: Platform, profilers: dict[str, Profiler], answers: Answers, ids: set[str],
+    profile: bool,
+) -> None:  # fmt: skip
+    """Once answers flow, py-spy every service process for the rest of the drain."""
     if not profile or not Profiler.available():
         return
     while not any(answers.count(ids).values()):
         await asyncio.sleep(0.2)
-    names = [i.name for i in platform.instances]
-    before = platform.cpu()
-    await asyncio.sleep(2)
-    now = platform.cpu()
-    busiest = max(names, key=lambda n: now[n] - before[n])
-    print(f"profiling {busiest} (py-spy, {PROFILE_RATE} Hz, nonblocking)")
-    profiler.start(busiest, platform.pids()[busiest])
+    print(f"profiling every service (py-spy, {PROFILE_RATE} Hz each, nonblocking)")
+    pids = platform.pids()
+    for instance in platform.instances:
+        profiler = Profiler(platform.logs / f"{instance.name}.spy")
+        profilers[instance.name] = profiler
+        profiler.start(instance.name, pids[instance.name])
 
 
 async def steady(run: Run, answers: Answers, platform: Platform, cprs: list[str]) -> None:
@@ -820,12 +846,17 @@ def main(
     write: Annotated[bool, typer.Option(help="write bench/results/throughput.json")] = True,
 ) -> None:
     """Drain a backlog through the service processes, beside a bare sink; then a steady load."""
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the services too
     sizes = Sizes(changes, citizens, akasse_share, steady_rate, steady_seconds, steady_wait)
     figures = asyncio.run(measure(sizes, profile))
     if write:
         write_result("throughput", figures)
     else:
         print(json.dumps(figures, indent=2))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 # -- the in-process driver bench.scale measures writes with -------------------------------------
