@@ -50,6 +50,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from collections import Counter
@@ -64,7 +65,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench.common import write_result
+from bench.common import RESULTS, write_result
 from harness import (
     FrontEnd,
     free_port,
@@ -393,7 +394,10 @@ class Profiler:
         return {"process": self.target, "rate_hz": PROFILE_RATE, **summarise(self.out)}
 
 
-IDLE = {("selectors", "select"), ("threading", "wait"), ("stdlib:threading", "wait")}
+IDLE = {
+    ("selectors", "select"), ("threading", "wait"), ("stdlib:threading", "wait"),
+    ("shared.platform.outage", "run"),  # its thread sleeps a second between ticks
+}  # fmt: skip
 """Top frames of a thread waiting (the event loop in epoll, a pool's idle worker): not CPU."""
 
 
@@ -844,8 +848,14 @@ def main(
     ] = 120.0,
     profile: Annotated[bool, typer.Option(help="py-spy the busiest service in the drain")] = True,
     write: Annotated[bool, typer.Option(help="write bench/results/throughput.json")] = True,
+    paragraph: Annotated[
+        bool, typer.Option(help="only print docs/design.md's paragraph of the result file")
+    ] = False,
 ) -> None:
     """Drain a backlog through the service processes, beside a bare sink; then a steady load."""
+    if paragraph:
+        print(readme_paragraph(json.loads((RESULTS / "throughput.json").read_text())))
+        return
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the services too
     sizes = Sizes(changes, citizens, akasse_share, steady_rate, steady_seconds, steady_wait)
     figures = asyncio.run(measure(sizes, profile))
@@ -853,6 +863,52 @@ def main(
         write_result("throughput", figures)
     else:
         print(json.dumps(figures, indent=2))
+    print(readme_paragraph({"at": time.strftime("%Y-%m-%d"), "load_average_1min_at_end":
+                            round(os.getloadavg()[0], 2), **figures}))  # fmt: skip
+
+
+def readme_paragraph(r: dict[str, Any]) -> str:
+    """docs/design.md's paragraph of a result (tests/unit/test_bench_results.py holds its
+    figures equal to the file's)."""
+    prof = r["drain_profile"]
+    packages = ", ".join(
+        f"{n} {round(100 * v)}%" for n, v in prof.get("top_packages_self", [])[:6]
+    )
+    tops = ", ".join(f"`{n}` {round(100 * v)}%" for n, v in prof.get("top_self", [])[:4])
+    inclusive = ", ".join(f"`{n}` {round(100 * v)}%" for n, v in prof.get("top_inclusive", [])[:4])
+    cpu = r["drain_cpu_s_per_1000_changes"]
+    services = ", ".join(
+        f"{n} {cpu[n]}" for n in ("storage", "notifier", "jobnet-adapter", "akasse-adapter")
+    )
+    bounds = ""
+    if r.get("latency_lower_bounds"):
+        bounds = (
+            f" (lower bounds: {r['steady_answered']:,} of {r['steady_changes']:,} were answered "
+            "within the wait after the load, the rest count as late as the wait's end)"
+        )
+    text = (
+        f"Capacity (`bench/results/throughput.json`, {r['at'][:10]}, commit {r['commit']}, 2 CPUs "
+        f"shared with other sessions' test runs, load average {r['load_average_1min_at_end']} at "
+        f"the end): {r['changes']:,} changes for {r['citizens']:,} citizens "
+        f"({r['jobnet_creates']:,} Jobnet creates, {r['akasse_edits']:,} a-kasse edits, "
+        f"{r['akasse_edits_merged']:,} of them merged against an older version) drained by the "
+        f"service processes at {r['drain_changes_per_s']} changes/s ({r['drain_seconds']} s from "
+        "their start until both outbound topics had every answer; "
+        f"{r['drain_changes_per_s_after_first_answer']}/s from the first answer on), against a "
+        f"bare sink of the same records at {r['bare_sink_per_s']}/s in the same run: "
+        f"{r['drain_vs_bare_sink']} of it. Jobnet creates offered at "
+        f"{r['steady_offered_per_s']}/s (sent at {r['steady_achieved_per_s']}/s) for "
+        f"{r['steady_seconds']} s: latency from the send to the a-kasse's outbound answer p50 "
+        f"{r['latency_p50_ms']} ms, p90 {r['latency_p90_ms']} ms, p99 {r['latency_p99_ms']} ms"
+        f"{bounds}; the platform answered {r['steady_answered_per_s']}/s. CPU in the drain: "
+        f"{r['drain_services_cpu_s_per_1000_changes']} s per 1,000 changes in the services "
+        f"({services}), Kafka {cpu['kafka']} and FerretDB {cpu['ferretdb']} besides. The "
+        f"busiest service, {prof.get('process')}, had its samples (py-spy, idle threads left "
+        f"out) in {packages}; on top of the stack {tops}; inclusive {inclusive}."
+    )
+    return textwrap.fill(
+        text, 96, initial_indent="- ", subsequent_indent="  ", break_on_hyphens=False
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:
