@@ -871,9 +871,7 @@ def readme_paragraph(r: dict[str, Any]) -> str:
     """docs/design.md's paragraph of a result (tests/unit/test_bench_results.py holds its
     figures equal to the file's)."""
     prof = r["drain_profile"]
-    packages = ", ".join(
-        f"{n} {round(100 * v)}%" for n, v in prof.get("top_packages_self", [])[:6]
-    )
+    packages = ", ".join(f"{n} {round(100 * v)}%" for n, v in prof.get("top_packages_self", [])[:6])
     tops = ", ".join(f"`{n}` {round(100 * v)}%" for n, v in prof.get("top_self", [])[:4])
     inclusive = ", ".join(f"`{n}` {round(100 * v)}%" for n, v in prof.get("top_inclusive", [])[:4])
     cpu = r["drain_cpu_s_per_1000_changes"]
