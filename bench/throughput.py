@@ -773,6 +773,7 @@ async def steady(run: Run, answers: Answers, platform: Platform, cprs: list[str]
 
 
 async def measure(sizes: Sizes, profile: bool) -> dict[str, Any]:
+    measured = commit()  # the code as it is at the start
     own = not (os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("MONGODB_URL"))
     env = local.up(BENCH_PROFILE, fresh=True) if own else infrastructure()
     try:
@@ -816,7 +817,7 @@ async def measure(sizes: Sizes, profile: bool) -> dict[str, Any]:
         "changes": sizes.changes, "citizens": sizes.citizens, "jobnet_creates": sizes.creates,
         "akasse_edits": sizes.edits, "akasse_edits_merged": sizes.edited_joblogs,
         "services": "processes, as `joblog run` starts them (one of each)",
-        "commit": commit(), "awaited_outbound": list(OUTBOUND), **run.figures,
+        "commit": measured, "awaited_outbound": list(OUTBOUND), **run.figures,
         "note": "the machine is shared: other test runs may use its 2 CPUs at the same time",
     }  # fmt: skip
 
