@@ -28,7 +28,7 @@ In one run on the same Kafka and database:
    py-spy`) of the service that is busiest in the first seconds of the drain, for the rest of
    the drain, summarised as the functions and packages where its samples fall.
 
-    .venv/bin/python -m bench.throughput                       (the issue's size, ~20 minutes
+    .venv/bin/python -m bench.throughput                       (the issue's size: 25 minutes
                                                                on today's code here)
     .venv/bin/python -m bench.throughput --changes 2000 --citizens 500 --steady-seconds 10
 
