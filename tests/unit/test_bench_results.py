@@ -17,14 +17,18 @@ def result(name: str) -> dict:
     return record
 
 
-def test_the_throughput_result_is_the_readmes():
+def test_the_throughput_result_has_the_issues_keys_and_is_the_readmes():
     record, readme = result("throughput"), (ROOT / "docs" / "design.md").read_text()
-    assert record["messages"] > 0 and record["producer_mode"].startswith("each send awaited")
+    assert record["changes"] == record["jobnet_creates"] + record["akasse_edits"] > 0
+    assert record["drain_changes"] == record["changes"]
+    assert record["services"].startswith("processes") and record["commit"]
     assert len(record["awaited_outbound"]) == 2
-    for key in ("raw_baseline_msgs_per_s", "platform_msgs_per_s",
-                "platform_without_sasl_msgs_per_s", "platform_vs_raw"):  # fmt: skip
+    for key in ("drain_changes_per_s", "bare_sink_per_s", "drain_vs_bare_sink",
+                "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "steady_offered_per_s",
+                "steady_achieved_per_s", "drain_services_cpu_s_per_1000_changes"):  # fmt: skip
         assert f"{record[key]}" in readme, key
-    assert f"N={record['messages']}" in readme
+    assert f"{record['changes']:,} changes for {record['citizens']:,} citizens" in readme
+    assert record["drain_cpu_s_per_1000_changes"] and record["steady_cpu_s_per_1000_changes"]
 
 
 def test_the_udsoegning_memory_result_is_flat_and_the_readmes():
