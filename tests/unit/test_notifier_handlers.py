@@ -4,7 +4,7 @@ their ports: the store, the facts, the clock, the outbox and the notice topics."
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -54,6 +54,10 @@ class FakeStore:
     queue: dict[str, str] = field(default_factory=dict)  # entry id: cpr
     notices: dict[str, StoredNotice] = field(default_factory=dict)
     writes: int = 0
+    chunks: int = 0
+    claims: int = 0
+    releases: int = 0
+    inserts: int = 0
 
     async def timer(self, cpr: str) -> Timer | None:
         stored = self.timers.get(cpr)
@@ -103,9 +107,42 @@ class FakeStore:
         stored.due = due
         return True
 
+    async def due_chunks(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
+        upto, after = due_key(now, ";"), ""
+        while chunk := [(e, c) for e, c in sorted(self.queue.items()) if after < e < upto][:2]:
+            self.chunks += 1
+            yield chunk
+            after = chunk[-1][0]
+
+    async def claim_many(
+        self, cprs: list[str], now: datetime, owner: str, wall_now: datetime, until: datetime
+    ) -> tuple[dict[str, Timer], dict[str, Timer]]:
+        self.claims += 1
+        claimed = {}
+        for cpr in cprs:
+            if (timer := await self.claim(cpr, now, owner, wall_now, until)) is not None:
+                claimed[cpr] = timer
+        others = {
+            cpr: t.record(cpr)
+            for cpr, t in self.timers.items()
+            if cpr in cprs and cpr not in claimed
+        }
+        return claimed, others
+
+    async def drop_stale(self, entries: list[tuple[str, str]], timers: dict[str, Timer]) -> None:
+        for entry, cpr in entries:
+            await self.drop_if_stale(entry, cpr)
+
+    async def release_many(
+        self, fired: list[tuple[Timer, datetime | None, datetime | None]]
+    ) -> list[Timer]:
+        self.releases += 1
+        return [t for t, due, notified in fired if not await self.release(t, due, notified)]
+
     async def add_pending(
         self, notices: Iterable[DueNotice], checkpoint: Iterable[TopicOffset]
     ) -> tuple[list[StoredNotice], bool]:
+        self.inserts += 1
         marks = tuple(checkpoint)
         records = [StoredNotice(n, marks) for n in notices]
         before = [r.id for r in records if r.id in self.notices]
@@ -126,9 +163,14 @@ class FakeStore:
 @dataclass
 class FakeFacts:
     facts_of: dict[str, Facts] = field(default_factory=dict)
+    reads: int = 0
 
     async def facts(self, cpr: str) -> Facts:
         return self.facts_of.get(cpr, Facts(cpr))
+
+    async def facts_many(self, cprs: Sequence[str]) -> dict[str, Facts]:
+        self.reads += 1
+        return {cpr: await self.facts(cpr) for cpr in cprs}
 
 
 @dataclass
