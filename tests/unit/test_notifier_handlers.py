@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import pytest
+
 from services.notifier import handlers, notices
 from services.notifier.advisering import DueNotice, notice_id
 from services.notifier.ports import NotifierPorts, SentRecord
@@ -485,3 +487,72 @@ async def test_a_timer_fired_again_after_a_crash_sends_only_what_is_not_in_the_t
     assert all(n.published for n in fakes.store.notices.values())
     timer = await fakes.store.timer(CPR)
     assert timer is not None and timer.last_notified_due == DUE
+
+
+# -- the sweep in bulk -------------------------------------------------------------------------
+
+
+def citizens(n: int) -> list[str]:
+    return [f"{i + 1:02d}0190{1000 + i}" for i in range(n)]
+
+
+async def test_a_sweep_fires_a_chunk_at_a_time_with_one_read_insert_and_release_each():
+    """Five citizens due at once, chunks of two (the fake's): per chunk one claim, one read of
+    the facts, one insert of the notices (all of the chunk's citizens), one release; each
+    notice once."""
+    fakes = Fakes()
+    cprs = citizens(5)
+    fakes.facts.facts_of = {cpr: on_duty(cpr) for cpr in cprs}
+    ports = fakes.ports()
+    for cpr in cprs:
+        await handlers.recompute(cpr, ports)
+
+    assert await handlers.fire_due(DUE, ports) == 10
+
+    assert fakes.store.chunks == 3
+    assert fakes.store.claims == fakes.facts.reads == fakes.store.inserts == 3
+    assert fakes.store.releases == 3
+    ids = [r.payload["noticeId"] for r in fakes.topics.all()]
+    assert sorted(ids) == sorted(
+        str(notice_id(cpr, DUE, m)) for cpr in cprs for m in ("borger", "jobcenter")
+    )
+    assert all(n.published for n in fakes.store.notices.values())
+    next_due = as_utc(datetime(2026, 5, 1, tzinfo=COPENHAGEN))
+    assert sorted(fakes.store.queue) == sorted(due_key(next_due, cpr) for cpr in cprs)
+    assert all(fakes.store.timers[cpr].lease is None for cpr in cprs)
+
+    assert await handlers.fire_due(DUE + timedelta(minutes=1), ports) == 0  # nothing due now
+
+
+async def test_a_chunk_whose_send_fails_leaves_its_timers_leased_and_the_refire_sends_the_rest():
+    """A crash in the middle of a chunk's publishing (one of its notices sent): the timers stay
+    leased; after the lease lapsed, recovery and the fire again send each notice once."""
+    fakes = Fakes()
+    cprs = citizens(2)
+    fakes.facts.facts_of = {cpr: on_duty(cpr) for cpr in cprs}
+    ports = fakes.ports()
+    for cpr in cprs:
+        await handlers.recompute(cpr, ports)
+    publish = fakes.topics.publish
+
+    async def one_then_crash(topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
+        if fakes.topics.all():
+            raise RuntimeError("the process ends")
+        await publish(topic, key, body, headers)
+
+    fakes.topics.publish = one_then_crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await handlers.fire_due(DUE, ports)
+    fakes.topics.publish = publish  # type: ignore[method-assign]
+    assert len(fakes.topics.all()) == 1 and len(fakes.store.notices) == 4
+    assert all(fakes.store.timers[cpr].lease == "notifier-a" for cpr in cprs)
+
+    fresh = fakes.ports(owner="notifier-b")
+    await notices.recover(fresh)  # what was stored and not marked, unless it is in the topic
+    for cpr in cprs:
+        fakes.store.timers[cpr].lease_until = WALL - timedelta(seconds=1)
+    assert await handlers.fire_due(DUE + timedelta(minutes=1), fresh) == 4  # found, not sent
+    ids = [r.payload["noticeId"] for r in fakes.topics.all()]
+    assert len(ids) == 4 and len(set(ids)) == 4
+    assert all(n.published for n in fakes.store.notices.values())
+    assert all(fakes.store.timers[cpr].last_notified_due == DUE for cpr in cprs)
