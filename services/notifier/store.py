@@ -260,6 +260,10 @@ class NotifierStore:
                 ],
                 ordered=False,
             )
+            unused = [(due_key(d, t.cpr), t.cpr) for t, d, _ in fired if t.cpr in missed and d]
+            if unused:  # the entries added for a due time the timer did not take
+                await self.queue.delete_many({"_id": {"$in": [e for e, _ in unused]}})
+                await self._restore(unused)
         moved = [(t, due) for t, due, _ in fired if t.cpr not in missed]
         await self._insert_entries([(due_key(d, t.cpr), t.cpr) for t, d in moved if d is not None])
         old = [
