@@ -37,6 +37,36 @@ async def handle_change(inbound: Inbound, ports: NotifierPorts) -> None:
     await recompute(change.cpr, ports)
 
 
+async def handle_changes(batch: list[Inbound], ports: NotifierPorts) -> None:
+    """A batch of dfdg.citizen.changes: its citizens recomputed together (`recompute_many`).
+    A record that is no change fails the batch, which `deliver_whole` then handles record by
+    record (the bad one kept for the operator, the others recomputed one by one)."""
+    changes = [CitizenChange.model_validate_json(inbound.body) for inbound in batch]
+    await recompute_many(sorted({change.cpr for change in changes}), ports)
+
+
+async def recompute_many(cprs: list[str], ports: NotifierPorts) -> None:
+    """`recompute` for a batch's distinct citizens: one read of their timers, one of their
+    facts, the pure rule in memory, one bulk write of the timers that changed (and their queue
+    entries, `set_due_many`)."""
+    timers = await ports.store.timers_of(cprs)
+    facts_of = await ports.facts.facts_many(cprs)
+    changed: dict[str, datetime | None] = {}
+    for cpr in cprs:
+        timer, facts = timers.get(cpr), facts_of[cpr]
+        due = advisering.next_due(
+            facts.periods,
+            facts.exemptions,
+            facts.last_activity,
+            timer.last_notified_due if timer else None,
+            days=ports.advisering_days,
+            activities=facts.activities,
+        )
+        if not (timer is not None and _same(timer.due, due) and not timer.lease):
+            changed[cpr] = due
+    await ports.store.set_due_many(changed, timers)
+
+
 async def recompute(cpr: str, ports: NotifierPorts) -> None:
     """The citizen's next due time from his facts; the timer is written only if it changed (or
     is being fired: a timer being fired always learns of the recomputation)."""

@@ -38,6 +38,12 @@ class Store(Protocol):
         self, timer: Timer, due: datetime | None, notified: datetime | None
     ) -> bool: ...
 
+    async def timers_of(self, cprs: list[str]) -> dict[str, Timer]: ...
+
+    async def set_due_many(
+        self, dues: dict[str, datetime | None], before: dict[str, Timer]
+    ) -> None: ...
+
     def due_chunks(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
         """The due queue's entries (entry id, cpr) due by `now`, oldest first, in chunks, each
         read as an `_id` range."""

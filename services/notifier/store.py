@@ -155,6 +155,47 @@ class NotifierStore:
         )
         return False
 
+    async def timers_of(self, cprs: list[str]) -> dict[str, Timer]:
+        """The timers of `cprs` that exist, in one read (`_id` `$in`)."""
+        found = self.timers.find({"_id": {"$in": cprs}})
+        return {doc["_id"]: t async for doc in found if (t := timer_of(doc)) is not None}
+
+    async def set_due_many(
+        self, dues: dict[str, datetime | None], before: dict[str, Timer]
+    ) -> None:
+        """`set_due` for a batch of citizens (cpr: due time), their timers as read before
+        (`before`): the new entries added (one insert), the timers pointed to them (one unordered
+        bulk of upserts, each bumping the revision), the new entries added again (a sweep may
+        have dropped them meanwhile) and the old ones dropped (one delete, one read to put back
+        what a writer pointed to meanwhile), so no entry a timer points to stays lost. An entry
+        of a due time the timer moved from after `before` was read stays as a stale one, which
+        the sweep drops."""
+        if not dues:
+            return
+        new = [(due_key(due, cpr), cpr) for cpr, due in dues.items() if due is not None]
+        await self._insert_entries(new)
+        writes = [
+            UpdateOne({"_id": cpr}, {"$set": {"due": due}, "$inc": {"revision": 1}}, upsert=True)
+            for cpr, due in dues.items()
+        ]
+        try:
+            await self.timers.bulk_write(writes, ordered=False)
+        except BulkWriteError:  # a concurrent upsert created one first (FerretDB): one by one
+            for cpr, due in dues.items():
+                await self.set_due(cpr, due)
+            return
+        await self._insert_entries(new)
+        old = [
+            (due_key(t.due, cpr), cpr)
+            for cpr, due in dues.items()
+            if (t := before.get(cpr)) is not None
+            and t.due is not None
+            and (due is None or due_key(t.due, cpr) != due_key(due, cpr))
+        ]
+        if old:
+            await self.queue.delete_many({"_id": {"$in": [e for e, _ in old]}})
+            await self._restore(old)
+
     # -- the sweep in bulk: a chunk of due-queue entries at a time -----------------------------
 
     async def due_chunks(

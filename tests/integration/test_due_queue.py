@@ -135,3 +135,21 @@ async def test_a_chunk_released_in_bulk_keeps_one_entry_each_and_reports_the_rec
         assert timer is not None and timer.lease is None
         assert timer.last_notified_due is not None
         assert timer.last_notified_due.replace(tzinfo=UTC) == due
+
+
+async def test_a_sweep_between_a_batchs_entries_and_its_timers_loses_nothing(store):
+    """A batch's writer: the sweep finds the new entries before the timers point to them and
+    drops them as stale; the writer adds them again after pointing the timers."""
+    cprs = sorted(new_cpr() for _ in range(3))
+    due = NOW - timedelta(days=10)
+
+    async def sweep() -> None:
+        _, timers = await store.claim_many(cprs, NOW, "sweep", NOW, NOW)
+        await store.drop_stale([(due_key(due, cpr), cpr) for cpr in cprs], timers)
+
+    store.timers = Interleaved(store.timers, "bulk_write", sweep)
+    await store.set_due_many(dict.fromkeys(cprs, due), {})
+    assert await queue(store) == [(due_key(due, cpr), cpr) for cpr in cprs]
+    later = NOW + timedelta(days=5)
+    await store.set_due_many(dict.fromkeys(cprs, later), await store.timers_of(cprs))
+    assert await queue(store) == [(due_key(later, cpr), cpr) for cpr in cprs]

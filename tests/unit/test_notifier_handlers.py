@@ -57,6 +57,8 @@ class FakeStore:
     notices: dict[str, StoredNotice] = field(default_factory=dict)
     writes: int = 0
     chunks: int = 0
+    timer_reads: int = 0
+    bulk_writes: int = 0
     claims: int = 0
     releases: int = 0
     inserts: int = 0
@@ -108,6 +110,17 @@ class FakeStore:
             self.queue.pop(due_key(timer.due, timer.cpr), None)
         stored.due = due
         return True
+
+    async def timers_of(self, cprs: list[str]) -> dict[str, Timer]:
+        self.timer_reads += 1
+        return {cpr: t.record(cpr) for cpr, t in self.timers.items() if cpr in cprs}
+
+    async def set_due_many(
+        self, dues: dict[str, datetime | None], before: dict[str, Timer]
+    ) -> None:
+        self.bulk_writes += 1
+        for cpr, due in dues.items():
+            await self.set_due(cpr, due)
 
     async def due_chunks(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
         upto, after = due_key(now, ";"), ""
@@ -556,3 +569,32 @@ async def test_a_chunk_whose_send_fails_leaves_its_timers_leased_and_the_refire_
     assert len(ids) == 4 and len(set(ids)) == 4
     assert all(n.published for n in fakes.store.notices.values())
     assert all(fakes.store.timers[cpr].last_notified_due == DUE for cpr in cprs)
+
+
+# -- the reaction to a batch of changes --------------------------------------------------------
+
+
+async def test_a_batch_of_changes_is_recomputed_with_one_read_and_one_write_per_collection():
+    fakes = Fakes()
+    cprs = citizens(3)
+    fakes.facts.facts_of = {cpr: on_duty(cpr) for cpr in cprs}
+    ports = fakes.ports()
+    await handlers.recompute(cprs[2], ports)  # already right: not written again
+    writes = fakes.store.writes
+
+    await handlers.handle_changes([change(cprs[0]), change(cprs[1]), change(cprs[0])], ports)
+    await handlers.handle_changes([change(cpr) for cpr in cprs], ports)
+
+    assert fakes.store.timer_reads == fakes.facts.reads == fakes.store.bulk_writes == 2
+    assert fakes.store.writes == writes + 2  # the two new timers, once each
+    assert all(fakes.store.timers[cpr].due == DUE for cpr in cprs)
+    assert sorted(fakes.store.queue) == sorted(due_key(DUE, cpr) for cpr in cprs)
+
+
+async def test_a_batch_with_a_record_that_is_no_change_fails_whole():
+    """So `deliver_whole` handles it record by record: the bad one kept, the others through."""
+    fakes = Fakes()
+    bad = Inbound(topics.CITIZEN_CHANGES, 0, 2, CPR, b"{}")
+    with pytest.raises(ValueError):
+        await handlers.handle_changes([change(), bad], fakes.ports())
+    assert fakes.store.timers == {}
