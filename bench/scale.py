@@ -395,6 +395,8 @@ def readme_table(record: dict[str, Any]) -> str:
     lines = ["| | " + " | ".join(f"{n:,}" for n in record["sizes"]) + " |"]
     lines.append("|---|" + "---:|" * len(record["sizes"]))
     for label, key, form in ROWS[1:]:
+        if key not in record:  # a result from before the herd was measured
+            continue
         lines.append(f"| {label} | " + " | ".join(form.format(v) for v in record[key]) + " |")
     return "\n".join(lines)
 
