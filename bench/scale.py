@@ -11,16 +11,25 @@ in fifty, a notice pair for one in ten; 2 % have their advisering timer due at t
 
 Measured at each size: the udsøgning of 101 for the quarter (seconds, rows; peak memory in a
 second run under tracemalloc), the same `as_of` a day in the quarter, one tick's sweep
-(seconds, notices sent), and the platform's throughput of new Jobnet creates on the seeded
-store against an empty one (the same run, the same Kafka).
+(seconds, notices sent), a herd tick (a quarter of the citizens, 50,000 of 200,000, due at once
+with one pair each: seconds, notices, each checked sent exactly once on the notice topics and
+stored published, and the growth of the process's peak resident memory over the herd), and
+the platform's throughput of new Jobnet creates on the seeded store against an empty one (the
+same run, the same Kafka).
 
     .venv/bin/python -m bench.scale [N1 N2]     (writes bench/results/scale.json)
+
+It starts its own `bench` profile, unless `BENCH_SCALE_EXTERNAL=1` and the environment names a
+Kafka and a database (the `export` lines of `ops.cli infra up --profile …`): then it uses those.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
+import resource
 import sys
 import time
 import tracemalloc
@@ -40,13 +49,18 @@ from infra import local
 from services.in_process import start_services
 from services.jobcenter_api.access_log import AccessLog
 from services.jobcenter_api.extraction import order, start
+from services.notifier.advisering import add_local_days
 from services.notifier.store import due_key
 from services.storage.repository import _plain as stored_message
 from services.storage.repository import history_doc
+from shared.cluster.access import ADMIN
+from shared.cluster.credentials import as_principal
+from shared.contract import topics
 from shared.contract.citizen import ExemptionAction, ExemptionMessage, Maalgruppe, StatusMessage
 from shared.contract.events import Handling, Joblog, StoredJoblog
 from shared.contract.kommuner import KOMMUNER
 from shared.contract.tid import as_utc
+from shared.platform.kafka import end_offsets, records_since
 from shared.platform.settings import Settings
 from shared.readmodel import collections
 from shared.readmodel import updates as read_model
@@ -59,6 +73,11 @@ QUARTER = (NOW.date() - timedelta(days=91), NOW.date() - timedelta(days=1))
 AS_OF = (NOW.date() - timedelta(days=15)).isoformat()
 AT_101 = 0.125
 DUE_SHARE = 0.02
+HERD_SHARE = 0.25
+HERD_AT = NOW + timedelta(hours=1)
+"""The herd's tick: before any other timer is due (the seeded ones are due a day or more after
+NOW). A reform day: the herd's activity history is cleared and each was last notified 30 days
+before an hour before NOW, so exactly one pair (due an hour before NOW) falls due for each."""
 BATCH = 2_000
 WRITES = 400
 OTHERS = sorted(set(KOMMUNER) - {"101"})
@@ -218,6 +237,69 @@ async def sweep(settings: Settings, db: Any) -> tuple[float, int]:
     return seconds, await db[collections.NOTICES].estimated_document_count() - before
 
 
+async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:
+    """A quarter of the citizens (none of the sweep's) due at once, one pair each: one tick
+    through the real notifier; (seconds, notices sent, whether each was sent exactly once and
+    stored published, the growth of the peak resident memory in MiB). The platform clock is
+    put back afterwards."""
+    timers, queue, clock = db[collections.TIMERS], db[collections.DUE_QUEUE], db[collections.CLOCK]
+    wanted = int(citizens * HERD_SHARE)
+    notified = add_local_days(NOW - timedelta(hours=1), -30)
+    due = NOW + timedelta(minutes=30)
+    chosen: list[str] = []
+    later = {"due": {"$gt": NOW + timedelta(hours=12)}}
+    async for doc in timers.find(later, {"_id": 1}).sort("_id", 1):
+        chosen.append(doc["_id"])
+        if len(chosen) == wanted:
+            break
+    for start_at in range(0, len(chosen), BATCH):
+        part = chosen[start_at : start_at + BATCH]
+        await timers.update_many(
+            {"_id": {"$in": part}}, {"$set": {"due": due, "lastNotifiedDue": notified}}
+        )
+        await queue.insert_many([{"_id": due_key(due, cpr), "cpr": cpr} for cpr in part])
+        await db[collections.CITIZENS].update_many(
+            {"_id": {"$in": part}}, {"$set": {"aktivitet": [], "senesteAktivitet": None}}
+        )
+    del chosen
+    saved = await clock.find_one({"_id": "platform"})
+    admin = as_principal(settings, ADMIN)
+    since = await end_offsets(admin, topics.notice_topics())
+    front = FrontEnd(settings)
+    await front.start()
+    await start_groups_at_end(settings)
+    before = await db[collections.NOTICES].estimated_document_count()
+    async with AsyncExitStack() as stack:
+        await start_services(stack, settings)
+        await tick(front, db, NOW + timedelta(minutes=1))  # the services started: nothing due
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        await tick(front, db, HERD_AT)
+        seconds = time.perf_counter() - started
+        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
+    await front.stop()
+    sent = await db[collections.NOTICES].estimated_document_count() - before
+    herd_ids = {  # every notice of the tick (issued at its time)
+        doc["_id"] async for doc in db[collections.NOTICES].find({"udstedt": HERD_AT}, {"_id": 1})
+    }
+    unpublished = await db[collections.NOTICES].count_documents(
+        {"_id": {"$in": sorted(herd_ids)}, "published": {"$ne": True}}
+    ) if herd_ids else 0  # fmt: skip
+    counts: dict[str, int] = {}
+    ours = (topics.PLATFORM_HEADER, settings.group_prefix.encode())
+    async for record in records_since(admin, since):
+        if ours in list(record.headers or ()):
+            notice_id = str(json.loads(record.value or b"{}").get("noticeId"))
+            counts[notice_id] = counts.get(notice_id, 0) + 1
+    once = set(counts.values()) <= {1} and set(counts) == herd_ids and not unpublished
+    if saved is not None:
+        await clock.replace_one({"_id": "platform"}, saved)
+    return {
+        "herd_due": wanted, "herd_seconds": round(seconds, 2), "herd_notices": sent,
+        "herd_exactly_once": once, "herd_rss_growth_mib": round(grown, 1),
+    }  # fmt: skip
+
+
 async def tick(front: FrontEnd, db: Any, now: datetime) -> None:
     """Send a tick and wait until the notifier has fired every timer due by then."""
     await front.tick(now)
@@ -237,7 +319,7 @@ async def writes(settings: Settings) -> float:
     return await platform_run(settings, messages, cprs)
 
 
-async def measure(env: dict[str, str], citizens: int) -> dict[str, float]:
+async def measure(env: dict[str, str], citizens: int) -> dict[str, Any]:
     settings = test_settings(env, MONGODB_DATABASE=f"scale_{citizens}")
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     db = mongo[settings.mongodb_database]
@@ -249,6 +331,9 @@ async def measure(env: dict[str, str], citizens: int) -> dict[str, float]:
     as_of_seconds, _, _ = await udsoegning(db, AS_OF, traced=False)
     _, _, peak = await udsoegning(db, None, traced=True)
     sweep_seconds, sent = await sweep(settings, db)
+    print(citizens, "sweep", sweep_seconds, sent, flush=True)
+    herd_figures = await herd(settings, db, citizens)
+    print(citizens, herd_figures, flush=True)
     empty = await writes(test_settings(env))
     full = await writes(test_settings(env, MONGODB_DATABASE=db.name))  # drops the store
     await mongo.close()
@@ -257,18 +342,24 @@ async def measure(env: dict[str, str], citizens: int) -> dict[str, float]:
         "udsoegning_rows": rows, "udsoegning_peak_mib": round(peak, 2),
         "as_of_seconds": round(as_of_seconds, 2), "sweep_seconds": round(sweep_seconds, 2),
         "notices_sent": sent, "write_per_s_empty": round(empty, 1),
-        "write_per_s_full": round(full, 1),
+        "write_per_s_full": round(full, 1), **herd_figures,
     }  # fmt: skip
     print(citizens, result, flush=True)
     return result
 
 
 async def main(sizes: list[int]) -> None:
-    env = local.up(BENCH_PROFILE, fresh=True)
+    external = os.environ.get("BENCH_SCALE_EXTERNAL") == "1"
+    env = (
+        {k: v for k, v in os.environ.items() if k.startswith(("KAFKA_", "JOBLOG_", "MONGODB_"))}
+        if external
+        else local.up(BENCH_PROFILE, fresh=True)
+    )
     try:
         results = {n: await measure(env, n) for n in sizes}
     finally:
-        local.down(BENCH_PROFILE)
+        if not external:
+            local.down(BENCH_PROFILE)
     small, large = (results[n] for n in sizes)
     figures: dict[str, Any] = {"sizes": sizes}
     for key in small:
@@ -291,6 +382,8 @@ ROWS = (
     ("the same `as_of` a day in the quarter, s", "as_of_seconds", "{}"),
     ("one tick's sweep, 2 % of timers due, s", "sweep_seconds", "{}"),
     ("notices it sent", "notices_sent", "{:,}"),
+    ("a herd tick: a quarter of the citizens due at once, s", "herd_seconds", "{}"),
+    ("its notices (one pair each, each sent exactly once)", "herd_notices", "{:,}"),
     ("Jobnet creates/s through the platform, empty store", "write_per_s_empty", "{}"),
     ("the same on the seeded store", "write_per_s_full", "{}"),
 )
@@ -302,6 +395,8 @@ def readme_table(record: dict[str, Any]) -> str:
     lines = ["| | " + " | ".join(f"{n:,}" for n in record["sizes"]) + " |"]
     lines.append("|---|" + "---:|" * len(record["sizes"]))
     for label, key, form in ROWS[1:]:
+        if key not in record:  # a result from before the herd was measured
+            continue
         lines.append(f"| {label} | " + " | ".join(form.format(v) for v in record[key]) + " |")
     return "\n".join(lines)
 

@@ -75,7 +75,13 @@ def build(settings: Settings) -> Service[NotifierPorts]:
 
     keep = partial(handlers.keep, ports=ports)
     changes = topics.Source(topics.CITIZEN_CHANGES)
-    runtime.consume(changes, CitizenChange, partial(handlers.handle_change, ports=ports), keep)
+    runtime.consume(
+        changes,
+        CitizenChange,
+        partial(handlers.handle_change, ports=ports),
+        keep,
+        handle_batch=partial(handlers.handle_changes, ports=ports),
+    )
     ticks = partial(handlers.handle_tick, ports=ports)
     runtime.consume(topics.Source(topics.TIMERS), Tick, ticks, keep)
     runtime.sends(topics.NOTICES_BORGER, advisering.DueNotice, "an advisering to the citizen")

@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
 from services.notifier import advisering, notices
 from services.notifier.ports import NotifierPorts
+from services.notifier.records import Timer
 from shared.contract import topics
 from shared.contract.events import CitizenChange
 from shared.contract.inbound import Inbound
@@ -21,8 +21,6 @@ from shared.contract.rejections import Reason, Refusal, internal_error
 from shared.contract.tid import as_utc
 from shared.platform.runtime import Tick
 
-FIRING_AT_ONCE = 8
-"""Timers of a batch fired concurrently (each under its own lease, so order does not matter)."""
 REAL_TICK_TOLERANCE = timedelta(minutes=5)
 
 
@@ -37,6 +35,36 @@ async def keep(inbound: Inbound, error: Exception, ports: NotifierPorts) -> None
 async def handle_change(inbound: Inbound, ports: NotifierPorts) -> None:
     change = CitizenChange.model_validate_json(inbound.body)
     await recompute(change.cpr, ports)
+
+
+async def handle_changes(batch: list[Inbound], ports: NotifierPorts) -> None:
+    """A batch of dfdg.citizen.changes: its citizens recomputed together (`recompute_many`).
+    A record that is no change fails the batch, which `deliver_whole` then handles record by
+    record (the bad one kept for the operator, the others recomputed one by one)."""
+    changes = [CitizenChange.model_validate_json(inbound.body) for inbound in batch]
+    await recompute_many(sorted({change.cpr for change in changes}), ports)
+
+
+async def recompute_many(cprs: list[str], ports: NotifierPorts) -> None:
+    """`recompute` for a batch's distinct citizens: one read of their timers, one of their
+    facts, the pure rule in memory, one bulk write of the timers that changed (and their queue
+    entries, `set_due_many`)."""
+    timers = await ports.store.timers_of(cprs)
+    facts_of = await ports.facts.facts_many(cprs)
+    changed: dict[str, datetime | None] = {}
+    for cpr in cprs:
+        timer, facts = timers.get(cpr), facts_of[cpr]
+        due = advisering.next_due(
+            facts.periods,
+            facts.exemptions,
+            facts.last_activity,
+            timer.last_notified_due if timer else None,
+            days=ports.advisering_days,
+            activities=facts.activities,
+        )
+        if not (timer is not None and _same(timer.due, due) and not timer.lease):
+            changed[cpr] = due
+    await ports.store.set_due_many(changed, timers)
 
 
 async def recompute(cpr: str, ports: NotifierPorts) -> None:
@@ -80,43 +108,50 @@ async def handle_tick(inbound: Inbound, ports: NotifierPorts) -> None:
 
 
 async def fire_due(now: datetime, ports: NotifierPorts) -> int:
-    """Fire every timer due at `now`; returns how many notices were sent."""
+    """Fire every timer due at `now`, a chunk of the due queue at a time (`fire_chunk`);
+    returns how many notices were sent."""
     sent = 0
-    limit = asyncio.Semaphore(FIRING_AT_ONCE)
-
-    async def one(entry: str, cpr: str) -> int:
-        async with limit:
-            return await fire(entry, cpr, now, ports)
-
-    async for batch in ports.store.due(now):
-        sent += sum(await asyncio.gather(*(one(entry, cpr) for entry, cpr in batch)))
+    async for chunk in ports.store.due_chunks(now):
+        sent += await fire_chunk(chunk, now, ports)
     return sent
 
 
-async def fire(entry: str, cpr: str, now: datetime, ports: NotifierPorts) -> int:
-    """Fire the timer of a due-queue entry, unless the entry is stale or another instance holds
-    the timer; returns how many notices were sent."""
+async def fire_chunk(chunk: list[tuple[str, str]], now: datetime, ports: NotifierPorts) -> int:
+    """Fire the timers of a chunk of due-queue entries in bulk: one claim of their leases and
+    read of the timers, the stale entries dropped together, one read of the citizens' facts,
+    the notices of all of them stored, sent and marked together (`notices.send`: one offsets
+    lookup, one insert, the publishes gathered, one mark), the timers moved on in one write.
+    Exactly once as `fire` is: the notices are stored before they are sent with deterministic
+    ids, and a timer whose claimer crashed is fired again when its lease lapses and finds them.
+    Returns how many notices were sent."""
+    store = ports.store
     wall = ports.wall_clock()
-    timer = await ports.store.claim(cpr, now, ports.owner, wall, wall + ports.lease)
-    if timer is None:
-        await ports.store.drop_if_stale(entry, cpr)
+    cprs = sorted({cpr for _, cpr in chunk})
+    claimed, others = await store.claim_many(cprs, now, ports.owner, wall, wall + ports.lease)
+    await store.drop_stale([(e, cpr) for e, cpr in chunk if cpr not in claimed], others)
+    if not claimed:
         return 0
-    facts = await ports.facts.facts(cpr)
-    due_now, due = advisering.due_notices(
-        cpr,
-        facts.periods,
-        facts.exemptions,
-        facts.last_activity,
-        timer.last_notified_due,
-        now,
-        days=ports.advisering_days,
-        activities=facts.activities,
-    )
+    facts_of = await ports.facts.facts_many(sorted(claimed))
+    due_now: list[advisering.DueNotice] = []
+    fired: list[tuple[Timer, datetime | None, datetime | None]] = []
+    for cpr, timer in claimed.items():
+        facts = facts_of[cpr]
+        notices_now, due = advisering.due_notices(
+            cpr,
+            facts.periods,
+            facts.exemptions,
+            facts.last_activity,
+            timer.last_notified_due,
+            now,
+            days=ports.advisering_days,
+            activities=facts.activities,
+        )
+        due_now += notices_now
+        fired.append((timer, due, max((n.forfaldt for n in notices_now), default=None)))
     if due_now:
         await notices.send(due_now, ports)
-    notified = max((n.forfaldt for n in due_now), default=None)
-    if not await ports.store.release(timer, due, notified):
-        await recompute(cpr, ports)
+    for timer in await store.release_many(fired):
+        await recompute(timer.cpr, ports)
     return len(due_now)
 
 

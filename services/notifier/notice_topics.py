@@ -4,15 +4,20 @@ started and stopped with the service."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from services.notifier.ports import SentRecord
 from services.notifier.records import TopicOffset
+from shared.contract import topics
 from shared.platform.kafka import client_options, records_since, topic_partitions
 from shared.platform.settings import Settings
+
+log = logging.getLogger("dfdg.notifier")
 
 
 class KafkaNoticeTopics:
@@ -25,6 +30,10 @@ class KafkaNoticeTopics:
     async def start(self) -> None:
         self.offsets = AIOKafkaConsumer(**client_options(self.settings))
         await self.offsets.start()
+        try:  # the partitions learnt and the brokers connected now, not in the first sweep
+            await self.end_offsets(topics.notice_topics())
+        except KafkaError as error:  # the first sweep asks again
+            log.warning("notice topics' offsets not read at start: %r", error)
 
     async def stop(self) -> None:
         offsets, self.offsets = self.offsets, None

@@ -38,6 +38,33 @@ class Store(Protocol):
         self, timer: Timer, due: datetime | None, notified: datetime | None
     ) -> bool: ...
 
+    async def timers_of(self, cprs: list[str]) -> dict[str, Timer]: ...
+
+    async def set_due_many(
+        self, dues: dict[str, datetime | None], before: dict[str, Timer]
+    ) -> None: ...
+
+    def due_chunks(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
+        """The due queue's entries (entry id, cpr) due by `now`, oldest first, in chunks, each
+        read as an `_id` range."""
+        ...
+
+    async def claim_many(
+        self, cprs: list[str], now: datetime, owner: str, wall_now: datetime, until: datetime
+    ) -> tuple[dict[str, Timer], dict[str, Timer]]:
+        """The leases on the due, free timers of `cprs`: (those claimed, the others)."""
+        ...
+
+    async def drop_stale(
+        self, entries: list[tuple[str, str]], timers: dict[str, Timer]
+    ) -> None: ...
+
+    async def release_many(
+        self, fired: list[tuple[Timer, datetime | None, datetime | None]]
+    ) -> list[Timer]:
+        """`release` of each (timer, due, notified); returns those recomputed meanwhile."""
+        ...
+
     async def add_pending(
         self, notices: Iterable[DueNotice], checkpoint: Iterable[TopicOffset]
     ) -> tuple[list[StoredNotice], bool]: ...
@@ -51,6 +78,10 @@ class FactsSource(Protocol):
     """A citizen's facts (`shared.readmodel.facts.FactsReader`)."""
 
     async def facts(self, cpr: str) -> Facts: ...
+
+    async def facts_many(self, cprs: Sequence[str]) -> dict[str, Facts]:
+        """The facts of each of `cprs`, in one read."""
+        ...
 
 
 class TickClock(Protocol):

@@ -21,11 +21,11 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notifier.advisering import MODTAGER_BORGER, DueNotice
 from services.notifier.records import StoredNotice, Timer, TopicOffset
@@ -37,6 +37,9 @@ from shared.readmodel.document import Document
 from shared.readmodel.writer import ReadModelWriter
 
 BATCH = 500
+CHUNK = 500
+"""Due-queue entries a sweep fires together: one `_id` range read, one claim, one read of the
+timers and the citizens, one insert, publish and mark of the notices, one write of the timers."""
 
 
 def due_key(due: datetime, cpr: str) -> str:
@@ -152,6 +155,168 @@ class NotifierStore:
         )
         return False
 
+    async def timers_of(self, cprs: list[str]) -> dict[str, Timer]:
+        """The timers of `cprs` that exist, in one read (`_id` `$in`)."""
+        found = self.timers.find({"_id": {"$in": cprs}})
+        return {doc["_id"]: t async for doc in found if (t := timer_of(doc)) is not None}
+
+    async def set_due_many(
+        self, dues: dict[str, datetime | None], before: dict[str, Timer]
+    ) -> None:
+        """`set_due` for a batch of citizens (cpr: due time), their timers as read before
+        (`before`): the new entries added (one insert), the timers pointed to them (one unordered
+        bulk of upserts, each bumping the revision), the new entries added again (a sweep may
+        have dropped them meanwhile) and the old ones dropped (one delete, one read to put back
+        what a writer pointed to meanwhile), so no entry a timer points to stays lost. An entry
+        of a due time the timer moved from after `before` was read stays as a stale one, which
+        the sweep drops."""
+        if not dues:
+            return
+        new = [(due_key(due, cpr), cpr) for cpr, due in dues.items() if due is not None]
+        await self._insert_entries(new)
+        writes = [
+            UpdateOne({"_id": cpr}, {"$set": {"due": due}, "$inc": {"revision": 1}}, upsert=True)
+            for cpr, due in dues.items()
+        ]
+        try:
+            await self.timers.bulk_write(writes, ordered=False)
+        except BulkWriteError:  # a concurrent upsert created one first (FerretDB): one by one
+            for cpr, due in dues.items():
+                await self.set_due(cpr, due)
+            return
+        await self._insert_entries(new)
+        old = [
+            (due_key(t.due, cpr), cpr)
+            for cpr, due in dues.items()
+            if (t := before.get(cpr)) is not None
+            and t.due is not None
+            and (due is None or due_key(t.due, cpr) != due_key(due, cpr))
+        ]
+        if old:
+            await self.queue.delete_many({"_id": {"$in": [e for e, _ in old]}})
+            await self._restore(old)
+
+    # -- the sweep in bulk: a chunk of due-queue entries at a time -----------------------------
+
+    async def due_chunks(
+        self, now: datetime, size: int = CHUNK
+    ) -> AsyncIterator[list[tuple[str, str]]]:
+        """The queue's entries due by `now` (entry id, cpr), oldest first, as `_id` ranges of at
+        most `size` entries: each chunk one read starting after the last entry of the one
+        before (an index search on MongoDB and on the local FerretDB), so memory stays flat
+        and entries the sweep removes meanwhile cannot disturb a cursor."""
+        upto = due_upto(now)["$lt"]
+        after: str | None = None
+        while True:
+            wanted: dict[str, Any] = {"$lt": upto}
+            if after is not None:
+                wanted["$gt"] = after
+            cursor = self.queue.find({"_id": wanted}).sort("_id", ASCENDING).limit(size)
+            chunk = [(entry["_id"], entry["cpr"]) async for entry in cursor]
+            if not chunk:
+                return
+            yield chunk
+            if len(chunk) < size:
+                return
+            after = chunk[-1][0]
+
+    async def claim_many(
+        self, cprs: list[str], now: datetime, owner: str, wall_now: datetime, until: datetime
+    ) -> tuple[dict[str, Timer], dict[str, Timer]]:
+        """Take the lease on the due timers of `cprs` in one update (`_id` `$in`), under a
+        token of this claim (`<owner>#<uuid>`: each timer's update is atomic, so those that
+        carry the token afterwards are exactly the ones this claim took); then one read of all
+        the timers. Returns (the timers claimed, the others that exist)."""
+        token = f"{owner}#{uuid4()}"
+        await self.timers.update_many(
+            {"_id": {"$in": cprs}, "due": {"$lte": now}, **_free(wall_now)},
+            {"$set": {"lease": token, "leaseUntil": until}},
+        )
+        claimed: dict[str, Timer] = {}
+        others: dict[str, Timer] = {}
+        async for doc in self.timers.find({"_id": {"$in": cprs}}):
+            timer = timer_of(doc)
+            assert timer is not None
+            (claimed if doc.get("lease") == token else others)[timer.cpr] = timer
+        return claimed, others
+
+    async def drop_stale(self, entries: list[tuple[str, str]], timers: dict[str, Timer]) -> None:
+        """Remove the entries whose timer (as just read) does not point to them, in one delete;
+        then, as `_drop`, read those timers again (one read) and put back the entries a writer
+        pointed its timer to meanwhile."""
+        stale = [(e, cpr) for e, cpr in entries if not _points(timers.get(cpr), e)]
+        if not stale:
+            return
+        await self.queue.delete_many({"_id": {"$in": [e for e, _ in stale]}})
+        await self._restore(stale)
+
+    async def _restore(self, dropped: list[tuple[str, str]]) -> None:
+        """Put back those of the dropped entries whose timers point to them now (one read)."""
+        cprs = sorted({cpr for _, cpr in dropped})
+        now_at = {
+            doc["_id"]: timer_of(doc) async for doc in self.timers.find({"_id": {"$in": cprs}})
+        }
+        back = [(e, cpr) for e, cpr in dropped if _points(now_at.get(cpr), e)]
+        await self._insert_entries(back)
+
+    async def _insert_entries(self, entries: list[tuple[str, str]]) -> None:
+        if entries:
+            await insert_new(self.queue, [{"_id": e, "cpr": cpr} for e, cpr in entries])
+
+    async def release_many(
+        self, fired: list[tuple[Timer, datetime | None, datetime | None]]
+    ) -> list[Timer]:
+        """`release` for a chunk of fired timers (timer, next due time, notified due time):
+        the new entries added (one insert), the timers moved on and their leases given up
+        where nobody recomputed them (one bulk write, each guarded by its revision), the notified
+        due time recorded and the lease given up on the others (one bulk write, only if there
+        are any: found by one read of the timers still holding this claim's lease), the new
+        entries added again and the old ones dropped (one insert, one delete, one read to put
+        back what a writer pointed to meanwhile). Returns the timers recomputed meanwhile (the
+        caller recomputes them)."""
+        if not fired:
+            return []
+        done: dict[str, Any] = {"$unset": {"lease": "", "leaseUntil": ""}}
+        new = [(due_key(due, t.cpr), t.cpr) for t, due, _ in fired if due is not None]
+        await self._insert_entries(new)
+        moves = [
+            UpdateOne(
+                {"_id": t.cpr, "revision": t.revision},
+                {"$set": {"due": due, **({"lastNotifiedDue": n} if n else {})}, **done},
+            )
+            for t, due, n in fired
+        ]
+        await self.timers.bulk_write(moves, ordered=False)
+        leases = {t.cpr: t.lease for t, _, _ in fired}
+        held = self.timers.find({"_id": {"$in": sorted(leases)}}, {"lease": 1})
+        missed = {doc["_id"] async for doc in held if doc.get("lease") == leases[doc["_id"]]}
+        if missed:
+            await self.timers.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": t.cpr}, {**({"$set": {"lastNotifiedDue": n}} if n else {}), **done}
+                    )
+                    for t, _, n in fired
+                    if t.cpr in missed
+                ],
+                ordered=False,
+            )
+            unused = [(due_key(d, t.cpr), t.cpr) for t, d, _ in fired if t.cpr in missed and d]
+            if unused:  # the entries added for a due time the timer did not take
+                await self.queue.delete_many({"_id": {"$in": [e for e, _ in unused]}})
+                await self._restore(unused)
+        moved = [(t, due) for t, due, _ in fired if t.cpr not in missed]
+        await self._insert_entries([(due_key(d, t.cpr), t.cpr) for t, d in moved if d is not None])
+        old = [
+            (due_key(t.due, t.cpr), t.cpr)
+            for t, d in moved
+            if t.due is not None and (d is None or due_key(t.due, t.cpr) != due_key(d, t.cpr))
+        ]
+        if old:
+            await self.queue.delete_many({"_id": {"$in": [e for e, _ in old]}})
+            await self._restore(old)
+        return [t for t, _, _ in fired if t.cpr in missed]
+
     # -- notices -----------------------------------------------------------------------------
 
     async def add_pending(
@@ -174,8 +339,16 @@ class NotifierStore:
         for_citizen = [
             notice_read_model(n) for n in records if n.notice.modtager == MODTAGER_BORGER
         ]
-        await self.read_model.apply_all(read_model.merged(for_citizen))
+        await self._apply_read_model(read_model.merged(for_citizen))
         return [n for n in records if not n.published], bool(before)
+
+    async def _apply_read_model(self, updates: list[read_model.Update]) -> None:
+        """One bulk write of the citizens' read models; if two first writes of a new citizen
+        raced (a duplicate key), the updates one by one (`ReadModelWriter.apply` retries)."""
+        try:
+            await self.read_model.apply_bulk(updates)
+        except BulkWriteError:
+            await self.read_model.apply_all(updates)
 
     async def pending(self) -> list[StoredNotice]:
         return [stored_notice(doc) async for doc in self.notices.find({"published": False})]
@@ -188,6 +361,10 @@ class NotifierStore:
 
 
 # -- records and documents ---------------------------------------------------------------------
+
+
+def _points(timer: Timer | None, entry_id: str) -> bool:
+    return timer is not None and timer.due is not None and due_key(timer.due, timer.cpr) == entry_id
 
 
 def timer_of(doc: Document | None) -> Timer | None:

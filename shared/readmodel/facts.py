@@ -3,7 +3,7 @@ read model described, and kept, in shared/readmodel/updates.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
@@ -46,23 +46,12 @@ class FactsReader:
         return await self.citizens.find_one({"_id": cpr}) or {"_id": cpr}
 
     async def facts(self, cpr: str) -> Facts:
-        doc = await self.document(cpr)
-        last = doc.get("senesteAktivitet")
-        periods = timeline(status_messages(doc))
-        return Facts(
-            cpr,
-            periods,
-            within_stays(
-                exemption_periods(
-                    ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
-                ),
-                periods,
-            ),
-            as_utc(last) if last else None,
-            sorted(
-                as_utc(a["accepteret"]) for a in doc.get("aktivitet", []) if a.get("accepteret")
-            ),
-        )
+        return facts_of(await self.document(cpr))
+
+    async def facts_many(self, cprs: Sequence[str]) -> dict[str, Facts]:
+        """The facts of each of `cprs` (one read, `_id` `$in`; a citizen not stored has none)."""
+        found = {doc["_id"]: doc async for doc in self.citizens.find({"_id": {"$in": list(cprs)}})}
+        return {cpr: facts_of(found.get(cpr) or {"_id": cpr}) for cpr in cprs}
 
     async def status_on(self, cpr: str, day: date) -> Period | None:
         """The citizen's status (målgruppe, jobcenter, a-kasse) on a day."""
@@ -79,6 +68,25 @@ class FactsReader:
 
     async def joblog_ids(self, cpr: str) -> list[str]:
         return list((await self.document(cpr)).get("joblogs", []))
+
+
+def facts_of(doc: Document) -> Facts:
+    """A citizen's facts from his `borgere` document."""
+    cpr = doc["_id"]
+    last = doc.get("senesteAktivitet")
+    periods = timeline(status_messages(doc))
+    return Facts(
+        cpr,
+        periods,
+        within_stays(
+            exemption_periods(
+                ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
+            ),
+            periods,
+        ),
+        as_utc(last) if last else None,
+        sorted(as_utc(a["accepteret"]) for a in doc.get("aktivitet", []) if a.get("accepteret")),
+    )
 
 
 def status_messages(doc: Document | None, without: UUID | None = None) -> list[StatusMessage]:

@@ -21,6 +21,7 @@ from ops.simulation.driver import sent_notices
 from services.notifier import app as notifier_app
 from services.notifier.advisering import notice_id
 from services.notifier.ports import NotifierPorts
+from services.notifier.store import due_key
 from shared.cluster.access import ADMIN
 from shared.cluster.credentials import as_principal
 from shared.contract import topics
@@ -400,3 +401,130 @@ async def test_crash_during_a_tick_then_a_fresh_notifier_sends_each_notice_exact
     await platform.tick(second)
     counts = count_ids(await log.read({cpr}))
     assert len(counts) == 4 and set(counts.values()) == {1}, counts
+
+
+# --- crashes between the bulk steps of a sweep's chunk -----------------------------------------
+
+
+class CrashingChunk:
+    """The notice topics of a notifier whose process ends between the bulk steps of a chunk
+    holding `cprs`: after the notices were inserted (before any is sent), after the first was
+    sent (mid-publish), after all were sent (before the mark), after the mark (before the
+    timers are moved on), or after the timers were moved on (before the old queue entries are
+    dropped: mid-release)."""
+
+    def __init__(self, real: Any, cprs: set[str], when: str, crashed: asyncio.Event) -> None:
+        self.real, self.cprs, self.when, self.crashed = real, cprs, when, crashed
+        self.sent = 0
+        self.first_sent = asyncio.Event()
+
+    async def publish(self, topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
+        if key not in self.cprs:
+            await self.real.publish(topic, key, body, headers)
+            return
+        self.crashed.set()
+        if self.when == "after_insert":
+            raise Crash
+        if self.when == "mid_publish" and self.sent >= 1:
+            await self.first_sent.wait()  # the first is sent, this one never
+            raise Crash
+        self.sent += 1
+        await self.real.publish(topic, key, body, headers)
+        self.first_sent.set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+class CrashingQueue:
+    """The due queue of a notifier whose process ends at its first delete of many entries."""
+
+    def __init__(self, real: Any, crashed: asyncio.Event) -> None:
+        self.real, self.crashed = real, crashed
+
+    async def delete_many(self, *args: Any, **kwargs: Any) -> Any:
+        self.crashed.set()
+        raise Crash
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+@pytest.mark.parametrize(
+    "when", ["after_insert", "mid_publish", "after_publish", "after_mark", "mid_release"]
+)
+async def test_crash_between_the_bulk_steps_of_a_chunk_sends_each_notice_exactly_once(
+    platform, when
+):
+    """Three citizens due at once, fired in one chunk; the notifier's process ends between two
+    of the chunk's bulk steps; a fresh notifier recovers what was stored and not marked, the
+    dead one's leases lapse, the next tick fires the chunk again: every notice exactly once on
+    the broker, all stored published, each timer moved on with one queue entry."""
+    front = platform.front
+    cprs, d0, log = await new_citizens(platform, 3)
+    for cpr in cprs:
+        await front.send(topics.CITIZEN_STATUS, status(cpr, d0))
+    await platform.settle()
+
+    ports = current_notifier(platform).ports
+    store: Any = ports.store
+    real_topics, mark_published, release_many = (
+        ports.notices,
+        store.mark_published,
+        store.release_many,
+    )
+    real_queue = store.queue
+    crashed = asyncio.Event()
+    due = as_utc(cph_time(d0 + timedelta(days=30)))
+    ours = {str(notice_id(cpr, due, m)) for cpr in cprs for m in ("borger", "jobcenter")}
+
+    async def crashing_mark(ids_: Any) -> None:
+        wanted = list(ids_)
+        if ours & set(wanted) and when in ("after_insert", "mid_publish", "after_publish"):
+            raise Crash
+        await mark_published(wanted)
+
+    async def crashing_release(fired: Any) -> Any:
+        if {timer.cpr for timer, _, _ in fired} & set(cprs):
+            crashed.set()
+            if when == "after_mark":
+                raise Crash
+            store.queue = CrashingQueue(real_queue, crashed)
+        return await release_many(fired)
+
+    ports.notices = CrashingChunk(real_topics, set(cprs), when, crashed)
+    store.mark_published = crashing_mark
+    store.release_many = crashing_release
+    try:
+        await front.tick(due)
+        await asyncio.wait_for(crashed.wait(), 60)
+        await platform.settle()  # the tick's handler has ended (with the crash)
+    finally:
+        ports.notices = real_topics
+        store.mark_published, store.release_many = mark_published, release_many
+        store.queue = real_queue
+    docs = [d for cpr in cprs for d in await stored(platform, cpr)]
+    assert {d["_id"] for d in docs} == ours
+    marked = when in ("after_mark", "mid_release")
+    assert all(bool(d["published"]) == marked for d in docs)
+    sent_before = len(await log.read(set(cprs)))
+    assert sent_before == {"after_insert": 0, "mid_publish": 1}.get(when, 6)
+
+    await replace_notifier(platform)
+    await platform.tick(due + timedelta(minutes=1))  # recovery: what was stored, not marked
+    await platform.db.timers.update_many({"_id": {"$in": cprs}}, {"$set": {"leaseUntil": None}})
+    await platform.tick(due + timedelta(minutes=2))  # the chunk fired again: nothing to send
+    docs = [d for cpr in cprs for d in await stored(platform, cpr)]
+    assert {d["_id"] for d in docs} == ours and all(d["published"] for d in docs)
+    assert count_ids(await log.read(set(cprs))) == {id_: 1 for id_ in ours}
+    second = as_utc(cph_time(d0 + timedelta(days=60)))
+    for cpr in cprs:
+        timer = await platform.db.timers.find_one({"_id": cpr})
+        assert timer is not None and as_utc(timer["lastNotifiedDue"]) == due
+        assert as_utc(timer["due"]) == second and not timer.get("lease")
+        entries = await platform.db.forfald.find({"cpr": cpr}).to_list()
+        assert [e["_id"] for e in entries] == [due_key(second, cpr)], entries
+
+    await platform.tick(second)
+    counts = count_ids(await log.read(set(cprs)))
+    assert len(counts) == 12 and set(counts.values()) == {1}, counts

@@ -81,3 +81,75 @@ async def test_a_fired_timer_moved_on_keeps_one_entry(store):
     later = NOW + timedelta(days=30)
     assert await store.release(timer, later, due)
     assert await queue(store) == [(due_key(later, cpr), cpr)]
+
+
+# -- the sweep's bulk steps -----------------------------------------------------------------
+
+
+async def test_two_claims_of_the_same_chunk_take_each_timer_once(store):
+    cprs = sorted(new_cpr() for _ in range(4))
+    for cpr in cprs:
+        await store.set_due(cpr, NOW - timedelta(days=1))
+    until = NOW + timedelta(seconds=60)
+    first, _ = await store.claim_many(cprs[:3], NOW, "a", NOW, until)
+    second, held = await store.claim_many(cprs, NOW, "b", NOW, until)
+    assert sorted(first) == cprs[:3] and sorted(second) == cprs[3:]
+    assert sorted(held) == cprs[:3]
+    lapsed, _ = await store.claim_many(cprs, NOW, "c", until + timedelta(seconds=1), until)
+    assert sorted(lapsed) == cprs
+
+
+async def test_a_writer_between_the_bulk_drops_read_and_its_delete_loses_nothing(store):
+    """As for one entry: the sweep has read a timer not yet pointing to the entry; the writer
+    points it there and finishes; then the sweep's bulk delete removes the entry, and its read
+    after puts it back."""
+    cpr, other = new_cpr(), new_cpr()
+    before, due = NOW + timedelta(days=30), NOW - timedelta(days=10)
+    await store.set_due(cpr, before)
+    await store._enqueue(due, cpr)
+    await store._enqueue(due, other)  # stale: no timer at all
+    _, timers = await store.claim_many([cpr, other], NOW, "me", NOW, NOW)
+    writer = lambda: store.set_due(cpr, due)  # noqa: E731
+    store.queue = Interleaved(store.queue, "delete_many", writer)
+    await store.drop_stale([(due_key(due, cpr), cpr), (due_key(due, other), other)], timers)
+    assert await queue(store) == [(due_key(due, cpr), cpr)]
+
+
+async def test_a_chunk_released_in_bulk_keeps_one_entry_each_and_reports_the_recomputed(store):
+    cprs = sorted(new_cpr() for _ in range(3))
+    due = NOW - timedelta(days=1)
+    for cpr in cprs:
+        await store.set_due(cpr, due)
+    claimed, _ = await store.claim_many(cprs, NOW, "me", NOW, NOW + timedelta(seconds=60))
+    recomputed = NOW + timedelta(days=3)
+    await store.set_due(cprs[0], recomputed)  # a change recomputed it while it fired
+    later = NOW + timedelta(days=30)
+    missed = await store.release_many([(claimed[cpr], later, due) for cpr in cprs])
+    assert [t.cpr for t in missed] == [cprs[0]]
+    entries = await queue(store)
+    assert sorted(entries) == sorted(
+        [(due_key(recomputed, cprs[0]), cprs[0])] + [(due_key(later, cpr), cpr) for cpr in cprs[1:]]
+    )
+    for cpr in cprs:
+        timer = await store.timer(cpr)
+        assert timer is not None and timer.lease is None
+        assert timer.last_notified_due is not None
+        assert timer.last_notified_due.replace(tzinfo=UTC) == due
+
+
+async def test_a_sweep_between_a_batchs_entries_and_its_timers_loses_nothing(store):
+    """A batch's writer: the sweep finds the new entries before the timers point to them and
+    drops them as stale; the writer adds them again after pointing the timers."""
+    cprs = sorted(new_cpr() for _ in range(3))
+    due = NOW - timedelta(days=10)
+
+    async def sweep() -> None:
+        _, timers = await store.claim_many(cprs, NOW, "sweep", NOW, NOW)
+        await store.drop_stale([(due_key(due, cpr), cpr) for cpr in cprs], timers)
+
+    store.timers = Interleaved(store.timers, "bulk_write", sweep)
+    await store.set_due_many(dict.fromkeys(cprs, due), {})
+    assert await queue(store) == [(due_key(due, cpr), cpr) for cpr in cprs]
+    later = NOW + timedelta(days=5)
+    await store.set_due_many(dict.fromkeys(cprs, later), await store.timers_of(cprs))
+    assert await queue(store) == [(due_key(later, cpr), cpr) for cpr in cprs]

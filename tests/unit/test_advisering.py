@@ -817,3 +817,48 @@ def test_a_duty_resuming_exactly_at_the_candidate_due_time_restarts_the_clock() 
         ]
     )
     assert next_due(resumed_a_day_later, [], None, None) == cph(2026, 3, 7)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    status_specs,
+    exemption_specs,
+    st.lists(moments.filter(bool), max_size=4),
+    moments,
+    st.integers(0, 90 * 24 * 60),
+)
+def test_an_activity_after_the_last_one_never_makes_the_next_due_time_earlier(
+    statuses, exemption_list, acts, last_notified_due, minutes_after
+) -> None:
+    """What the notifier may rely on to skip a timer's write for an accepted joblog activity:
+    for any facts, an activity at or after the last one leaves the next due time where it was
+    or moves it later (or clears it); it never sets one where there was none."""
+    periods = timeline(
+        [
+            status(
+                BASE + timedelta(days=fra),
+                None if length is None else BASE + timedelta(days=fra + length),
+                group,
+                jobcenter,
+                sent=T0 + timedelta(minutes=i),
+            )
+            for i, (fra, length, group, jobcenter) in enumerate(statuses)
+        ]
+    )
+    exemptions = [
+        exemption(
+            BASE + timedelta(days=fra),
+            None if length is None else BASE + timedelta(days=fra + length),
+        )
+        for fra, length in exemption_list
+    ]
+    start = max(acts, default=datetime(2026, 1, 1, tzinfo=COPENHAGEN))
+    new = start + timedelta(minutes=minutes_after)
+    before = next_due(
+        periods, exemptions, max(acts, default=None), last_notified_due, activities=acts
+    )
+    after = next_due(periods, exemptions, new, last_notified_due, activities=[*acts, new])
+    if before is None:
+        assert after is None
+    else:
+        assert after is None or after >= before

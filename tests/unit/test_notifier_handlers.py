@@ -4,10 +4,12 @@ their ports: the store, the facts, the clock, the outbox and the notice topics."
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+import pytest
 
 from services.notifier import handlers, notices
 from services.notifier.advisering import DueNotice, notice_id
@@ -54,6 +56,12 @@ class FakeStore:
     queue: dict[str, str] = field(default_factory=dict)  # entry id: cpr
     notices: dict[str, StoredNotice] = field(default_factory=dict)
     writes: int = 0
+    chunks: int = 0
+    timer_reads: int = 0
+    bulk_writes: int = 0
+    claims: int = 0
+    releases: int = 0
+    inserts: int = 0
 
     async def timer(self, cpr: str) -> Timer | None:
         stored = self.timers.get(cpr)
@@ -103,9 +111,53 @@ class FakeStore:
         stored.due = due
         return True
 
+    async def timers_of(self, cprs: list[str]) -> dict[str, Timer]:
+        self.timer_reads += 1
+        return {cpr: t.record(cpr) for cpr, t in self.timers.items() if cpr in cprs}
+
+    async def set_due_many(
+        self, dues: dict[str, datetime | None], before: dict[str, Timer]
+    ) -> None:
+        self.bulk_writes += 1
+        for cpr, due in dues.items():
+            await self.set_due(cpr, due)
+
+    async def due_chunks(self, now: datetime) -> AsyncIterator[list[tuple[str, str]]]:
+        upto, after = due_key(now, ";"), ""
+        while chunk := [(e, c) for e, c in sorted(self.queue.items()) if after < e < upto][:2]:
+            self.chunks += 1
+            yield chunk
+            after = chunk[-1][0]
+
+    async def claim_many(
+        self, cprs: list[str], now: datetime, owner: str, wall_now: datetime, until: datetime
+    ) -> tuple[dict[str, Timer], dict[str, Timer]]:
+        self.claims += 1
+        claimed = {}
+        for cpr in cprs:
+            if (timer := await self.claim(cpr, now, owner, wall_now, until)) is not None:
+                claimed[cpr] = timer
+        others = {
+            cpr: t.record(cpr)
+            for cpr, t in self.timers.items()
+            if cpr in cprs and cpr not in claimed
+        }
+        return claimed, others
+
+    async def drop_stale(self, entries: list[tuple[str, str]], timers: dict[str, Timer]) -> None:
+        for entry, cpr in entries:
+            await self.drop_if_stale(entry, cpr)
+
+    async def release_many(
+        self, fired: list[tuple[Timer, datetime | None, datetime | None]]
+    ) -> list[Timer]:
+        self.releases += 1
+        return [t for t, due, notified in fired if not await self.release(t, due, notified)]
+
     async def add_pending(
         self, notices: Iterable[DueNotice], checkpoint: Iterable[TopicOffset]
     ) -> tuple[list[StoredNotice], bool]:
+        self.inserts += 1
         marks = tuple(checkpoint)
         records = [StoredNotice(n, marks) for n in notices]
         before = [r.id for r in records if r.id in self.notices]
@@ -126,9 +178,14 @@ class FakeStore:
 @dataclass
 class FakeFacts:
     facts_of: dict[str, Facts] = field(default_factory=dict)
+    reads: int = 0
 
     async def facts(self, cpr: str) -> Facts:
         return self.facts_of.get(cpr, Facts(cpr))
+
+    async def facts_many(self, cprs: Sequence[str]) -> dict[str, Facts]:
+        self.reads += 1
+        return {cpr: await self.facts(cpr) for cpr in cprs}
 
 
 @dataclass
@@ -443,3 +500,101 @@ async def test_a_timer_fired_again_after_a_crash_sends_only_what_is_not_in_the_t
     assert all(n.published for n in fakes.store.notices.values())
     timer = await fakes.store.timer(CPR)
     assert timer is not None and timer.last_notified_due == DUE
+
+
+# -- the sweep in bulk -------------------------------------------------------------------------
+
+
+def citizens(n: int) -> list[str]:
+    return [f"{i + 1:02d}0190{1000 + i}" for i in range(n)]
+
+
+async def test_a_sweep_fires_a_chunk_at_a_time_with_one_read_insert_and_release_each():
+    """Five citizens due at once, chunks of two (the fake's): per chunk one claim, one read of
+    the facts, one insert of the notices (all of the chunk's citizens), one release; each
+    notice once."""
+    fakes = Fakes()
+    cprs = citizens(5)
+    fakes.facts.facts_of = {cpr: on_duty(cpr) for cpr in cprs}
+    ports = fakes.ports()
+    for cpr in cprs:
+        await handlers.recompute(cpr, ports)
+
+    assert await handlers.fire_due(DUE, ports) == 10
+
+    assert fakes.store.chunks == 3
+    assert fakes.store.claims == fakes.facts.reads == fakes.store.inserts == 3
+    assert fakes.store.releases == 3
+    ids = [r.payload["noticeId"] for r in fakes.topics.all()]
+    assert sorted(ids) == sorted(
+        str(notice_id(cpr, DUE, m)) for cpr in cprs for m in ("borger", "jobcenter")
+    )
+    assert all(n.published for n in fakes.store.notices.values())
+    next_due = as_utc(datetime(2026, 5, 1, tzinfo=COPENHAGEN))
+    assert sorted(fakes.store.queue) == sorted(due_key(next_due, cpr) for cpr in cprs)
+    assert all(fakes.store.timers[cpr].lease is None for cpr in cprs)
+
+    assert await handlers.fire_due(DUE + timedelta(minutes=1), ports) == 0  # nothing due now
+
+
+async def test_a_chunk_whose_send_fails_leaves_its_timers_leased_and_the_refire_sends_the_rest():
+    """A crash in the middle of a chunk's publishing (one of its notices sent): the timers stay
+    leased; after the lease lapsed, recovery and the fire again send each notice once."""
+    fakes = Fakes()
+    cprs = citizens(2)
+    fakes.facts.facts_of = {cpr: on_duty(cpr) for cpr in cprs}
+    ports = fakes.ports()
+    for cpr in cprs:
+        await handlers.recompute(cpr, ports)
+    publish = fakes.topics.publish
+
+    async def one_then_crash(topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
+        if fakes.topics.all():
+            raise RuntimeError("the process ends")
+        await publish(topic, key, body, headers)
+
+    fakes.topics.publish = one_then_crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await handlers.fire_due(DUE, ports)
+    fakes.topics.publish = publish  # type: ignore[method-assign]
+    assert len(fakes.topics.all()) == 1 and len(fakes.store.notices) == 4
+    assert all(fakes.store.timers[cpr].lease == "notifier-a" for cpr in cprs)
+
+    fresh = fakes.ports(owner="notifier-b")
+    await notices.recover(fresh)  # what was stored and not marked, unless it is in the topic
+    for cpr in cprs:
+        fakes.store.timers[cpr].lease_until = WALL - timedelta(seconds=1)
+    assert await handlers.fire_due(DUE + timedelta(minutes=1), fresh) == 4  # found, not sent
+    ids = [r.payload["noticeId"] for r in fakes.topics.all()]
+    assert len(ids) == 4 and len(set(ids)) == 4
+    assert all(n.published for n in fakes.store.notices.values())
+    assert all(fakes.store.timers[cpr].last_notified_due == DUE for cpr in cprs)
+
+
+# -- the reaction to a batch of changes --------------------------------------------------------
+
+
+async def test_a_batch_of_changes_is_recomputed_with_one_read_and_one_write_per_collection():
+    fakes = Fakes()
+    cprs = citizens(3)
+    fakes.facts.facts_of = {cpr: on_duty(cpr) for cpr in cprs}
+    ports = fakes.ports()
+    await handlers.recompute(cprs[2], ports)  # already right: not written again
+    writes = fakes.store.writes
+
+    await handlers.handle_changes([change(cprs[0]), change(cprs[1]), change(cprs[0])], ports)
+    await handlers.handle_changes([change(cpr) for cpr in cprs], ports)
+
+    assert fakes.store.timer_reads == fakes.facts.reads == fakes.store.bulk_writes == 2
+    assert fakes.store.writes == writes + 2  # the two new timers, once each
+    assert all(fakes.store.timers[cpr].due == DUE for cpr in cprs)
+    assert sorted(fakes.store.queue) == sorted(due_key(DUE, cpr) for cpr in cprs)
+
+
+async def test_a_batch_with_a_record_that_is_no_change_fails_whole():
+    """So `deliver_whole` handles it record by record: the bad one kept, the others through."""
+    fakes = Fakes()
+    bad = Inbound(topics.CITIZEN_CHANGES, 0, 2, CPR, b"{}")
+    with pytest.raises(ValueError):
+        await handlers.handle_changes([change(), bad], fakes.ports())
+    assert fakes.store.timers == {}
