@@ -97,3 +97,20 @@ async def test_bad_register_records_are_not_provisioned_nor_taken(platform):
         numbers = {entry.akasseNr for entry in register.entries()}
         assert good in numbers and numbers.isdisjoint({"", "06", four, f"{two}a", "٠٦٧"})
         assert register.get(good).navn == f"A-kasse {good!r}"  # not the mismatching value's
+
+    # the a-kasse adapter follows the new a-kasse's inbound topic by pattern: wait until its
+    # consumer group has taken it (the rebalance done), so that no test after this one has its
+    # batch's commit refused by a rebalance and the batch delivered again (at-least-once)
+    await adapter_follows(platform, topics.akasse_inbound(good))
+
+
+async def adapter_follows(platform, topic: str, timeout: float = 60) -> None:
+    adapter = runtime_of(platform, "akasse-adapter").runtime
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        consumers = [getattr(s, "consumer", None) for s in adapter.broker.subscribers]
+        assigned = {tp.topic for c in consumers if c is not None for tp in c.assignment()}
+        if topic in assigned:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{topic} not followed"
+        await asyncio.sleep(0.2)
