@@ -20,6 +20,7 @@ from shared.contract.inbound import Inbound
 from shared.contract.rejections import Reason, Refusal, internal_error
 from shared.contract.tid import as_utc
 from shared.platform.runtime import Tick
+from shared.readmodel.facts import Facts
 
 REAL_TICK_TOLERANCE = timedelta(minutes=5)
 
@@ -53,16 +54,8 @@ async def recompute_many(cprs: list[str], ports: NotifierPorts) -> None:
     facts_of = await ports.facts.facts_many(cprs)
     changed: dict[str, datetime | None] = {}
     for cpr in cprs:
-        timer, facts = timers.get(cpr), facts_of[cpr]
-        due = advisering.next_due(
-            facts.periods,
-            facts.exemptions,
-            facts.last_activity,
-            timer.last_notified_due if timer else None,
-            days=ports.advisering_days,
-            activities=facts.activities,
-        )
-        if not (timer is not None and _same(timer.due, due) and not timer.lease):
+        due, write = _recomputed(timers.get(cpr), facts_of[cpr], ports)
+        if write:
             changed[cpr] = due
     await ports.store.set_due_many(changed, timers)
 
@@ -70,8 +63,16 @@ async def recompute_many(cprs: list[str], ports: NotifierPorts) -> None:
 async def recompute(cpr: str, ports: NotifierPorts) -> None:
     """The citizen's next due time from his facts; the timer is written only if it changed (or
     is being fired: a timer being fired always learns of the recomputation)."""
-    timer = await ports.store.timer(cpr)
-    facts = await ports.facts.facts(cpr)
+    due, write = _recomputed(await ports.store.timer(cpr), await ports.facts.facts(cpr), ports)
+    if write:
+        await ports.store.set_due(cpr, due)
+
+
+def _recomputed(
+    timer: Timer | None, facts: Facts, ports: NotifierPorts
+) -> tuple[datetime | None, bool]:
+    """The citizen's next due time, and whether his timer must be written: it changed, or it is
+    being fired (a timer being fired always learns of the recomputation)."""
     due = advisering.next_due(
         facts.periods,
         facts.exemptions,
@@ -81,8 +82,7 @@ async def recompute(cpr: str, ports: NotifierPorts) -> None:
         activities=facts.activities,
     )
     unchanged = timer is not None and _same(timer.due, due) and not timer.lease
-    if not unchanged:
-        await ports.store.set_due(cpr, due)
+    return due, not unchanged
 
 
 async def handle_tick(inbound: Inbound, ports: NotifierPorts) -> None:

@@ -29,13 +29,13 @@ from datetime import datetime
 from functools import partial
 from uuid import UUID
 
-from services.storage import merge
 from services.storage.handlers import (
     VERSION_ATTEMPTS,
     VersionTaken,
     check_command,
     check_membership,
     format_of,
+    next_entry,
     original,
     receiving_of,
 )
@@ -47,7 +47,7 @@ from shared.contract.cpr import mask
 from shared.contract.events import CitizenChange, Joblog, JoblogChange, JoblogCommand
 from shared.contract.inbound import Inbound
 from shared.contract.rejections import Refusal
-from shared.contract.tid import day_of, to_millis
+from shared.contract.tid import day_of
 from shared.frontends.common import naming_the_field
 from shared.platform.ports import Send, in_key_order
 
@@ -247,19 +247,3 @@ def _base_key(command: JoblogCommand, latest: dict[UUID, HistoryEntry]) -> Key |
     if grund is not None and stored is not None and grund < stored.version:
         return (command.joblogId, grund)
     return None
-
-
-def next_entry(
-    command: JoblogCommand, latest: HistoryEntry | None, base: Joblog | None, now: datetime
-) -> HistoryEntry:
-    """The next version by the merge rule (`handlers.next_version` with the base given)."""
-    accepted = to_millis(now)  # the database keeps milliseconds: so does every message
-    outcome = merge.decide(
-        command, latest.stored if latest is not None else None, base,
-        latest.tidspunkt if latest is not None else None, accepted,
-        format_of(command).entry_names(),
-    )  # fmt: skip
-    return HistoryEntry(
-        outcome.entry, command.handling, command.beskedId, command.tidspunkt, accepted,
-        outcome.merge,
-    )  # fmt: skip

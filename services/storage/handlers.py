@@ -20,7 +20,7 @@ from services.storage.records import HistoryEntry
 from shared.contract import topics
 from shared.contract.citizen import Period, StatusMessage, status_on, timeline
 from shared.contract.cpr import is_valid_cpr, mask
-from shared.contract.events import CitizenChange, Handling, JoblogChange, JoblogCommand
+from shared.contract.events import CitizenChange, Handling, Joblog, JoblogChange, JoblogCommand
 from shared.contract.inbound import Inbound
 from shared.contract.joblog_rules import check_joblog
 from shared.contract.rejections import Reason, Refusal, internal_error
@@ -86,10 +86,17 @@ async def next_version(
     grund = command.grundversion
     if grund is not None and stored is not None and grund < stored.version:
         base = await ports.repo.joblog_at(command.joblogId, grund)
-    # the database keeps milliseconds: so does every outbound message, first one included
-    accepted = to_millis(now)
+    return next_entry(command, latest, base, now)
+
+
+def next_entry(
+    command: JoblogCommand, latest: HistoryEntry | None, base: Joblog | None, now: datetime
+) -> HistoryEntry:
+    """The next version by the merge rule, against `latest` and the merge's `base` content."""
+    accepted = to_millis(now)  # the database keeps milliseconds: so does every message
     outcome = merge.decide(
-        command, stored, base, latest.tidspunkt if latest is not None else None, accepted,
+        command, latest.stored if latest is not None else None, base,
+        latest.tidspunkt if latest is not None else None, accepted,
         format_of(command).entry_names(),
     )  # fmt: skip
     return HistoryEntry(
