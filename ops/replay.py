@@ -3,8 +3,9 @@ cause is fixed (our bug behind an `internal_error`, or a status that came late).
 
 The rejected records are read from the producer's `*.rejected` topic (as the admin); each
 chosen one's raw message (read from its source topic at its offset where the rejection kept only
-a part) goes back to its source topic with its key and a `dfdg-replay` header, and is processed
-like any other message: one already stored changes nothing. Every replay is recorded in the
+a part) goes back to its source topic with its key and a `dfdg-replay` header (the replay's id),
+and is processed like any other message: one already stored changes nothing, one refused is
+decided anew (a plain redelivery of it is not). Every replay is recorded in the
 `replays` collection for the audit (who, when, which topic and criteria, which message ids).
 """
 
@@ -22,13 +23,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.cluster.access import ADMIN
 from shared.cluster.credentials import as_principal
+from shared.contract.inbound import REPLAY_HEADER
 from shared.contract.tid import as_utc
 from shared.platform.db import connect
 from shared.platform.kafka import client_options, end_offsets, records_since
 from shared.platform.settings import Settings
 from shared.readmodel import collections
-
-REPLAY_HEADER = "dfdg-replay"
 
 
 @dataclass
@@ -87,12 +87,13 @@ async def replay(
     if dry_run or not picked:
         return report
     user = getpass.getuser()
+    replay_id = str(uuid.uuid4())  # in each message's header: storage decides a refusal anew
     producer = AIOKafkaProducer(**client_options(admin), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for key, rejection in picked:
             body = await original(admin, rejection)
-            headers = [(REPLAY_HEADER, user.encode())]
+            headers = [(REPLAY_HEADER, replay_id.encode())]
             await producer.send_and_wait(rejection["sourceTopic"], body, key=key, headers=headers)
             report.sent += 1
             report.ids.append(str(rejection.get("id")))
@@ -104,7 +105,7 @@ async def replay(
     try:
         await db[collections.REPLAYS].insert_one(
             {
-                "_id": str(uuid.uuid4()), "af": f"operator:{user}", "tidspunkt": datetime.now(UTC),
+                "_id": replay_id, "af": f"operator:{user}", "tidspunkt": datetime.now(UTC),
                 "topic": topic, "aarsag": reason, "siden": since, "antal": report.sent,
                 "ids": report.ids,
             }

@@ -35,6 +35,7 @@ from services.storage.handlers import (
     check_command,
     check_membership,
     format_of,
+    gentagelse_of,
     next_entry,
     original,
     receiving_of,
@@ -67,13 +68,20 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
     records = [Record(i, JoblogCommand.model_validate_json(i.body)) for i in batch]
     now = await ports.clock.now()
     today = day_of(now)
-    finished = await ports.repo.finished_among(r.command.beskedId for r in records)
-    seen = set(finished)  # a twin of a message in this batch is finished with it
+    before = await ports.repo.finished_among(r.command.beskedId for r in records)
+    seen: set[UUID] = set()  # a twin of a message in this batch is decided with it
     pending: list[Record] = []
+    again: list[tuple[Record, Refusal]] = []  # refused before: the refusal again
     for record in records:
-        if record.command.beskedId not in seen:
-            seen.add(record.command.beskedId)
+        besked_id = record.command.beskedId
+        if besked_id in seen:
+            continue
+        seen.add(besked_id)
+        outcome = before.get(besked_id)
+        if outcome is None or not outcome.settles(gentagelse_of(record.command, record.inbound)):
             pending.append(record)
+        elif outcome.refusal is not None:  # a crash may have come before it went out
+            again.append((record, outcome.refusal))
     refused: list[tuple[Record, Refusal]] = []
     checked: list[Record] = []
     for record in pending:
@@ -107,8 +115,13 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
     if accepted:
         await ports.repo.project_all(accepted, projected)
         await ports.writer.apply_bulk([e.activity() for e in accepted])
+    if refused:  # decided: recorded before the refusals go out
+        await ports.repo.mark_refused(
+            [(r.command.beskedId, why, gentagelse_of(r.command, r.inbound)) for r, why in refused],
+            {r.command.beskedId for r, _ in refused if r.command.beskedId in before},
+        )
     sends: list[tuple[str | None, Send]] = []  # a citizen's in his records' order
-    for record, why in sorted(refused, key=lambda r: records.index(r[0])):
+    for record, why in sorted([*refused, *again], key=lambda r: records.index(r[0])):
         command = record.command
         named = naming_the_field(why, format_of(command))  # in the producer's terms
         where = original(command, record.inbound)
@@ -124,7 +137,9 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
         sends.append((entry.cpr, partial(_send_on, ports, entry.cpr, change, note)))
     await in_key_order(sends)
     if accepted:
-        await ports.repo.mark_all_finished(accepted)
+        await ports.repo.mark_all_finished(
+            accepted, [e.besked_id for e in accepted if e.besked_id in before]
+        )
 
 
 async def accept_all(

@@ -44,15 +44,34 @@ class VersionTaken(ConnectionError):
 
 async def handle_command(inbound: Inbound, ports: StoragePorts) -> None:
     command = JoblogCommand.model_validate_json(inbound.body)
-    if await ports.repo.finished(command.beskedId):
-        return  # a redelivery or a twin of a message handled to the end
+    replay = gentagelse_of(command, inbound)
+    before = await ports.repo.finished(command.beskedId)
+    if before is not None and before.settles(replay):
+        if before.refusal is not None:  # refused: again (a crash may have come before it went)
+            await send_refusal(command, inbound, before.refusal, ports)
+        return  # a redelivery or a twin of a message decided before
     try:
         entry = await accept(command, await ports.clock.now(), ports)
     except Refusal as refusal:
-        named = naming_the_field(refusal, format_of(command))  # in the producer's terms
-        await ports.outbox.reject(original(command, inbound), named, str(command.beskedId))
+        await ports.repo.mark_refused(
+            [(command.beskedId, refusal, replay)], {command.beskedId} if before else set()
+        )
+        await send_refusal(command, inbound, refusal, ports)
         return
-    await finish(entry, ports)
+    await finish(entry, ports, replacing=before is not None)
+
+
+def gentagelse_of(command: JoblogCommand, inbound: Inbound) -> str | None:
+    """The replay a command came in: its front end's message was replayed to the adapter, or
+    the command itself (from dfdg.platform.rejected) to storage."""
+    return command.gentagelse or inbound.gentagelse
+
+
+async def send_refusal(
+    command: JoblogCommand, inbound: Inbound, refusal: Refusal, ports: StoragePorts
+) -> None:
+    named = naming_the_field(refusal, format_of(command))  # in the producer's terms
+    await ports.outbox.reject(original(command, inbound), named, str(command.beskedId))
 
 
 async def accept(command: JoblogCommand, now: datetime, ports: StoragePorts) -> HistoryEntry:
@@ -120,10 +139,10 @@ def check_membership(command: JoblogCommand, status: Period | None, today: date)
         )
 
 
-async def finish(entry: HistoryEntry, ports: StoragePorts) -> None:
-    """Project the version, record the activity, send it on, and mark the message finished.
-    Every step is idempotent: after a crash the message comes again and finishes (a change then
-    may go out twice, identical: at-least-once)."""
+async def finish(entry: HistoryEntry, ports: StoragePorts, replacing: bool = False) -> None:
+    """Project the version, record the activity, send it on, and mark the message finished
+    (`replacing` its refusal of before). Every step is idempotent: after a crash the message
+    comes again and finishes (a change then may go out twice, identical: at-least-once)."""
     await ports.repo.project(entry)
     citizen = await ports.writer.apply(entry.activity(), AFTER) or {"_id": entry.cpr}
     change = JoblogChange(
@@ -136,7 +155,7 @@ async def finish(entry: HistoryEntry, ports: StoragePorts) -> None:
         ports.outbox.publish(topics.JOBLOG_CHANGES, entry.cpr, change),
         ports.outbox.publish(topics.CITIZEN_CHANGES, entry.cpr, note),
     )
-    await ports.repo.mark_finished(entry)
+    await ports.repo.mark_finished(entry, replacing)
 
 
 def receiving_akasse(citizen: Document, now: datetime, register: Register) -> str | None:

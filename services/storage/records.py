@@ -9,6 +9,7 @@ from uuid import UUID
 
 from services.storage.merge import MergeReport
 from shared.contract.events import Handling, StoredJoblog
+from shared.contract.rejections import Refusal
 from shared.readmodel import updates as read_model
 
 
@@ -46,3 +47,18 @@ class HistoryEntry:
         return read_model.activity_update(
             self.cpr, str(self.joblog_id), self.version, self.handling.value, self.accepteret
         )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `beskeder` says became of a message id: accepted (`refusal` None), or refused, in
+    the replay `gentagelse` (`joblog replay`'s id) or in no replay (None)."""
+
+    refusal: Refusal | None = None
+    gentagelse: str | None = None
+
+    def settles(self, gentagelse: str | None) -> bool:
+        """Whether this outcome stands for a delivery of the message in `gentagelse`: an
+        acceptance always; a refusal unless the message comes in another replay (after the
+        operator fixed the cause), so a plain redelivery is never decided anew."""
+        return self.refusal is None or self.gentagelse == gentagelse

@@ -4,8 +4,11 @@
   the `beskedId` that made it). The history is the record.
 - `joblogs`: the current version of each joblog, a projection of the history: the newest entry
   with `_id` = joblogId and `historik` = the entry's `_id`.
-- `beskeder`: message id -> the history entry it made, written when everything the message
-  causes is done (stored, projected, sent on): a message id found here is finished.
+- `beskeder`: message id -> its outcome. The history entry it made (`historik`), written when
+  everything the message causes is done (stored, projected, sent on); or its refusal (`afvist`:
+  reason, text, field; and the replay it came in, `gentagelse`), written before the rejection
+  is sent. A message id found here is decided: a redelivery is not decided again (a refused
+  one gets its refusal again: a crash may have come before it went out), only a replay is.
 - `status_messages`, `exemption_messages`: citizens' status and fritagelse messages as received
   (`_id` = messageId); the timeline is derived from them by shared.contract.citizen. `udgivet`
   holds a marker `status:<messageId>` once a status message's effects went out.
@@ -28,9 +31,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.storage.merge import FieldDecision, MergeReport
-from services.storage.records import HistoryEntry
+from services.storage.records import HistoryEntry, Outcome
 from shared.contract.citizen import ExemptionMessage, StatusMessage
 from shared.contract.events import Handling, Joblog, StoredJoblog
+from shared.contract.rejections import Reason, Refusal
 from shared.readmodel import collections
 from shared.readmodel.document import Document
 from shared.readmodel.joblogs import stored_from
@@ -63,17 +67,34 @@ class Repository:
 
     # -- joblogs ---------------------------------------------------------------------------
 
-    async def finished(self, besked_id: UUID) -> bool:
-        """Whether this message id was handled to the end before (a redelivery or a twin)."""
-        return await self.messages.find_one({"_id": str(besked_id)}) is not None
+    async def finished(self, besked_id: UUID) -> Outcome | None:
+        """What became of this message id before (a redelivery, a twin or a replay), if it was
+        decided."""
+        return outcome_of(await self.messages.find_one({"_id": str(besked_id)}))
 
-    async def mark_finished(self, entry: HistoryEntry) -> None:
-        finished = {
-            "_id": str(entry.besked_id),
-            "historik": history_id(entry.joblog_id, entry.version),
-        }
-        with contextlib.suppress(DuplicateKeyError):
-            await self.messages.insert_one(finished)
+    async def mark_finished(self, entry: HistoryEntry, replacing: bool = False) -> None:
+        """The message accepted; `replacing` its refusal of before (it came in a replay)."""
+        await self.mark_all_finished([entry], {entry.besked_id} if replacing else set())
+
+    async def mark_refused(
+        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID]
+    ) -> None:
+        """Refusals (message id, refusal, the replay it came in), in one write before they are
+        sent; `replacing` the message ids refused before (they came in another replay)."""
+        docs = {str(b): refusal_document(b, r, g) for b, r, g in refused}
+        await self._write_outcomes(docs, {str(b) for b in replacing})
+
+    async def _write_outcomes(self, docs: dict[str, Document], replacing: set[str]) -> None:
+        """Insert the new outcomes and replace the refusals they overrule, one write each."""
+        new = [doc for key, doc in docs.items() if key not in replacing]
+        replaces = [ReplaceOne({"_id": key}, doc) for key, doc in docs.items() if key in replacing]
+        if new:
+            try:
+                await self.messages.insert_many(new, ordered=False)
+            except BulkWriteError as error:
+                _only_duplicates(error)
+        if replaces:
+            await self.messages.bulk_write(replaces, ordered=False)
 
     async def joblog_at(self, joblog_id: UUID, version: int) -> Joblog | None:
         """The content of one version (the base of a merge), if the history has it."""
@@ -115,13 +136,13 @@ class Repository:
 
     # -- joblogs, a batch at a time: one round trip per collection ----------------------------
 
-    async def finished_among(self, besked_ids: Iterable[UUID]) -> set[UUID]:
-        """Which of these message ids were handled to the end before (one `_id $in`)."""
+    async def finished_among(self, besked_ids: Iterable[UUID]) -> dict[UUID, Outcome]:
+        """What became of those of these message ids decided before (one `_id $in`)."""
         wanted = sorted({str(b) for b in besked_ids})
         if not wanted:
-            return set()
-        found = self.messages.find({"_id": {"$in": wanted}}, {"_id": 1})
-        return {UUID(doc["_id"]) async for doc in found}
+            return {}
+        found = self.messages.find({"_id": {"$in": wanted}})
+        return {UUID(doc["_id"]): outcome async for doc in found if (outcome := outcome_of(doc))}
 
     async def projected_among(
         self, joblog_ids: Iterable[UUID]
@@ -212,8 +233,11 @@ class Repository:
         if replaces:
             await self.joblogs.bulk_write(replaces, ordered=False)
 
-    async def mark_all_finished(self, entries: Iterable[HistoryEntry]) -> None:
-        """`mark_finished` for many messages in one insert (the twins of a finished one kept)."""
+    async def mark_all_finished(
+        self, entries: Iterable[HistoryEntry], replacing: Iterable[UUID] = ()
+    ) -> None:
+        """`mark_finished` for many messages in one insert (the twins of a finished one kept),
+        `replacing` the refusals of those that came in a replay."""
         docs = {
             str(e.besked_id): {
                 "_id": str(e.besked_id),
@@ -221,12 +245,7 @@ class Repository:
             }
             for e in entries
         }
-        if not docs:
-            return
-        try:
-            await self.messages.insert_many(list(docs.values()), ordered=False)
-        except BulkWriteError as error:
-            _only_duplicates(error)
+        await self._write_outcomes(docs, {str(b) for b in replacing})
 
     # -- citizen status and exemptions -----------------------------------------------------
 
@@ -333,6 +352,20 @@ def _bson(value: Any) -> Any:
 def _replace_older(current: Document) -> ReplaceOne[Document]:
     """Replace the projection if it holds an older version (else leave it)."""
     return ReplaceOne({"_id": current["_id"], "version": {"$lt": current["version"]}}, current)
+
+
+def refusal_document(besked_id: UUID, refusal: Refusal, gentagelse: str | None) -> Document:
+    afvist = {"aarsag": refusal.reason.value, "besked": refusal.message, "felt": refusal.field}
+    return {"_id": str(besked_id), "afvist": afvist, "gentagelse": gentagelse}
+
+
+def outcome_of(doc: Document | None) -> Outcome | None:
+    if doc is None:
+        return None
+    if (afvist := doc.get("afvist")) is None:
+        return Outcome()
+    refusal = Refusal(Reason(afvist["aarsag"]), afvist["besked"], afvist.get("felt"))
+    return Outcome(refusal, doc.get("gentagelse"))
 
 
 def _only_duplicates(error: BulkWriteError) -> list[Document]:

@@ -104,6 +104,7 @@ class JoblogCommand(BaseModel):
     raa: str  # the raw message, so storage can reject with it
     raaPartition: int | None = None  # where the raw message is in the inbound topic
     raaOffset: int | None = None
+    gentagelse: str | None = None  # the replay the raw message came in (`joblog replay`)
 
     @property
     def producer(self) -> Producer:

@@ -79,7 +79,11 @@ def answer(inbound: Inbound, received: datetime, ports: AdapterPorts) -> Send:
         named = naming_the_field(refusal)
         return partial(ports.outbox.reject, inbound, named, front.message_id(inbound.body))
     command = command.model_copy(
-        update={"raaPartition": inbound.partition, "raaOffset": inbound.offset}
+        update={
+            "raaPartition": inbound.partition,
+            "raaOffset": inbound.offset,
+            "gentagelse": inbound.gentagelse,
+        }
     )
     return partial(ports.outbox.publish, topics.JOBLOG_COMMANDS, command.cpr, command)
 

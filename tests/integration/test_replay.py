@@ -47,3 +47,34 @@ async def test_a_refusal_fixed_later_is_replayed_once(platform):
     await replay(platform.settings, rejected, "not_member", since)  # again: nothing new
     await platform.settle()
     assert await platform.db.joblog_history.count_documents({"joblogId": log_id}) == 1
+
+
+async def test_a_refused_message_delivered_again_after_the_fix_stays_refused_until_replayed(
+    platform,
+):
+    """A redelivery (at-least-once) is no replay: the message was decided, and its producer got
+    the refusal; the same message again gets the same refusal, whatever changed meanwhile."""
+    front = platform.front
+    cpr = new_cpr()
+    since = platform.now.replace(microsecond=0) - timedelta(seconds=1)
+    log_id = ids()
+    message = akasse("JOBLOG_CREATED", cpr, log_id, platform.now)
+    rejected = topics.akasse_rejected("067")
+    await front.send(topics.akasse_inbound("067"), message)
+    await front.wait_for(rejected, lambda m: m.get("id") == message["eventId"])
+    member = status(cpr, platform.now.date() - timedelta(days=1), akasse_nr="067")
+    await front.send(topics.CITIZEN_STATUS, member)
+    await platform.status_stored(member)
+
+    await front.send(topics.akasse_inbound("067"), message)  # the same message, delivered again
+    twice = await front.wait_for(rejected, lambda m: m.get("id") == message["eventId"], count=2)
+    assert [r["reason"] for r in twice] == ["not_member", "not_member"]
+    await platform.settle()
+    assert not front.matching(topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id)
+    assert await platform.db.joblog_history.count_documents({"joblogId": log_id}) == 0
+
+    await replay(platform.settings, rejected, "not_member", since)  # the operator's replay
+    [stored] = await front.wait_for(
+        topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id
+    )
+    assert stored["version"] == 1

@@ -19,12 +19,12 @@ from pymongo.errors import ConnectionFailure
 from services.storage import batch, handlers
 from services.storage.handlers import VERSION_ATTEMPTS, VersionTaken
 from services.storage.ports import StoragePorts
-from services.storage.records import HistoryEntry
+from services.storage.records import HistoryEntry, Outcome
 from shared.contract import topics
 from shared.contract.citizen import StatusMessage
 from shared.contract.events import Handling, JoblogCommand
 from shared.contract.inbound import Inbound
-from shared.contract.rejections import Reason
+from shared.contract.rejections import Reason, Refusal
 from shared.platform.kafka import deliver_whole
 from shared.readmodel.facts import status_messages
 from shared.readmodel.updates import CITIZENS, Update
@@ -62,9 +62,9 @@ class BatchRepository(FakeRepository):
         self.trips: Counter[str] = Counter()
         self.earlier: dict[UUID, tuple[UUID, int]] = {}  # the projections' batchTidligere
 
-    async def finished_among(self, besked_ids: Iterable[UUID]) -> set[UUID]:
+    async def finished_among(self, besked_ids: Iterable[UUID]) -> dict[UUID, Outcome]:
         self.trips["beskeder read"] += 1
-        return {b for b in besked_ids if b in self.finished_ids}
+        return {b: found for b in besked_ids if (found := await self.finished(b)) is not None}
 
     async def projected_among(
         self, joblog_ids: Iterable[UUID]
@@ -105,10 +105,19 @@ class BatchRepository(FakeRepository):
                 for e in made[:-1]:
                     self.earlier[e.besked_id] = (e.joblog_id, e.version)
 
-    async def mark_all_finished(self, entries: Iterable[HistoryEntry]) -> None:
+    async def mark_all_finished(
+        self, entries: Iterable[HistoryEntry], replacing: Iterable[UUID] = ()
+    ) -> None:
         self.trips["beskeder write"] += 1
+        again = set(replacing)
         for entry in entries:
-            await self.mark_finished(entry)
+            await self.mark_finished(entry, entry.besked_id in again)
+
+    async def mark_refused(
+        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID]
+    ) -> None:
+        self.trips["beskeder write"] += 1
+        await super().mark_refused(refused, replacing)
 
 
 class RacingBatchRepository(BatchRepository):

@@ -4,6 +4,7 @@ reader, with `tests/fakes.py`'s clock and outbox. The real-broker integration te
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
@@ -13,7 +14,7 @@ import pytest
 from services.storage import citizens, handlers
 from services.storage.handlers import VERSION_ATTEMPTS, VersionTaken
 from services.storage.ports import StoragePorts
-from services.storage.records import HistoryEntry
+from services.storage.records import HistoryEntry, Outcome
 from shared.contract import topics
 from shared.contract.citizen import (
     ExemptionAction,
@@ -35,7 +36,7 @@ from shared.contract.events import (
     StoredJoblog,
 )
 from shared.contract.inbound import Inbound
-from shared.contract.rejections import Reason
+from shared.contract.rejections import Reason, Refusal
 from shared.platform.ports import keep_unexpected
 from shared.readmodel.document import Document
 from shared.readmodel.facts import status_messages
@@ -68,17 +69,29 @@ class FakeRepository:
     def __init__(self) -> None:
         self.history: dict[tuple[UUID, int], HistoryEntry] = {}
         self.current: dict[UUID, HistoryEntry] = {}
-        self.finished_ids: set[UUID] = set()
+        self.finished_ids: set[UUID] = set()  # accepted
+        self.refusals: dict[UUID, Outcome] = {}
         self.statuses: dict[UUID, StatusMessage] = {}
         self.exemptions: dict[UUID, ExemptionMessage] = {}
         self.status_published: set[UUID] = set()
         self.add_attempts = 0
 
-    async def finished(self, besked_id: UUID) -> bool:
-        return besked_id in self.finished_ids
+    async def finished(self, besked_id: UUID) -> Outcome | None:
+        if besked_id in self.finished_ids:
+            return Outcome()
+        return self.refusals.get(besked_id)
 
-    async def mark_finished(self, entry: HistoryEntry) -> None:
+    async def mark_finished(self, entry: HistoryEntry, replacing: bool = False) -> None:
+        assert replacing == (entry.besked_id in self.refusals)  # as the database would refuse
+        self.refusals.pop(entry.besked_id, None)
         self.finished_ids.add(entry.besked_id)
+
+    async def mark_refused(
+        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID]
+    ) -> None:
+        for besked_id, refusal, gentagelse in refused:
+            assert (besked_id in replacing) == (besked_id in self.refusals)
+            self.refusals[besked_id] = Outcome(refusal, gentagelse)
 
     async def joblog_at(self, joblog_id: UUID, version: int) -> Joblog | None:
         entry = self.history.get((joblog_id, version))
