@@ -70,14 +70,23 @@ async def send_snapshot(cpr: str, akasse_nr: str, ports: StoragePorts) -> None:
 
 
 async def handle_exemption(inbound: Inbound, ports: StoragePorts) -> None:
+    """A fritagelse message is decided once, as a joblog message is: a redelivery of one
+    accepted before is not checked again (it completes what a crash left), one refused before
+    gets its refusal again, and only a replay (`joblog replay`) decides it anew."""
     message = await parse_citizen(inbound, ExemptionMessage, ports)
     if message is None:
         return
-    try:
-        await check_jobcenter(message, topics.jobcenter_of(inbound.topic), ports)
-    except Refusal as refusal:
-        await ports.outbox.reject(inbound, refusal, str(message.messageId))
+    before = await ports.repo.exemption_outcome(message.messageId)
+    if before is not None and before.refusal is not None and before.settles(inbound.gentagelse):
+        await ports.outbox.reject(inbound, before.refusal, str(message.messageId))
         return
+    if before is None or before.refusal is not None:
+        try:
+            await check_jobcenter(message, topics.jobcenter_of(inbound.topic), ports)
+        except Refusal as refusal:
+            await ports.repo.mark_exemption_refused(message.messageId, refusal, inbound.gentagelse)
+            await ports.outbox.reject(inbound, refusal, str(message.messageId))
+            return
     now = await ports.clock.now()
     await ports.repo.add_exemption(message, now)
     await ports.writer.apply(read_model.exemption_update(message, now))

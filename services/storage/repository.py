@@ -9,6 +9,7 @@
   reason, text, field; and the replay it came in, `gentagelse`), written before the rejection
   is sent. A message id found here is decided: a redelivery is not decided again (a refused
   one gets its refusal again: a crash may have come before it went out), only a replay is.
+  A refused fritagelse message's outcome is kept here too, as `fritagelse:<messageId>`.
 - `status_messages`, `exemption_messages`: citizens' status and fritagelse messages as received
   (`_id` = messageId); the timeline is derived from them by shared.contract.citizen. `udgivet`
   holds a marker `status:<messageId>` once a status message's effects went out.
@@ -38,6 +39,9 @@ from shared.contract.rejections import Reason, Refusal
 from shared.readmodel import collections
 from shared.readmodel.document import Document
 from shared.readmodel.joblogs import stored_from
+
+EXEMPTION_KEY = "fritagelse:"
+"""The prefix of a refused fritagelse message's outcome in `beskeder` (its messageId after)."""
 
 BATCH_FIELD = "batchTidligere"
 """In a projection: the earlier entries (beskedId, version) the same batch made of the joblog."""
@@ -260,6 +264,22 @@ class Repository:
             self.exemptions,
             {"_id": str(message.messageId), **_plain(message), "modtaget": received},
         )
+
+    async def exemption_outcome(self, message_id: UUID) -> Outcome | None:
+        """What became of this fritagelse message before: stored (accepted), or refused (its
+        marker `fritagelse:<messageId>` in `beskeder`, as a joblog message's), if decided."""
+        if await self.exemptions.find_one({"_id": str(message_id)}, {"_id": 1}) is not None:
+            return Outcome()  # accepted (in a replay after a refusal, too)
+        return outcome_of(await self.messages.find_one({"_id": f"{EXEMPTION_KEY}{message_id}"}))
+
+    async def mark_exemption_refused(
+        self, message_id: UUID, refusal: Refusal, gentagelse: str | None
+    ) -> None:
+        """The fritagelse message refused (before the refusal is sent), replacing its refusal
+        of before if it came in a replay."""
+        doc = refusal_document(message_id, refusal, gentagelse)
+        key = f"{EXEMPTION_KEY}{message_id}"
+        await self.messages.replace_one({"_id": key}, {**doc, "_id": key}, upsert=True)
 
     async def mark_status_done(self, message_id: UUID) -> None:
         """The status message's effects (snapshot, notice to the notifier) went out."""

@@ -221,7 +221,9 @@ async def test_a_fritagelse_ends_with_the_stay_at_the_jobcenter_that_granted_it(
         await front.send(topics.jobcenter_exemption("101"), exemption(cpr, d0 + timedelta(days=5)))
     await platform.settle()
     await front.caught_up()
-    assert not front.matching(topics.jobcenter_rejected("101"), lambda m: True)
+    assert not front.matching(  # theirs (other tests' refusals may be on the topic)
+        topics.jobcenter_rejected("101"), lambda m: any(c in m["raw"] for c in (moved, stayed))
+    )
 
     due = as_utc(cph_time(move + timedelta(days=30)))
     await platform.tick(due - timedelta(seconds=1))

@@ -3,11 +3,12 @@ fixed; a replayed message is processed like any other, and replaying twice store
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
-from harness import akasse, ids, new_cpr, status
+from harness import akasse, exemption, ids, new_cpr, status
 from ops.replay import replay
 from shared.contract import topics
 
@@ -78,3 +79,33 @@ async def test_a_refused_message_delivered_again_after_the_fix_stays_refused_unt
         topics.akasse_outbound("067"), lambda m: m.get("logId") == log_id
     )
     assert stored["version"] == 1
+
+
+async def test_a_refused_fritagelse_delivered_again_stays_refused_until_replayed(platform):
+    """The same for a jobcenter's fritagelse: granted before the citizen's move to it arrived."""
+    front = platform.front
+    cpr = new_cpr()
+    since = platform.now.replace(microsecond=0) - timedelta(seconds=1)
+    day = platform.now.date() - timedelta(days=1)
+    first = status(cpr, day, jobcenter="147", akasse_nr=None)
+    await front.send(topics.CITIZEN_STATUS, first)
+    await platform.status_stored(first)
+    grant = exemption(cpr, day)
+    rejected = topics.jobcenter_rejected("101")
+    await front.send(topics.jobcenter_exemption("101"), grant)  # not 101's citizen: refused
+    await front.wait_for(rejected, lambda m: m.get("id") == grant["messageId"])
+    moved = status(cpr, day, jobcenter="101", akasse_nr=None)
+    await front.send(topics.CITIZEN_STATUS, moved)  # the move to 101 arrives late
+    await platform.status_stored(moved)
+
+    await front.send(topics.jobcenter_exemption("101"), grant)  # the same message again
+    twice = await front.wait_for(rejected, lambda m: m.get("id") == grant["messageId"], count=2)
+    assert [r["reason"] for r in twice] == ["jobcenter_mismatch"] * 2
+    await platform.settle()
+    assert await platform.db.exemption_messages.find_one({"_id": grant["messageId"]}) is None
+
+    await replay(platform.settings, rejected, "jobcenter_mismatch", since)
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await platform.db.exemption_messages.find_one({"_id": grant["messageId"]}):
+        assert asyncio.get_running_loop().time() < deadline, "the replayed grant was not stored"
+        await asyncio.sleep(0.1)

@@ -73,6 +73,7 @@ class FakeRepository:
         self.refusals: dict[UUID, Outcome] = {}
         self.statuses: dict[UUID, StatusMessage] = {}
         self.exemptions: dict[UUID, ExemptionMessage] = {}
+        self.exemption_refusals: dict[UUID, Outcome] = {}
         self.status_published: set[UUID] = set()
         self.add_attempts = 0
 
@@ -122,6 +123,16 @@ class FakeRepository:
         stored = message.messageId not in self.exemptions
         self.exemptions.setdefault(message.messageId, message)
         return stored
+
+    async def exemption_outcome(self, message_id: UUID) -> Outcome | None:
+        if message_id in self.exemptions:
+            return Outcome()
+        return self.exemption_refusals.get(message_id)
+
+    async def mark_exemption_refused(
+        self, message_id: UUID, refusal: Refusal, gentagelse: str | None
+    ) -> None:
+        self.exemption_refusals[message_id] = Outcome(refusal, gentagelse)
 
     async def mark_status_done(self, message_id: UUID) -> None:
         self.status_published.add(message_id)

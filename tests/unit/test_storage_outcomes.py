@@ -1,7 +1,8 @@
 """A joblog message is decided once: storage records a refusal as the message's outcome (in
 `beskeder`, before the refusal goes out), so a redelivery after the facts changed gets the same
 refusal again instead of a new decision, and only a replay (`joblog replay`, the `dfdg-replay`
-header) decides it anew. Both paths: the batch handler and the per-record one."""
+header) decides it anew. Both paths: the batch handler and the per-record one; and a fritagelse
+message the same way."""
 
 from __future__ import annotations
 
@@ -10,13 +11,23 @@ from dataclasses import replace
 
 import pytest
 
-from services.storage import batch, handlers
+from services.storage import batch, citizens, handlers
 from shared.contract import topics
+from shared.contract.citizen import ExemptionMessage
 from shared.contract.events import JoblogCommand
 from shared.contract.inbound import Inbound
 from shared.contract.rejections import Reason
 from tests.unit.test_storage_batch import World, world
-from tests.unit.test_storage_handlers import AKASSE, command, inbound_of, status, with_status
+from tests.unit.test_storage_handlers import (
+    AKASSE,
+    JOBCENTER,
+    OTHER_JOBCENTER,
+    command,
+    exemption,
+    inbound_of,
+    status,
+    with_status,
+)
 
 Handle = Callable[[World, JoblogCommand, str | None], Awaitable[None]]
 
@@ -112,3 +123,35 @@ async def test_a_batch_decides_a_refused_message_and_its_twin_once():
     await batch.handle_commands([twin, replace(twin, offset=8)], w.ports)
     assert reasons(w) == [Reason.NOT_MEMBER]
     assert w.repo.trips["beskeder write"] == 1
+
+
+# -- a fritagelse message, decided once as well ------------------------------------------------
+
+
+async def grant(w: World, message: ExemptionMessage, gentagelse: str | None = None) -> None:
+    inbound = inbound_of(message, topics.jobcenter_exemption(JOBCENTER))
+    await citizens.handle_exemption(replace(inbound, gentagelse=gentagelse), w.ports)
+
+
+async def test_a_refused_fritagelse_delivered_again_after_the_move_stays_refused():
+    w = world()
+    await with_status(w, status(None, OTHER_JOBCENTER))
+    message = exemption(jobcenter=JOBCENTER)
+    await grant(w, message)  # not yet the jobcenter's citizen: refused
+    await with_status(w, status(None, JOBCENTER))  # the move arrives
+    await grant(w, message)  # the same message again
+    assert reasons(w) == [Reason.JOBCENTER_MISMATCH] * 2 and w.repo.exemptions == {}
+    await grant(w, message, "replay-1")  # the operator's replay decides it anew
+    assert message.messageId in w.repo.exemptions and len(w.outbox.rejected) == 2
+    await grant(w, message)  # accepted: settled for every delivery
+    assert len(w.outbox.rejected) == 2
+
+
+async def test_an_accepted_fritagelse_delivered_again_after_a_move_is_not_refused():
+    w = world()
+    await with_status(w, status(None, JOBCENTER))
+    message = exemption(jobcenter=JOBCENTER)
+    await grant(w, message)
+    await with_status(w, status(None, OTHER_JOBCENTER))  # he moved since (backdated)
+    await grant(w, message)  # a redelivery completes, never refuses what was accepted
+    assert w.outbox.rejected == [] and message.messageId in w.repo.exemptions
