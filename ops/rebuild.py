@@ -61,7 +61,8 @@ SOURCES = (
     Source(collections.STATUS_MESSAGES, {}, _status),
     Source(collections.EXEMPTION_MESSAGES, {}, _exemption),
     Source(collections.JOBLOG_HISTORY, {}, lambda doc: [read_model.history_update(doc)]),
-    Source(collections.NOTICES, {"modtager": "borger"}, _notice),
+    # the adviseringer to the citizens (a monthly notice has a `noticeType`, an advisering none)
+    Source(collections.NOTICES, {"modtager": "borger", "noticeType": {"$exists": False}}, _notice),
 )
 
 
