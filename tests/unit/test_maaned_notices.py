@@ -321,48 +321,62 @@ async def test_entries_another_instance_holds_are_left_to_it():
     assert fakes.topics.all() == [] and key in fakes.maaned.entries
 
 
-@pytest.mark.parametrize("when", ["mid_publish", "before_done"])
-async def test_a_crash_in_a_chunk_leaves_it_leased_and_the_refire_sends_each_notice_once(when):
-    """The process ends after one of a chunk's notices was sent (or after all were sent and
-    marked, before the entries were done): the entries stay leased; a fresh instance recovers
-    what was stored and not marked, and once the leases lapsed the chunk fires again and finds
-    its notices: each exactly once, the next month's entries there, the fired ones gone."""
+@pytest.mark.parametrize("kind", [PAAMINDELSE, UDEN_REGISTRERING])
+@pytest.mark.parametrize("when", ["after_insert", "mid_publish", "after_publish", "before_done"])
+async def test_a_crash_in_a_chunk_leaves_it_leased_and_the_refire_sends_each_notice_once(
+    kind, when
+):
+    """The process ends between the bulk steps of a chunk of reminders or of month's ends:
+    after the notices were stored (none sent), after one was sent, after all were sent (not
+    marked), after they were marked (before the entries were done). The entries stay leased;
+    a fresh instance recovers what was stored and not marked, and once the leases lapsed the
+    chunk fires again and finds its notices: each exactly once, the fired entries gone and
+    (at the month's end) the next month's there."""
     fakes = Fakes()
     cprs = citizens(2)
     fakes.facts.facts_of = {cpr: covered(cpr) for cpr in cprs}
     fakes.clock.moment = utc(2026, 3, 2)
     ports = fakes.ports()
     await maaned_sweep.make_sure(fakes.facts.facts_of.values(), ports)
-    await handlers.handle_tick(tick(REMINDER), ports)
-    publish, done = fakes.topics.publish, fakes.maaned.done
+    at = REMINDER if kind == PAAMINDELSE else MARCH.slut
+    topic = topics.NOTICES_BORGER if kind == PAAMINDELSE else topics.jobcenter_notices("101")
+    if kind == UDEN_REGISTRERING:
+        await handlers.handle_tick(tick(REMINDER), ports)
+    publish, done, mark = fakes.topics.publish, fakes.maaned.done, fakes.store.mark_published
+    ours = lambda: fakes.topics.records.get(topic, [])  # noqa: E731
 
-    async def crash_after_one(topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
-        if fakes.topics.records.get(topics.jobcenter_notices("101")):
+    async def crashing_publish(topic_: str, key: str, body: bytes, headers: dict) -> None:
+        if when == "after_insert" or (when == "mid_publish" and ours()):
             raise RuntimeError("the process ends")
-        await publish(topic, key, body, headers)
+        await publish(topic_, key, body, headers)
 
-    async def crash_done(*args: object) -> None:
+    async def crash(*args: object) -> None:
         raise RuntimeError("the process ends")
 
-    if when == "mid_publish":
-        fakes.topics.publish = crash_after_one  # type: ignore[method-assign]
-    else:
-        fakes.maaned.done = crash_done  # type: ignore[method-assign]
+    fakes.topics.publish = crashing_publish  # type: ignore[method-assign]
+    if when == "after_publish":
+        fakes.store.mark_published = crash  # type: ignore[method-assign]
+    if when == "before_done":
+        fakes.maaned.done = crash  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
-        await maaned_sweep.fire_due(MARCH.slut, ports)
+        await maaned_sweep.fire_due(at, ports)
     fakes.topics.publish, fakes.maaned.done = publish, done  # type: ignore[method-assign]
-    missed = lambda: fakes.topics.records.get(topics.jobcenter_notices("101"), [])  # noqa: E731
-    assert len(missed()) == (1 if when == "mid_publish" else 2)
-    assert all(lease is not None for _, lease, _ in fakes.maaned.entries.values())
+    fakes.store.mark_published = mark  # type: ignore[method-assign]
+    assert len(ours()) == {"after_insert": 0, "mid_publish": 1}.get(when, 2)
+    assert len(fakes.store.notices) == (2 if kind == PAAMINDELSE else 4)
+    assert all(
+        lease is not None for f, lease, _ in fakes.maaned.entries.values() if f.noticeType == kind
+    )
 
     fresh = fakes.ports(owner="notifier-b")
     await notices.recover(fresh)
     fakes.maaned.lapse()
-    await handlers.handle_tick(tick(MARCH.slut + timedelta(minutes=1)), fresh)
+    await handlers.handle_tick(tick(at + timedelta(minutes=1)), fresh)
     ids = [json.loads(r.value)["noticeId"] for r in fakes.topics.all()]
-    assert len(ids) == 4 and len(set(ids)) == 4
-    assert sorted(r.key for r in missed()) == cprs
+    assert len(ids) == len(set(ids)) == len(fakes.store.notices)
+    assert sorted(r.key for r in ours()) == cprs
     assert all(n.published for n in fakes.store.notices.values())
+    left = frister(CPR, MARCH, 5)[1:] if kind == PAAMINDELSE else frister(CPR, APRIL, 5)
     assert sorted(fakes.maaned.entries) == sorted(
-        frist_key(f) for cpr in cprs for f in frister(cpr, APRIL, 5)
+        frist_key(Frist(cpr, f.maaned, f.noticeType, f.forfald)) for cpr in cprs for f in left
     )
