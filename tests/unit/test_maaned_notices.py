@@ -380,3 +380,32 @@ async def test_a_crash_in_a_chunk_leaves_it_leased_and_the_refire_sends_each_not
     assert sorted(fakes.maaned.entries) == sorted(
         frist_key(Frist(cpr, f.maaned, f.noticeType, f.forfald)) for cpr in cprs for f in left
     )
+
+
+# -- the documents -----------------------------------------------------------------------------
+
+
+def test_the_contract_describes_the_monthly_notices_and_the_setting():
+    root = Path(__file__).resolve().parents[2]
+    contract = (root / "docs" / "contract.md").read_text()
+    for name in MaanedNotice.__dataclass_fields__:
+        assert f"`{name}`" in contract, name
+    for kind in (PAAMINDELSE, UDEN_REGISTRERING):
+        assert f"`{kind}`" in contract, kind
+    assert "`JOBLOG_PAAMINDELSE_DAYS`" in (root / "docs" / "operations.md").read_text()
+
+
+def test_the_notifiers_asyncapi_document_has_both_kinds_on_both_notice_topics():
+    import yaml
+
+    from ops.docs import KAFKA_SERVICES, asyncapi_yaml
+
+    [notifier] = [kind for kind in KAFKA_SERVICES if kind.name == "notifier"]
+    spec = yaml.safe_load(asyncapi_yaml(notifier))
+    found = set()
+    for channel in spec["channels"].values():
+        (message,) = channel["messages"].values()
+        payload = spec["components"]["messages"][message["$ref"].split("/")[-1]]["payload"]
+        found.add((channel["address"], payload["$ref"].split("/")[-1]))
+    for address in (topics.NOTICES_BORGER, topics.jobcenter_notices("<kode>")):
+        assert {(address, "DueNotice"), (address, "MaanedNotice")} <= found
