@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -252,21 +254,33 @@ async def test_a_crash_between_the_bulk_steps_sends_each_monthly_notice_exactly_
         assert entries == [(cpr, str(month), UDEN_REGISTRERING) for cpr in cprs]
 
 
+HERD = int(os.environ.get("JOBLOG_MAANED_HERD", "120"))
+HERD_CHUNK = int(os.environ.get("JOBLOG_MAANED_HERD_CHUNK", "50"))
+"""The herd test's size and chunk (more to measure: `JOBLOG_MAANED_HERD=2000
+JOBLOG_MAANED_HERD_CHUNK=500`; the ticks' seconds are printed, not asserted)."""
+
+
 async def test_a_herd_at_a_month_s_end_is_fired_in_chunks_each_notice_exactly_once(platform):
     """Every covered citizen is judged at the same instant: 120 of them, chunks of 50 (three
     chunks), the reminders then the missed months, each exactly once, to the right topics."""
     front = platform.front
     month, log = await this_month(platform)
-    cprs = sorted(new_cpr() for _ in range(120))
+    cprs = sorted(new_cpr() for _ in range(HERD))
     centre = {cpr: ("101", "147")[i % 2] for i, cpr in enumerate(cprs)}
     for cpr in cprs:
         await front.send(topics.CITIZEN_STATUS, status(cpr, month.first_day, JP, centre[cpr], None))
     await platform.settle()
     queue: Any = current_notifier(platform).ports.maaned
-    chunk, queue.chunk = queue.chunk, 50
+    chunk, queue.chunk = queue.chunk, HERD_CHUNK
     try:
+        began = time.monotonic()
         await platform.tick(reminder_time(month, platform))
+        reminded = time.monotonic()
         await platform.tick(month.slut)
+        print(
+            f"\nherd of {HERD} (chunks of {HERD_CHUNK}): reminders' tick "
+            f"{reminded - began:.2f} s, month's end tick {time.monotonic() - reminded:.2f} s"
+        )
     finally:
         queue.chunk = chunk
     sent = await log.read(set(cprs))
@@ -278,4 +292,4 @@ async def test_a_herd_at_a_month_s_end_is_fired_in_chunks_each_notice_exactly_on
             assert topic == topics.jobcenter_notices(centre[notice["cpr"]])
         else:
             assert topic == topics.NOTICES_BORGER
-    assert len(await stored(platform, cprs)) == 240
+    assert len(await stored(platform, cprs)) == 2 * HERD
