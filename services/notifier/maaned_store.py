@@ -109,7 +109,3 @@ class MaanedQueue:
         if fired:
             ids = [frist_key(f) for f in fired]
             await self.queue.delete_many({"_id": {"$in": ids}, "lease": token})
-
-    async def entries(self, cpr: str | None = None) -> list[Document]:
-        """The whole queue, or one citizen's entries (tests, the operator; scans)."""
-        return await self.queue.find({} if cpr is None else {"cpr": cpr}).to_list()

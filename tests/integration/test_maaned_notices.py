@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from harness import exemption, ids, jobnet, new_cpr, status
+from ops.rebuild import maaned_entries
 from services.notifier.maaned import PAAMINDELSE, UDEN_REGISTRERING, notice_id, paamindelse_tid
 from shared.cluster.access import ADMIN
 from shared.cluster.credentials import as_principal
@@ -293,3 +294,25 @@ async def test_a_herd_at_a_month_s_end_is_fired_in_chunks_each_notice_exactly_on
         else:
             assert topic == topics.NOTICES_BORGER
     assert len(await stored(platform, cprs)) == 2 * HERD
+
+
+async def test_the_rebuild_makes_sure_of_this_month_s_entries_of_the_covered_citizens(platform):
+    """A store from before the monthly notices (or whose queue was lost): `joblog rebuild`
+    queues the current month's entries of every citizen covered now or later, once."""
+    clock = await platform.db.clock.find_one({"_id": "platform"})
+    month = Maaned.of(day_of(as_utc(clock["now"])))  # the month the rebuild takes
+    covered, later, dagpenge = new_cpr(), new_cpr(), new_cpr()
+    await platform.front.send(topics.CITIZEN_STATUS, status(covered, month.first_day, JP))
+    upcoming = month.next().next().first_day
+    await platform.front.send(topics.CITIZEN_STATUS, status(later, upcoming, OVERGANG))
+    await platform.front.send(topics.CITIZEN_STATUS, status(dagpenge, month.first_day))
+    await platform.settle()
+    cprs = [covered, later, dagpenge]
+    await platform.db.maaned_forfald.delete_many({"cpr": {"$in": cprs}})
+    assert await maaned_entries(platform.db, 5) >= 2
+    assert await maaned_entries(platform.db, 5) >= 2  # on top of itself: the same entries
+    assert await queued(platform, cprs) == sorted(
+        (cpr, str(month), kind)
+        for cpr in (covered, later)
+        for kind in (PAAMINDELSE, UDEN_REGISTRERING)
+    )
