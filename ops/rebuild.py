@@ -2,7 +2,11 @@
 
 For when a read model changes shape or is lost. Each record collection is read once, in the
 order stored, and turned into the same idempotent updates the services make as they go
-(shared/readmodel/updates.py), written in bulk; the notifier's due queue is made from its timers.
+(shared/readmodel/updates.py), written in bulk; the notifier's due queue is made from its timers,
+and the monthly notices' queue is made sure of: the current month's entries of every citizen
+covered now or later (so a store from before the monthly notices, or one whose queue was lost,
+is followed from this month on; entries there stay, and a notice sent already is not sent again:
+its id is fixed).
 
 Without `--fresh` the updates are added to what is there: safe while the platform runs, and
 what was already there stays. `--fresh` drops the read models first (`borgere`,
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -23,14 +28,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from infra import local
+from services.notifier.maaned import PAAMINDELSE_DAYS, ved_aendring
+from services.notifier.maaned_store import MaanedQueue
 from services.notifier.store import due_key
 from shared.contract.citizen import ExemptionMessage, StatusMessage
+from shared.contract.tid import as_utc
+from shared.platform.clock import CLOCK_ID
 from shared.platform.db import batched, connect, insert_new
 from shared.platform.log import logs_to_file
 from shared.platform.settings import Settings
 from shared.readmodel import collections
 from shared.readmodel import updates as read_model
 from shared.readmodel.document import Document
+from shared.readmodel.facts import facts_of
 from shared.readmodel.writer import ReadModelWriter
 
 BATCH = 1000
@@ -61,7 +71,8 @@ SOURCES = (
     Source(collections.STATUS_MESSAGES, {}, _status),
     Source(collections.EXEMPTION_MESSAGES, {}, _exemption),
     Source(collections.JOBLOG_HISTORY, {}, lambda doc: [read_model.history_update(doc)]),
-    Source(collections.NOTICES, {"modtager": "borger"}, _notice),
+    # the adviseringer to the citizens (a monthly notice has a `noticeType`, an advisering none)
+    Source(collections.NOTICES, {"modtager": "borger", "noticeType": {"$exists": False}}, _notice),
 )
 
 
@@ -69,6 +80,8 @@ SOURCES = (
 class Report:
     records: dict[str, int] = field(default_factory=dict)
     due_entries: int = 0
+    maaned_citizens: int = 0
+    """Citizens whose current month's monthly entries were made sure of."""
 
 
 Progressed = Callable[[str, int, int], None]
@@ -76,7 +89,10 @@ Progressed = Callable[[str, int, int], None]
 
 
 async def rebuild(
-    db: AsyncDatabase[Document], fresh: bool = False, progressed: Progressed | None = None
+    db: AsyncDatabase[Document],
+    fresh: bool = False,
+    progressed: Progressed | None = None,
+    paamindelse_days: int = PAAMINDELSE_DAYS,
 ) -> Report:
     if fresh:
         for name in (read_model.CITIZENS, read_model.MEMBERS, collections.DUE_QUEUE):
@@ -93,7 +109,30 @@ async def rebuild(
                 progressed(source.collection, done, total)
         report.records[source.collection] = done
     report.due_entries = await _due_queue(db, progressed)
+    report.maaned_citizens = await maaned_entries(db, paamindelse_days, progressed)
     return report
+
+
+async def maaned_entries(
+    db: AsyncDatabase[Document], days: int, progressed: Progressed | None = None
+) -> int:
+    """The current month's monthly entries (the platform's clock: the simulated one's latest
+    tick, else the wall clock) of every citizen covered now or later, one insert a batch."""
+    clock = await db[collections.CLOCK].find_one({"_id": CLOCK_ID}) or {}
+    now = as_utc(clock["now"]) if clock.get("now") else datetime.now(UTC)
+    queue = MaanedQueue(db)
+    total = await db[read_model.CITIZENS].estimated_document_count()
+    done = followed = 0
+    async for batch in batched(db[read_model.CITIZENS].find({}, {"status": 1}), BATCH):
+        frister = [
+            f for doc in batch for f in ved_aendring(doc["_id"], facts_of(doc).periods, now, days)
+        ]
+        await queue.add(frister)
+        followed += len({f.cpr for f in frister})
+        done += len(batch)
+        if progressed:
+            progressed(collections.MAANED_QUEUE, done, total)
+    return followed
 
 
 async def _due_queue(db: AsyncDatabase[Document], progressed: Progressed | None) -> int:
@@ -133,7 +172,7 @@ async def run_rebuild(settings: Settings, fresh: bool, console: Console) -> Repo
                     tasks[what] = progress.add_task(what, total=total)
                 progress.update(tasks[what], completed=done, total=max(total, done))  # type: ignore[arg-type]
 
-            return await rebuild(db, fresh, progressed)
+            return await rebuild(db, fresh, progressed, settings.paamindelse_days)
     finally:
         await client.close()
 
@@ -150,3 +189,4 @@ def rebuild_command(
     for name, count in report.records.items():
         print(f"{name}: {count} records")
     print(f"due queue: {report.due_entries} entries")
+    print(f"monthly queue: this month's entries of {report.maaned_citizens} citizens")

@@ -6,7 +6,8 @@ through Kafka only, as its users would:
   -- once the platform has processed everything (consumer lag 0 twice in a row) -- the tick of
   the next day, and wait until the notifier has fired every timer due by it (db.clock `fired`);
 - at the end: the notices this platform sent on dfdg.notices (Kafka header `dfdg-platform`) and
-  stored in db.notices for the generated citizens.
+  stored in db.notices for the generated citizens: the adviseringer, and apart from them the
+  monthly notices (lov 371, those with a `noticeType`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class _Driver:
         self.mongo, self.db = connect(settings)
         self.lag = PlatformLag(as_principal(settings, ADMIN))
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.sent_days: list[int] = []
+        self.day = 0
 
     async def __aenter__(self) -> _Driver:
         await self.lag.start()
@@ -63,6 +66,7 @@ class _Driver:
 
     async def send(self, topic: str, key: str, message: dict[str, Any]) -> None:
         self.sent.append((topic, message))
+        self.sent_days.append(self.day)
         await self.producer.send(topic, key.encode(), json.dumps(message).encode())
 
     async def settle(self) -> None:
@@ -98,17 +102,18 @@ class _Driver:
 
 
 async def sent_notices(
-    settings: Settings, since: dict[TopicPartition, int], cprs: set[str]
+    settings: Settings, since: dict[TopicPartition, int], cprs: set[str], monthly: bool = False
 ) -> list[dict[str, Any]]:
-    """The notices for `cprs` this platform (header `dfdg-platform`) sent on the notice topics
-    after the offsets `since` (read as the admin: every jobcenter's)."""
+    """The adviseringer (or, `monthly`, the monthly notices: those with a `noticeType`) for
+    `cprs` this platform (header `dfdg-platform`) sent on the notice topics after the offsets
+    `since` (read as the admin: every jobcenter's)."""
     ours = (topics.PLATFORM_HEADER, settings.group_prefix.encode())
     found: list[dict[str, Any]] = []
     async for record in records_since(as_principal(settings, ADMIN), since):
         if ours not in list(record.headers or ()):
             continue
         notice = json.loads(record.value or b"{}")
-        if notice.get("cpr") in cprs:
+        if notice.get("cpr") in cprs and ("noticeType" in notice) == monthly:
             found.append(notice)
     return found
 
@@ -173,6 +178,7 @@ async def simulate(
         report(1, total, "statuses and fritagelser")
         settling = ticking = 0.0
         for k in range(days):
+            driver.day = k
             now = scenario.tick(k)
             for citizen in scenario.citizens:
                 await _send_day(driver, scenario, citizen, k, now)
@@ -189,16 +195,22 @@ async def simulate(
         lap("days")
         phases["days: processing"], phases["days: ticks"] = settling, ticking
         notices = await sent_notices(settings, since, scenario.cprs)
+        monthly = await sent_notices(settings, since, scenario.cprs, monthly=True)
+        ours = {"cpr": {"$in": sorted(scenario.cprs)}}
         stored = await driver.db[collections.NOTICES].count_documents(
-            {"cpr": {"$in": sorted(scenario.cprs)}}
+            {**ours, "noticeType": {"$exists": False}}
+        )
+        stored_monthly = await driver.db[collections.NOTICES].count_documents(
+            {**ours, "noticeType": {"$exists": True}}
         )
         mismatches = await _activity_mismatches(driver, scenario)
         lap("count")
         report(total, total, "counted")
     elapsed = wallclock.monotonic() - began
     return SimulationReport(
-        scenario, notices, stored, elapsed, mismatches, ahead, phases, driver.sent
-    )
+        scenario, notices, stored, elapsed, mismatches, ahead, phases, driver.sent,
+        monthly, stored_monthly, driver.sent_days,
+    )  # fmt: skip
 
 
 def _status(citizen: SimCitizen, status: SimStatus, order: int) -> dict[str, Any]:

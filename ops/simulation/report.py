@@ -19,9 +19,9 @@ from shared.contract.tid import day_of
 class SimulationReport:
     scenario: Scenario
     notices: list[dict[str, Any]]
-    """What this platform sent on dfdg.notices for the scenario's citizens."""
+    """The adviseringer this platform sent on dfdg.notices for the scenario's citizens."""
     stored: int
-    """Notices in db.notices for the scenario's citizens."""
+    """Adviseringer in db.notices for the scenario's citizens."""
     elapsed: float
     activity_mismatches: list[str]
     """Citizens whose last activity as stored is not the tick of their last activity day."""
@@ -33,6 +33,14 @@ class SimulationReport:
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every message sent to the platform (topic, message), in the order sent: what a test's
     oracle computes from, rather than from the scenario's own model of it."""
+    monthly: list[dict[str, Any]] = field(default_factory=list)
+    """The monthly notices (lov 371: reminders, months without registration) this platform sent
+    for the scenario's citizens; `notices` are the adviseringer alone."""
+    stored_monthly: int = 0
+    """Monthly notices in db.notices for the scenario's citizens (`stored`: the adviseringer)."""
+    sent_days: list[int] = field(default_factory=list)
+    """The day each message of `sent` was sent on (0 for the start): it is known to the
+    platform from the next day's tick on."""
 
     @property
     def count(self) -> int:
@@ -67,6 +75,12 @@ def print_report(console: Console, result: SimulationReport, infra: float, total
     console.print(
         f"notices sent {result.count} (distinct ids {result.distinct}), stored {result.stored}; "
         f"simulation {result.elapsed:.1f} s, infrastructure {infra:.1f} s, total {total:.1f} s"
+    )
+    kinds = Counter(n["noticeType"] for n in result.monthly)
+    console.print(
+        f"monthly notices (lov 371) sent {len(result.monthly)}: "
+        f"{kinds['maanedlig_paamindelse']} reminders, {kinds['maaned_uden_registrering']} months "
+        f"without registration; stored {result.stored_monthly}"
     )
     console.print(", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items()))
     if result.activity_mismatches or result.clock_ahead:

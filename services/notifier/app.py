@@ -1,5 +1,6 @@
 """Notifier: durable advisering timers and the notices: the citizen's on dfdg.notices.borger,
-the jobcenter's on jobcenter.<kode>.notices.
+the jobcenter's on jobcenter.<kode>.notices; and the monthly duty's (lov 371) reminder to the
+citizen and notice of a missed month to the jobcenter, from a queue of their own.
 
 - dfdg.citizen.changes (joblog activity, status, fritagelse stored): recompute the citizen's timer
   from DFDG with the pure rules of `services.notifier.advisering`.
@@ -30,7 +31,8 @@ from functools import partial
 
 from prometheus_client import Counter
 
-from services.notifier import advisering, handlers
+from services.notifier import advisering, handlers, maaned
+from services.notifier.maaned_store import MaanedQueue
 from services.notifier.notice_topics import KafkaNoticeTopics
 from services.notifier.ports import NotifierPorts
 from services.notifier.store import NotifierStore
@@ -64,6 +66,8 @@ def build(settings: Settings) -> Service[NotifierPorts]:
         platform_id=settings.group_prefix,
         advisering_days=settings.advisering_days,
         lease=timedelta(seconds=settings.timer_lease_seconds),
+        maaned=MaanedQueue(db),
+        paamindelse_days=settings.paamindelse_days,
     )
     runtime.on_start(store.create_indexes)
     runtime.on_start(notice_topics.start)
@@ -84,9 +88,13 @@ def build(settings: Settings) -> Service[NotifierPorts]:
     )
     ticks = partial(handlers.handle_tick, ports=ports)
     runtime.consume(topics.Source(topics.TIMERS), Tick, ticks, keep)
-    runtime.sends(topics.NOTICES_BORGER, advisering.DueNotice, "an advisering to the citizen")
-    notices = topics.jobcenter_notices("<kode>")
+    borger, notices = topics.NOTICES_BORGER, topics.jobcenter_notices("<kode>")
+    runtime.sends(borger, advisering.DueNotice, "an advisering to the citizen")
     runtime.sends(notices, advisering.DueNotice, "an advisering to the jobcenter")
+    reminder = "the monthly duty's reminder to the citizen (noticeType maanedlig_paamindelse)"
+    runtime.sends(borger, maaned.MaanedNotice, reminder, kind="maaned")
+    missed = "a month without registration, to the jobcenter (noticeType maaned_uden_registrering)"
+    runtime.sends(notices, maaned.MaanedNotice, missed, kind="maaned")
     runtime.sends(topics.TIMERS, Tick, "a tick a minute (the real clock's scheduler)")
     runtime.sends(topics.PLATFORM_REJECTED, Rejection, "a bad tick, or a change we failed on")
     return Service(runtime, ports)

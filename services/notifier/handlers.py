@@ -2,7 +2,8 @@
 
 - a citizen's change: recompute his timer with the pure rules of `services.notifier.advisering`;
 - a tick: fire every timer due by then, a batch at a time, each under a lease so several
-  instances can share the work; the notices go out through `services.notifier.notices`.
+  instances can share the work; the notices go out through `services.notifier.notices`;
+- the monthly notices (lov 371) alongside: `services.notifier.maaned_sweep`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from services.notifier import advisering, notices
+from services.notifier import advisering, maaned_sweep, notices
 from services.notifier.ports import NotifierPorts
 from services.notifier.records import Timer
 from shared.contract import topics
@@ -36,6 +37,7 @@ async def keep(inbound: Inbound, error: Exception, ports: NotifierPorts) -> None
 async def handle_change(inbound: Inbound, ports: NotifierPorts) -> None:
     change = CitizenChange.model_validate_json(inbound.body)
     await recompute(change.cpr, ports)
+    await maaned_sweep.make_sure([await ports.facts.facts(change.cpr)], ports)
 
 
 async def handle_changes(batch: list[Inbound], ports: NotifierPorts) -> None:
@@ -49,7 +51,7 @@ async def handle_changes(batch: list[Inbound], ports: NotifierPorts) -> None:
 async def recompute_many(cprs: list[str], ports: NotifierPorts) -> None:
     """`recompute` for a batch's distinct citizens: one read of their timers, one of their
     facts, the pure rule in memory, one bulk write of the timers that changed (and their queue
-    entries, `set_due_many`)."""
+    entries, `set_due_many`); then, from the same facts, the monthly frister made sure of."""
     timers = await ports.store.timers_of(cprs)
     facts_of = await ports.facts.facts_many(cprs)
     changed: dict[str, datetime | None] = {}
@@ -58,6 +60,7 @@ async def recompute_many(cprs: list[str], ports: NotifierPorts) -> None:
         if write:
             changed[cpr] = due
     await ports.store.set_due_many(changed, timers)
+    await maaned_sweep.make_sure(facts_of.values(), ports)
 
 
 async def recompute(cpr: str, ports: NotifierPorts) -> None:
@@ -87,7 +90,7 @@ def _recomputed(
 
 async def handle_tick(inbound: Inbound, ports: NotifierPorts) -> None:
     """A tick: refused if it is none, or (real clock) far from the wall clock; otherwise, after
-    recovery, every timer due by its time fires and the clock records it."""
+    recovery, every timer and monthly entry due by its time fires and the clock records it."""
     try:
         now = Tick.model_validate_json(inbound.body).now
     except ValidationError as error:
@@ -104,6 +107,7 @@ async def handle_tick(inbound: Inbound, ports: NotifierPorts) -> None:
     if clock.simulated:
         await clock.store_tick(now)
     await fire_due(now, ports)
+    await maaned_sweep.fire_due(now, ports)
     await clock.store_fired(now)
 
 

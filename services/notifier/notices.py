@@ -12,9 +12,9 @@ import json
 import logging
 from collections.abc import Sequence
 
-from services.notifier.advisering import MODTAGER_BORGER, DueNotice
+from services.notifier.advisering import MODTAGER_BORGER
 from services.notifier.ports import NotifierPorts
-from services.notifier.records import StoredNotice
+from services.notifier.records import Notice, StoredNotice
 from shared.contract import topics
 
 log = logging.getLogger("dfdg.notifier")
@@ -27,8 +27,9 @@ def notice_topic(modtager: str, jobcenter: str) -> str:
     return topics.jobcenter_notices(jobcenter)
 
 
-async def send(notices: list[DueNotice], ports: NotifierPorts) -> None:
-    """Store the notices with the ends of their topics, then send those not yet sent."""
+async def send(notices: Sequence[Notice], ports: NotifierPorts) -> None:
+    """Store the notices (adviseringer and monthly ones alike) with the ends of their topics,
+    then send those not yet sent."""
     names = sorted({notice_topic(n.modtager, n.jobcenter) for n in notices})
     checkpoint = await ports.notices.end_offsets(names)
     pending, stored_before = await ports.store.add_pending(notices, checkpoint)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from services.notifier.advisering import DueNotice
-from services.notifier.records import StoredNotice, Timer, TopicOffset
+from services.notifier.maaned import Frist
+from services.notifier.records import Notice, StoredNotice, Timer, TopicOffset
 from shared.platform.ports import Outbox
 from shared.readmodel.facts import Facts
 
@@ -66,12 +66,30 @@ class Store(Protocol):
         ...
 
     async def add_pending(
-        self, notices: Iterable[DueNotice], checkpoint: Iterable[TopicOffset]
+        self, notices: Iterable[Notice], checkpoint: Iterable[TopicOffset]
     ) -> tuple[list[StoredNotice], bool]: ...
 
     async def pending(self) -> list[StoredNotice]: ...
 
     async def mark_published(self, ids: Iterable[str]) -> None: ...
+
+
+class MaanedQueue(Protocol):
+    """The monthly notices' queue (`services.notifier.maaned_store.MaanedQueue`)."""
+
+    async def add(self, frister: Iterable[Frist]) -> None: ...
+
+    def due_chunks(self, now: datetime) -> AsyncIterator[list[Frist]]:
+        """The entries due by `now`, oldest first, in chunks, each read as an `_id` range."""
+        ...
+
+    async def claim(
+        self, frister: list[Frist], owner: str, wall_now: datetime, until: datetime
+    ) -> tuple[list[Frist], str]:
+        """The leases on those no other instance holds: (the frister claimed, the token)."""
+        ...
+
+    async def done(self, fired: list[Frist], token: str, following: list[Frist]) -> None: ...
 
 
 class FactsSource(Protocol):
@@ -89,6 +107,8 @@ class TickClock(Protocol):
 
     @property
     def simulated(self) -> bool: ...
+
+    async def now(self) -> datetime: ...
 
     async def store_tick(self, now: datetime) -> None: ...
 
@@ -155,6 +175,10 @@ class NotifierPorts:
     advisering_days: int
     lease: timedelta
     """How long an instance holds a timer it fires (JOBLOG_TIMER_LEASE_SECONDS)."""
+    maaned: MaanedQueue
+    """The monthly notices' queue."""
+    paamindelse_days: int
+    """Days of the month left when the monthly reminder goes (JOBLOG_PAAMINDELSE_DAYS)."""
     wall_clock: Callable[[], datetime] = wall_clock
     """The wall clock (leases; a real-clock tick's distance from it)."""
     recovery: Once = field(default_factory=Once)

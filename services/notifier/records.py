@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.notifier.advisering import DueNotice
+from services.notifier.maaned import MaanedNotice
+
+Notice = DueNotice | MaanedNotice
+"""An advisering or a monthly notice (told apart by `noticeType`, which an advisering has not)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class StoredNotice:
     """A notice as stored (before it is sent): the notice, the ends of its topics before it was
     first sent (to look it up there after a crash), and whether Kafka acknowledged it."""
 
-    notice: DueNotice
+    notice: Notice
     checkpoint: tuple[TopicOffset, ...]
     published: bool = False
 

@@ -28,7 +28,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notifier.advisering import MODTAGER_BORGER, DueNotice
-from services.notifier.records import StoredNotice, Timer, TopicOffset
+from services.notifier.maaned import MaanedNotice
+from services.notifier.records import Notice, StoredNotice, Timer, TopicOffset
 from shared.contract.tid import as_utc
 from shared.platform.db import batched, insert_new
 from shared.readmodel import collections
@@ -320,7 +321,7 @@ class NotifierStore:
     # -- notices -----------------------------------------------------------------------------
 
     async def add_pending(
-        self, notices: Iterable[DueNotice], checkpoint: Iterable[TopicOffset]
+        self, notices: Iterable[Notice], checkpoint: Iterable[TopicOffset]
     ) -> tuple[list[StoredNotice], bool]:
         """Store the notices (once: ids are deterministic); return those not yet published, and
         whether any of them was stored before (by a run that may have crashed after sending).
@@ -337,7 +338,9 @@ class NotifierStore:
             docs = [found.get(doc["_id"], doc) for doc in docs]
         records = [stored_notice(doc) for doc in docs]
         for_citizen = [
-            notice_read_model(n) for n in records if n.notice.modtager == MODTAGER_BORGER
+            notice_read_model(n)
+            for n in records
+            if isinstance(n.notice, DueNotice) and n.notice.modtager == MODTAGER_BORGER
         ]
         await self._apply_read_model(read_model.merged(for_citizen))
         return [n for n in records if not n.published], bool(before)
@@ -393,8 +396,29 @@ def notice_document(stored: StoredNotice) -> Document:
 
 
 def stored_notice(doc: Document) -> StoredNotice:
+    checkpoint = tuple(
+        TopicOffset(m["topic"], m["partition"], m["offset"]) for m in doc.get("checkpoint", [])
+    )
+    return StoredNotice(notice_of(doc), checkpoint, bool(doc.get("published")))
+
+
+def notice_of(doc: Document) -> Notice:
+    """A stored notice's payload: a monthly notice if it has a `noticeType`, else an
+    advisering."""
+    if "noticeType" in doc:
+        return MaanedNotice(
+            noticeId=UUID(doc["_id"]),
+            noticeType=doc["noticeType"],
+            modtager=doc["modtager"],
+            cpr=doc["cpr"],
+            jobcenter=doc["jobcenter"],
+            maalgruppe=doc["maalgruppe"],
+            maaned=doc["maaned"],
+            forfaldt=as_utc(doc["forfaldt"]),
+            udstedt=as_utc(doc["udstedt"]),
+        )
     seen = doc.get("senesteAktivitet")
-    notice = DueNotice(
+    return DueNotice(
         noticeId=UUID(doc["_id"]),
         modtager=doc["modtager"],
         cpr=doc["cpr"],
@@ -405,13 +429,10 @@ def stored_notice(doc: Document) -> StoredNotice:
         forfaldt=as_utc(doc["forfaldt"]),
         udstedt=as_utc(doc["udstedt"]),
     )
-    checkpoint = tuple(
-        TopicOffset(m["topic"], m["partition"], m["offset"]) for m in doc.get("checkpoint", [])
-    )
-    return StoredNotice(notice, checkpoint, bool(doc.get("published")))
 
 
 def notice_read_model(stored: StoredNotice) -> read_model.Update:
-    """A stored notice to the citizen, as the citizen's read model holds it."""
+    """A stored advisering to the citizen, as the citizen's read model holds it."""
     notice = stored.notice
+    assert isinstance(notice, DueNotice), "a monthly notice is no advisering"
     return read_model.notice_update(notice.cpr, stored.id, notice.forfaldt, notice.udstedt)

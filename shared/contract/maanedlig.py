@@ -21,6 +21,11 @@ STAR's older rule for every group with the duty; this one is the law's for these
   is in the joblog's history for the kommune to weigh; a month judged missed at its end must
   not change afterwards).
 - A month is *missed* when the duty applied for the whole of it and nothing was registered.
+
+The notices of the duty (a reminder to the citizen, a missed month to the jobcenter) and what
+was chosen where the law is silent (a month judged once, at its end, from what was known then;
+the reminder while the month runs, also for a duty from the 1st) in
+`services/notifier/maaned.py`.
 """
 
 from __future__ import annotations

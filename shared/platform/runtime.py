@@ -210,11 +210,15 @@ class Runtime:
             subscriber(on_batch)
             self._by_pattern.append(subscriber)
 
-    def sends(self, topic: str, model: Any, description: str | None = None) -> None:
+    def sends(
+        self, topic: str, model: Any, description: str | None = None, kind: str | None = None
+    ) -> None:
         """Declare, for the AsyncAPI document, that this service publishes `model` on `topic`
-        (`<nr>`/`<kode>` standing for a party's number). Publishing itself goes through the
-        outbox; the declared publisher is never called and creates no topic."""
-        channel = f"{self.name}.sends.{topic.replace('<', '').replace('>', '')}"
+        (`<nr>`/`<kode>` standing for a party's number); `kind` names a second kind of message
+        on a topic already declared. Publishing itself goes through the outbox; the declared
+        publisher is never called and creates no topic."""
+        sends = "sends" if kind is None else f"{kind}.sends"
+        channel = f"{self.name}.{sends}.{topic.replace('<', '').replace('>', '')}"
         self.broker.publisher(topic, schema=model, title=channel, description=description)
 
     def group(self, topic: str) -> str:

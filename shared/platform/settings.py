@@ -66,6 +66,9 @@ class Settings(BaseSettings):
 
     # the rule's ADVISERING_DAYS (services/notifier/advisering.py); a unit test holds them equal
     advisering_days: int = Field(30, alias="JOBLOG_ADVISERING_DAYS")
+    # days of a month left when the monthly duty's reminder goes (lov 371; the rule's
+    # PAAMINDELSE_DAYS in services/notifier/maaned.py, a unit test holds them equal)
+    paamindelse_days: int = Field(5, ge=1, le=28, alias="JOBLOG_PAAMINDELSE_DAYS")
     tick_interval_seconds: float = Field(60.0, alias="JOBLOG_TICK_INTERVAL_SECONDS")
     # how long a notifier instance holds a timer it fires: one that died mid-fire leaves the
     # timer to the others for this long (then they fire it again and send only what is missing)

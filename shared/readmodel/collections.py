@@ -5,7 +5,8 @@ The records (the truth):
   each (a projection of the history); `beskeder`: the joblog messages handled to the end;
   `udgivet`: markers of status messages whose effects went out.
 - `status_messages`, `exemption_messages`: the citizens' status and fritagelse messages.
-- `timers`: one advisering timer per citizen; `notices`: every advisering, stored before sent.
+- `timers`: one advisering timer per citizen; `notices`: every advisering and monthly notice,
+  stored before sent; `maaned_forfald`: the monthly notices' queue (`services.notifier`).
 - `access_log`: who read which citizen's data; `clock`: the platform clock; `replays`: the
   replay command's marks.
 
@@ -22,6 +23,7 @@ STATUS_MESSAGES = "status_messages"
 EXEMPTION_MESSAGES = "exemption_messages"
 TIMERS = "timers"
 NOTICES = "notices"
+MAANED_QUEUE = "maaned_forfald"
 ACCESS_LOG = "access_log"
 CLOCK = "clock"
 REPLAYS = "replays"

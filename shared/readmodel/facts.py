@@ -36,6 +36,8 @@ class Facts:
     last_activity: datetime | None = None
     activities: list[datetime] = field(default_factory=list)
     """When each accepted joblog change was accepted (`aktivitet`), sorted."""
+    oprettet: list[datetime] = field(default_factory=list)
+    """When each accepted creation (`opret`) was accepted, sorted (the monthly duty's)."""
 
 
 class FactsReader:
@@ -86,6 +88,11 @@ def facts_of(doc: Document) -> Facts:
         ),
         as_utc(last) if last else None,
         sorted(as_utc(a["accepteret"]) for a in doc.get("aktivitet", []) if a.get("accepteret")),
+        sorted(
+            as_utc(a["accepteret"])
+            for a in doc.get("aktivitet", [])
+            if a.get("accepteret") and a.get("handling") == "opret"
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -63,6 +63,8 @@ class RawCitizen:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     exemptions: list[dict[str, Any]] = field(default_factory=list)
     activity: list[datetime] = field(default_factory=list)
+    created: list[datetime] = field(default_factory=list)
+    """The times of the joblogs created (`opret`, `JOBLOG_CREATED`): the monthly duty's."""
 
     def status(self, day: date) -> dict[str, Any] | None:
         """The status covering `day` of the latest `tidspunkt` (ties: the one sent later)."""
@@ -104,13 +106,16 @@ class RawCitizen:
         return status is not None and status["maalgruppe"] != "ingen" and not self.exempt(day)
 
 
-def raw_citizens(report: SimulationReport) -> dict[str, RawCitizen]:
+def raw_citizens(report: SimulationReport, upto_day: int | None = None) -> dict[str, RawCitizen]:
     """Statuses, granted fritagelser (those from the jobcenter the citizen had, per the statuses
     sent before, on the fritagelse's first day: the platform refuses any other) and activity
     times (the platform accepts a day's activity at that day's tick, which the simulation also
-    writes as the message's own time) of every citizen, from the messages sent."""
+    writes as the message's own time) of every citizen, from the messages sent (`upto_day`:
+    those sent on that day or before, as the platform knew them at the next day's tick)."""
     citizens: dict[str, RawCitizen] = defaultdict(RawCitizen)
-    for topic, message in report.sent:
+    for n, (topic, message) in enumerate(report.sent):
+        if upto_day is not None and report.sent_days[n] > upto_day:
+            continue
         if topic == topics.CITIZEN_STATUS:
             citizens[message["cpr"]].statuses.append(message)
         elif topic.endswith(".exemption"):
@@ -121,10 +126,16 @@ def raw_citizens(report: SimulationReport) -> dict[str, RawCitizen]:
         elif "memberCpr" in message:
             citizens[message["memberCpr"]].activity.append(as_utc(datetime.fromisoformat(
                 message["occurredAt"])))  # fmt: skip
+            if message["type"] == "JOBLOG_CREATED":
+                citizens[message["memberCpr"]].created.append(
+                    citizens[message["memberCpr"]].activity[-1]
+                )
         elif "beskedId" in message:
             citizens[message["cpr"]].activity.append(
                 as_utc(datetime.fromisoformat(message["tidspunkt"]))
             )
+            if message["handling"] == "opret":
+                citizens[message["cpr"]].created.append(citizens[message["cpr"]].activity[-1])
     return citizens
 
 
@@ -178,6 +189,84 @@ def sent(report: SimulationReport) -> dict[str, list[Notice]]:
     return by_cpr
 
 
+COVERED_BY_LAW = {"jobparat_kontanthjaelp", "aabenlyst_uddannelsesparat", "overgangsydelse",
+                  "selvforsoergelses_hjemrejseydelse"}  # fmt: skip
+REMINDER_DAYS = 5
+Monthly = tuple[str, str, str, str, str, datetime]
+"""(cpr, noticeType, maaned, jobcenter, maalgruppe, forfaldt as UTC)."""
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first days of the calendar months from `first`'s to `last`'s."""
+    found, day = [], first.replace(day=1)
+    while day <= last:
+        found.append(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    return found
+
+
+def expected_monthly(report: SimulationReport) -> dict[str, list[Monthly]]:
+    """The monthly duty's notices (lov 371), computed here from the messages sent. Each month
+    from the one of the first tick on: its reminder (midnight of the day from which five days
+    of it remain) goes at the first tick at or after that instant if the month still runs then,
+    the citizen's målgruppe as known then is one the law covers and no fritagelse is known on
+    any day of the month, and no joblog was created in it before that tick; its notice of a
+    missed month goes at the first tick at or after its end, if the same held for the whole
+    month and no joblog was created in it. The known facts at tick j are the messages sent on
+    the days before j; jobcenter and målgruppe: the status on the month's last day."""
+    scenario = report.scenario
+    ticks = [scenario.tick(j) for j in range(scenario.days + 1)]
+    known: dict[int, dict[str, RawCitizen]] = {}
+
+    def at(j: int) -> dict[str, RawCitizen]:
+        if j not in known:
+            known[j] = raw_citizens(report, upto_day=j - 1)
+        return known[j]
+
+    def firing(instant: datetime) -> int | None:
+        return next((j for j in range(1, len(ticks)) if ticks[j] >= instant), None)
+
+    def covered(citizen: RawCitizen, day: date) -> bool:
+        status = citizen.status(day)
+        ok = status is not None and status["maalgruppe"] in COVERED_BY_LAW
+        return ok and not citizen.exempt(day)
+
+    found: dict[str, list[Monthly]] = defaultdict(list)
+    for first in months_between(cph_day(ticks[0]), cph_day(ticks[-1])):
+        following = (first + timedelta(days=32)).replace(day=1)
+        days = [first + timedelta(days=n) for n in range((following - first).days)]
+        start, end = midnight(first), midnight(following)
+        reminder = midnight(following - timedelta(days=REMINDER_DAYS))
+        for kind, instant in (("maanedlig_paamindelse", reminder),
+                              ("maaned_uden_registrering", end)):  # fmt: skip
+            j = firing(instant)
+            if j is None or (kind == "maanedlig_paamindelse" and ticks[j] >= end):
+                continue
+            for cpr, citizen in at(j).items():
+                if not all(covered(citizen, day) for day in days):
+                    continue
+                if any(start <= created < min(ticks[j], end) for created in citizen.created):
+                    continue
+                last = citizen.status(days[-1])
+                assert last is not None
+                month = f"{first:%Y-%m}"
+                found[cpr].append(
+                    (cpr, kind, month, last["jobcenter"], last["maalgruppe"], instant)
+                )
+    return found
+
+
+def sent_monthly(report: SimulationReport) -> dict[str, list[Monthly]]:
+    by_cpr: dict[str, list[Monthly]] = defaultdict(list)
+    for n in report.monthly:
+        recipient = {"maanedlig_paamindelse": "borger", "maaned_uden_registrering": "jobcenter"}
+        assert n["modtager"] == recipient[n["noticeType"]], n
+        forfaldt = as_utc(datetime.fromisoformat(n["forfaldt"]))
+        by_cpr[n["cpr"]].append((n["cpr"], n["noticeType"], n["maaned"], n["jobcenter"],
+                                 n["maalgruppe"], forfaldt))  # fmt: skip
+    return by_cpr
+
+
 @pytest.mark.timeout(900)
 async def test_a_month_of_citizens_sends_the_notices_the_rule_gives(platform):
     await platform.settle()
@@ -213,6 +302,21 @@ async def test_a_month_of_citizens_sends_the_notices_the_rule_gives(platform):
     assert total > CITIZENS // 5  # the scenario exercises the rule, not only its absence
     catch_up = sum(1 for found in expected.values() for n in found if n[2] <= scenario.tick(0))
     print(f"oracle: {total} notices, {catch_up} of them due before the platform knew the citizen")
+
+    # the monthly duty's notices (lov 371): the reminders and the months without registration
+    monthly = {cpr: sorted(found) for cpr, found in expected_monthly(report).items()}
+    monthly_sent = {cpr: sorted(found) for cpr, found in sent_monthly(report).items()}
+    wrong = sorted(
+        cpr for cpr in scenario.cprs if monthly.get(cpr, []) != monthly_sent.get(cpr, [])
+    )
+    everyone = {cpr: monthly.get(cpr, []) for cpr in scenario.cprs}
+    assert wrong == [], differences(report, wrong, everyone, monthly_sent)  # type: ignore[arg-type]
+    monthly_total = sum(len(found) for found in monthly.values())
+    assert len(report.monthly) == len({n["noticeId"] for n in report.monthly}) == monthly_total
+    assert report.stored_monthly == monthly_total
+    assert any(n[1] == "maaned_uden_registrering" for found in monthly.values() for n in found)
+    kinds = Counter(n[1] for found in monthly.values() for n in found)
+    print(f"oracle: monthly notices {dict(kinds)}")
     if report.elapsed > BUDGET_SECONDS:
         warnings.warn(
             f"a {CITIZENS}-citizen month took {report.elapsed:.0f} s, over the budget of "

@@ -434,20 +434,19 @@ async def received_days(platform: Any, citizens: list[Citizen]) -> None:
 async def collect_notices(
     platform: Any, citizens: list[Citizen]
 ) -> set[tuple[str, datetime, datetime]]:
-    """The citizens' notices as published on dfdg.notices (all the notifier stored)."""
+    """The citizens' adviseringer as published on dfdg.notices (all the notifier stored; the
+    monthly duty's reminders, which have a `noticeType`, are not adviseringer)."""
     by_cpr = {c.cpr: c for c in citizens}
     stored = await platform.db.notices.count_documents(
-        {"cpr": {"$in": list(by_cpr)}, "modtager": "borger"}
+        {"cpr": {"$in": list(by_cpr)}, "modtager": "borger", "noticeType": {"$exists": False}}
     )
-    published = await platform.front.wait_for(
-        topics.NOTICES_BORGER,
-        lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger",
-        count=stored,
-    )
+
+    def advisering(m: dict[str, Any]) -> bool:
+        return m["cpr"] in by_cpr and m["modtager"] == "borger" and "noticeType" not in m
+
+    published = await platform.front.wait_for(topics.NOTICES_BORGER, advisering, count=stored)
     await platform.front.caught_up()
-    published = platform.front.matching(
-        topics.NOTICES_BORGER, lambda m: m["cpr"] in by_cpr and m["modtager"] == "borger"
-    )
+    published = platform.front.matching(topics.NOTICES_BORGER, advisering)
     seen = {(m["cpr"], m["forfaldt"]): m for m in published}  # a redelivery is one notice
     assert len(seen) == stored
     return {

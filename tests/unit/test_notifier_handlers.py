@@ -13,6 +13,8 @@ import pytest
 
 from services.notifier import handlers, notices
 from services.notifier.advisering import DueNotice, notice_id
+from services.notifier.maaned import Frist
+from services.notifier.maaned_store import frist_key
 from services.notifier.ports import NotifierPorts, SentRecord
 from services.notifier.records import StoredNotice, Timer, TopicOffset
 from services.notifier.store import due_key
@@ -176,6 +178,58 @@ class FakeStore:
 
 
 @dataclass
+class FakeMaanedQueue:
+    """The monthly queue in a dict (entry id: [frist, lease, lease until]), as `MaanedQueue`
+    keeps it; its bulk steps counted."""
+
+    entries: dict[str, tuple[Frist, str | None, datetime | None]] = field(default_factory=dict)
+    chunk: int = 2
+    adds: int = 0
+    claims: int = 0
+    dones: int = 0
+
+    async def add(self, frister: Iterable[Frist]) -> None:
+        wanted = list(frister)
+        if wanted:
+            self.adds += 1
+        for frist in wanted:
+            self.entries.setdefault(frist_key(frist), (frist, None, None))
+
+    async def due_chunks(self, now: datetime) -> AsyncIterator[list[Frist]]:
+        upto, after = f"{due_key(now, ';')}", ""
+        while True:
+            keys = [k for k in sorted(self.entries) if after < k < upto][: self.chunk]
+            if not keys:
+                return
+            yield [self.entries[k][0] for k in keys]
+            after = keys[-1]
+
+    async def claim(
+        self, frister: list[Frist], owner: str, wall_now: datetime, until: datetime
+    ) -> tuple[list[Frist], str]:
+        self.claims += 1
+        token = f"{owner}#{self.claims}"
+        claimed = []
+        for frist in frister:
+            entry = self.entries.get(frist_key(frist))
+            if entry is not None and (entry[2] is None or entry[2] < wall_now):
+                self.entries[frist_key(frist)] = (frist, token, until)
+                claimed.append(frist)
+        return claimed, token
+
+    async def done(self, fired: list[Frist], token: str, following: list[Frist]) -> None:
+        self.dones += 1
+        await self.add(following)
+        for frist in fired:
+            if (entry := self.entries.get(frist_key(frist))) is not None and entry[1] == token:
+                del self.entries[frist_key(frist)]
+
+    def lapse(self) -> None:
+        """Every lease lapses (its holder died)."""
+        self.entries = {k: (f, None, None) for k, (f, _, _) in self.entries.items()}
+
+
+@dataclass
 class FakeFacts:
     facts_of: dict[str, Facts] = field(default_factory=dict)
     reads: int = 0
@@ -193,6 +247,10 @@ class FakeTickClock:
     simulated: bool = True
     ticks: list[datetime] = field(default_factory=list)
     fired: list[datetime] = field(default_factory=list)
+    moment: datetime = WALL
+
+    async def now(self) -> datetime:
+        return max([self.moment, *self.ticks])
 
     async def store_tick(self, now: datetime) -> None:
         self.ticks.append(now)
@@ -243,13 +301,16 @@ class Fakes:
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     topics: FakeNoticeTopics = field(default_factory=FakeNoticeTopics)
     sent: list[str] = field(default_factory=list)
+    maaned: FakeMaanedQueue = field(default_factory=FakeMaanedQueue)
 
-    def ports(self, owner: str = "notifier-a", days: int = 30) -> NotifierPorts:
+    def ports(
+        self, owner: str = "notifier-a", days: int = 30, paamindelse_days: int = 5
+    ) -> NotifierPorts:
         return NotifierPorts(
             store=self.store, facts=self.facts, clock=self.clock, outbox=self.outbox,
             notices=self.topics, count_sent=self.sent.append, owner=owner,
             platform_id=PLATFORM, advisering_days=days, lease=timedelta(minutes=1),
-            wall_clock=lambda: WALL,
+            maaned=self.maaned, paamindelse_days=paamindelse_days, wall_clock=lambda: WALL,
         )  # fmt: skip
 
 
