@@ -12,16 +12,17 @@ queue, `services/notifier/maaned_store.py`) falling due at a fixed instant:
   whose instant passed while the platform did not know the citizen is sent at the next tick,
   with fewer days left; once the month is over the jobcenter's notice alone judges it). A month
   whose duty began on its 1st is a whole month: the citizen gets the reminder like any other.
-- the month's end (`maaned_uden_registrering`, to the jobcenter on jobcenter.<kode>.notices) at
-  the month's end (midnight of the next month's first day): sent if the month was missed
-  (`maanedlig.forsoemt`), to the jobcenter the citizen belonged to on the month's last day,
-  with the målgruppe of that day. The month is judged once, at its first tick after the end,
-  from what the platform knew then: a correction of the past learnt later (a status or
-  fritagelse back in time) neither withdraws a notice sent nor sends one for a month judged
-  not missed; the udsøgning's `maaneder_uden_registrering` always counts by what is known now,
-  so the jobcenter sees the correction there. A month that ended before the platform knew the
-  citizen (his first status names a duty since months) is not notified either: the jobcenter
-  that sent that status knows it, and the udsøgning counts it.
+- the month's end (`maaned_uden_registrering`, to the jobcenter on jobcenter.<kode>.notices) five
+  minutes after the month's end (midnight of the next month's first day; `forfaldt` says the end
+  itself), so a creation accepted in the month's last moments is known: sent if the month was
+  missed (`maanedlig.forsoemt`), to the jobcenter the citizen belonged to on the month's last day,
+  with the målgruppe of that day. The month is judged once, at its first tick after the end, from
+  what the platform knew then: a correction of the past learnt later (a status or fritagelse back
+  in time) neither withdraws a notice sent nor sends one for a month judged not missed; the
+  udsøgning's `maaneder_uden_registrering` always counts by what is known now, so the jobcenter
+  sees the correction there. A month that ended before the platform knew the citizen (his first
+  status names a duty since months) is not notified either: the jobcenter that sent that status
+  knows it, and the udsøgning counts it.
 
 The month's end also queues the next month's two frister while the citizen has a covered
 målgruppe on some day from the next month on; a change of the citizen queues the current
@@ -127,11 +128,21 @@ def paamindelse_tid(maaned: Maaned, dage: int) -> datetime:
     return start_of_day(maaned.next().first_day - timedelta(days=dage))
 
 
+AFGOERELSE_EFTER = timedelta(minutes=5)
+"""How long after its end a month is judged: a creation storage accepted in the month's last
+moments reaches the citizen's read model within its batch (seconds), so it counts."""
+
+
+def afgoerelse_tid(maaned: Maaned) -> datetime:
+    """When the month's end falls due: `AFGOERELSE_EFTER` after the month."""
+    return maaned.slut + AFGOERELSE_EFTER
+
+
 def frister(cpr: str, maaned: Maaned, dage: int) -> list[Frist]:
     """The month's reminder and end."""
     return [
         Frist(cpr, maaned, PAAMINDELSE, paamindelse_tid(maaned, dage)),
-        Frist(cpr, maaned, UDEN_REGISTRERING, maaned.slut),
+        Frist(cpr, maaned, UDEN_REGISTRERING, afgoerelse_tid(maaned)),
     ]
 
 
@@ -185,6 +196,6 @@ def _notice(frist: Frist, periods: Sequence[Period], group: str, now: datetime) 
         jobcenter=period.jobcenter,
         maalgruppe=group,
         maaned=str(frist.maaned),
-        forfaldt=frist.forfald,
+        forfaldt=frist.maaned.slut if frist.noticeType == UDEN_REGISTRERING else frist.forfald,
         udstedt=as_utc(now),
     )

@@ -21,7 +21,13 @@ import pytest
 
 from harness import exemption, ids, jobnet, new_cpr, status
 from ops.rebuild import maaned_entries
-from services.notifier.maaned import PAAMINDELSE, UDEN_REGISTRERING, notice_id, paamindelse_tid
+from services.notifier.maaned import (
+    PAAMINDELSE,
+    UDEN_REGISTRERING,
+    afgoerelse_tid,
+    notice_id,
+    paamindelse_tid,
+)
 from shared.cluster.access import ADMIN
 from shared.cluster.credentials import as_principal
 from shared.contract import topics
@@ -102,7 +108,7 @@ async def test_a_month_s_reminder_and_its_missed_month_to_the_jobcenter_of_its_e
     cprs = [moved, registered, second, exempt, dagpenge]
     await platform.settle()
 
-    await platform.tick(current.slut)  # the month before: nobody's whole month
+    await platform.tick(afgoerelse_tid(current))  # the month before: nobody's whole month
     await platform.tick(month.start + timedelta(hours=12))
     log_id = ids()
     await front.send(
@@ -123,7 +129,7 @@ async def test_a_month_s_reminder_and_its_missed_month_to_the_jobcenter_of_its_e
     }  # fmt: skip
     assert as_utc(datetime.fromisoformat(reminder["forfaldt"])) == paamindelse_tid(month, 5)
 
-    await platform.tick(month.slut)
+    await platform.tick(afgoerelse_tid(month))
     sent = await log.read(set(cprs))
     assert len(sent) == 2
     [(topic, missed)] = [(t, n) for t, n in sent if n["noticeType"] == UDEN_REGISTRERING]
@@ -195,7 +201,7 @@ async def test_a_crash_between_the_bulk_steps_sends_each_monthly_notice_exactly_
     for cpr in cprs:
         await front.send(topics.CITIZEN_STATUS, status(cpr, month.first_day, JP, "101", None))
     await platform.settle()
-    at = reminder_time(month, platform) if kind == PAAMINDELSE else month.slut
+    at = reminder_time(month, platform) if kind == PAAMINDELSE else afgoerelse_tid(month)
     if kind == UDEN_REGISTRERING:
         await platform.tick(reminder_time(month, platform))  # the reminders first, uncrashed
     ours = {str(notice_id(cpr, month, kind)) for cpr in cprs}
@@ -277,7 +283,7 @@ async def test_a_herd_at_a_month_s_end_is_fired_in_chunks_each_notice_exactly_on
         began = time.monotonic()
         await platform.tick(reminder_time(month, platform))
         reminded = time.monotonic()
-        await platform.tick(month.slut)
+        await platform.tick(afgoerelse_tid(month))
         print(
             f"\nherd of {HERD} (chunks of {HERD_CHUNK}): reminders' tick "
             f"{reminded - began:.2f} s, month's end tick {time.monotonic() - reminded:.2f} s"

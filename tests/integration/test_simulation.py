@@ -237,9 +237,10 @@ def expected_monthly(report: SimulationReport) -> dict[str, list[Monthly]]:
         days = [first + timedelta(days=n) for n in range((following - first).days)]
         start, end = midnight(first), midnight(following)
         reminder = midnight(following - timedelta(days=REMINDER_DAYS))
-        for kind, instant in (("maanedlig_paamindelse", reminder),
-                              ("maaned_uden_registrering", end)):  # fmt: skip
-            j = firing(instant)
+        judged = end + timedelta(minutes=5)  # the contract: judged five minutes after the end
+        for kind, instant, due in (("maanedlig_paamindelse", reminder, reminder),
+                                   ("maaned_uden_registrering", end, judged)):  # fmt: skip
+            j = firing(due)
             if j is None or (kind == "maanedlig_paamindelse" and ticks[j] >= end):
                 continue
             for cpr, citizen in at(j).items():

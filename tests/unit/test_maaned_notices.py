@@ -21,6 +21,7 @@ from services.notifier.maaned import (
     Frist,
     MaanedNotice,
     affyr,
+    afgoerelse_tid,
     frister,
     notice_id,
     paamindelse_tid,
@@ -74,7 +75,7 @@ def test_the_reminder_falls_due_at_midnight_of_the_day_from_which_the_days_remai
             paamindelse_tid(MARCH, days)
     assert frister(CPR, MARCH, 5) == [
         Frist(CPR, MARCH, PAAMINDELSE, REMINDER),
-        Frist(CPR, MARCH, UDEN_REGISTRERING, utc(2026, 3, 31, 22)),  # 1 April 00:00 CEST
+        Frist(CPR, MARCH, UDEN_REGISTRERING, utc(2026, 3, 31, 22, 5)),  # 1 April 00:05 CEST
     ]
 
 
@@ -279,7 +280,7 @@ async def test_the_ticks_send_the_reminders_then_the_missed_months_a_chunk_at_a_
     assert all(("dfdg-platform", PLATFORM.encode()) in r.headers for r in reminders)
     assert {r.payload["noticeType"] for r in reminders} == {PAAMINDELSE}
 
-    await handlers.handle_tick(tick(MARCH.slut), ports)
+    await handlers.handle_tick(tick(afgoerelse_tid(MARCH)), ports)
     missed = fakes.topics.records[topics.jobcenter_notices("101")]
     assert sorted(r.key for r in missed) == cprs[1:]
     assert {(r.payload["noticeType"], r.payload["maaned"]) for r in missed} == {
@@ -305,7 +306,7 @@ async def test_months_passed_while_the_platform_was_down_are_judged_each_in_turn
         (UDEN_REGISTRERING, "2026-03"), (UDEN_REGISTRERING, "2026-04"),
     ]  # fmt: skip
     assert sorted(f.forfald for f, _, _ in fakes.maaned.entries.values()) == [
-        paamindelse_tid(Maaned(2026, 5), 5), Maaned(2026, 5).slut,
+        paamindelse_tid(Maaned(2026, 5), 5), afgoerelse_tid(Maaned(2026, 5)),
     ]  # fmt: skip
 
 
@@ -341,7 +342,7 @@ async def test_a_crash_in_a_chunk_leaves_it_leased_and_the_refire_sends_each_not
     fakes.clock.moment = utc(2026, 3, 2)
     ports = fakes.ports()
     await maaned_sweep.make_sure(fakes.facts.facts_of.values(), ports)
-    at = REMINDER if kind == PAAMINDELSE else MARCH.slut
+    at = REMINDER if kind == PAAMINDELSE else afgoerelse_tid(MARCH)
     topic = topics.NOTICES_BORGER if kind == PAAMINDELSE else topics.jobcenter_notices("101")
     if kind == UDEN_REGISTRERING:
         await handlers.handle_tick(tick(REMINDER), ports)
@@ -417,3 +418,20 @@ def test_the_notifiers_asyncapi_document_has_both_kinds_on_both_notice_topics():
         found.add((channel["address"], payload["$ref"].split("/")[-1]))
     for address in (topics.NOTICES_BORGER, topics.jobcenter_notices("<kode>")):
         assert {(address, "DueNotice"), (address, "MaanedNotice")} <= found
+
+
+async def test_a_month_is_judged_five_minutes_after_its_end_so_its_last_creation_counts():
+    """A creation accepted in the month's last second, in the read model a moment after the
+    month ended: the month's end is not yet due at the end itself, and counts it when due."""
+    fakes = Fakes()
+    fakes.facts.facts_of = {CPR: covered(CPR)}
+    fakes.clock.moment = utc(2026, 3, 2)
+    ports = fakes.ports()
+    await maaned_sweep.make_sure(fakes.facts.facts_of.values(), ports)
+    await handlers.handle_tick(tick(MARCH.slut), ports)  # the end itself: not judged yet
+    jobcenter = topics.jobcenter_notices("101")
+    assert fakes.topics.records.get(jobcenter, []) == []
+    last_second = MARCH.slut - timedelta(seconds=1)
+    fakes.facts.facts_of[CPR] = Facts(CPR, covered(CPR).periods, oprettet=[last_second])
+    await handlers.handle_tick(tick(afgoerelse_tid(MARCH)), ports)
+    assert fakes.topics.records.get(jobcenter, []) == []
