@@ -270,8 +270,8 @@ async def test_a_rebuild_after_the_erasure_restores_nothing(platform):
 
     await assert_nothing_restored(platform, cpr, made["joblogId"])
     assert (await platform.db.borgere.find_one({"_id": cpr}))["slettetTil"] == floor
-    queued = await platform.db.udloeb.find({"_id": {"$gte": "ryd|", "$lt": "ryd}"}}).to_list()
-    assert all(not e["_id"].endswith(made["joblogId"]) for e in queued)
+    queued = await platform.db.udloeb.find({}).to_list()
+    assert all(not e["_id"].endswith(made["joblogId"]) for e in queued)  # no kind
     citizen = await platform.db.borgere.find_one({"_id": cleared_cpr})
     assert [a["version"] for a in citizen["aktivitet"]] == [1]  # not the platform's version 2
     key = f"slet|{changed_on(kept)}|{kept['joblogId']}"
@@ -447,20 +447,28 @@ async def test_the_job_reads_only_what_is_due_and_only_by_id(platform):
     at = noon(retention.due_on(day, 5))
     await job(platform).run(at - timedelta(days=1))  # everything older than this one goes now
     db = platform.db
-    not_due = 4000
-    not_yet = {  # a joblog changed 3 years ago, a message id accepted 5 days ago
-        retention.RYD: day_of(at) - timedelta(days=365 * 3),
-        retention.BESKED: day_of(at) - timedelta(days=5),
+    today = day_of(at)
+    not_due = 8000
+    not_yet = {  # changed 3 years ago; cleared 4.5 years after; accepted 5 days ago
+        retention.RYD: today - timedelta(days=365 * 3),
+        retention.SLET: today - timedelta(days=365 * 4 + 180),
+        retention.BESKED: today - timedelta(days=5),
+    }
+    due_now = {  # due this very day: the runs before left them (no such joblog or message)
+        retention.RYD: retention.latest_due_day(today, 4),
+        retention.BESKED: retention.latest_message_day(today, 30),
     }
     queued = [
         {"_id": retention.queue_key(kind, day, str(uuid.uuid4()))}
-        for kind, day in not_yet.items()
-        for _ in range(not_due // 2)
+        for days, count in ((not_yet, not_due // 6), (due_now, 3))
+        for kind, day in days.items()
+        for _ in range(count)
     ]
-    reads = [
-        {"_id": str(retention.uuid7(at - timedelta(days=30, seconds=i))), "cpr": None}
-        for i in range(not_due)
+    read_at = [at - timedelta(days=30, seconds=i) for i in range(not_due // 2)]
+    read_at += [
+        start_of_day(retention.latest_due_day(today, 5)) + timedelta(hours=i) for i in (1, 2, 3)
     ]
+    reads = [{"_id": str(retention.uuid7(moment)), "cpr": None} for moment in read_at]
     await db.udloeb.insert_many(queued)
     await db.access_log.insert_many(reads)
     listener = Reads()
@@ -477,9 +485,11 @@ async def test_the_job_reads_only_what_is_due_and_only_by_id(platform):
         await db.access_log.delete_many({"_id": {"$in": [r["_id"] for r in reads]}})
 
     assert log_id in report.joblog_ids["joblog"]
+    assert report.stale >= 3 and report.deleted["beskeder"] >= 3
+    assert report.deleted["adgangslog"] >= 3
     handled = sum(report.deleted.values()) + report.stale
     print(
-        f"retention run beside {2 * not_due} records not due: {handled} due handled, "
+        f"retention run beside {not_due} records not due: {handled} due handled, "
         f"{len(listener.commands)} commands, {listener.returned} documents read"
     )
     assert listener.commands and all(by_id(where) for _, _, where in listener.commands if where)
