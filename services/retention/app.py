@@ -5,8 +5,11 @@
   (`udloeb`, keyed by the day), so the job finds what is due by `_id` range, never by a scan;
 - dfdg.timers: once a day, on the platform clock (the simulated one in tests), the job deletes
   what is due in bulk: a joblog's optional fields after 4 years, the whole joblog and its history
-  after 5, message ids after 30 days, the access log after 5 years; each deletion recorded in
-  `sletninger`, and both front ends told on their outbound topics (through dfdg.joblog.changes).
+  after 5, message ids after 30 days, the access log after 5 years (the settings
+  JOBLOG_RETENTION_OPTIONAL_FIELDS_YEARS, _JOBLOG_YEARS, _ACCESS_LOG_YEARS, _MESSAGE_ID_DAYS);
+  both front ends are told on their outbound topics (through dfdg.joblog.changes: `sletning`).
+- Each deletion is recorded in the collection `sletninger`: `art` (valgfrie_felter, joblog,
+  beskeder, adgangslog), `antal`, `joblogIds` (no content, no cpr), `tidspunkt`, `regel`.
 """
 
 from __future__ import annotations
