@@ -37,7 +37,6 @@ from shared.platform.settings import Settings
 from shared.readmodel import collections
 from shared.readmodel import updates as read_model
 from shared.readmodel.document import Document
-from shared.readmodel.joblogs import stored_from
 from shared.readmodel.writer import ReadModelWriter
 
 BATCH = 1000
@@ -69,11 +68,11 @@ def _history(doc: Document) -> list[read_model.Update]:
     platform's own retention versions are no activity of the citizen; a tombstone (what an
     erasure leaves, no cpr) gives nothing: an erased joblog stays erased; a version the job
     cleared is queued no more (its joblog's cleared version is, to be erased)."""
-    stored = stored_from(doc)
-    if retention.is_erased(stored):
+    platforms = doc.get("kilde") == retention.KILDE
+    if platforms and not doc.get("cpr"):
         return []
-    day = day_of(stored.senestAendret)
-    if stored.kilde == retention.KILDE:
+    day = day_of(doc.get("senestAendret") or doc["accepteret"])
+    if platforms:
         return [_queued(retention.queue_key(retention.SLET, day, doc["joblogId"]))]
     activity = read_model.history_update(doc)
     if doc.get(RYDDET):

@@ -42,7 +42,7 @@ from pydantic import BaseModel
 
 from services.retention.store import RetentionStore, history_id
 from shared.contract import topics
-from shared.contract.citizen import status_on, timeline
+from shared.contract.citizen import StatusMessage, status_on, timeline
 from shared.contract.events import Handling, Joblog, JoblogChange, Sletning
 from shared.contract.retention import (
     BESKED,
@@ -87,19 +87,25 @@ class Busy(RuntimeError):
     """Another run holds the job's lease."""
 
 
+REPORTED_IDS = 10_000
+"""Joblog ids a report names per kind (its memory stays bounded; the records name them all)."""
+
+
 @dataclass
 class Report:
     """What a run deleted (or, dry, would delete), by kind of record (`sletninger`'s `art`)."""
 
     deleted: dict[str, int] = field(default_factory=dict)
     joblog_ids: dict[str, list[str]] = field(default_factory=dict)
+    """The first `REPORTED_IDS` joblog ids of each kind."""
     stale: int = 0
     """Queue entries dropped as stale (a later change has its own)."""
 
     def add(self, art: str, count: int, joblog_ids: list[str] | None = None) -> None:
         self.deleted[art] = self.deleted.get(art, 0) + count
         if joblog_ids:
-            self.joblog_ids.setdefault(art, []).extend(joblog_ids)
+            named = self.joblog_ids.setdefault(art, [])
+            named.extend(joblog_ids[: max(0, REPORTED_IDS - len(named))])
 
 
 VALGFRIE = Sletning.VALGFRIE_FELTER.value
@@ -310,7 +316,7 @@ class Job:
             gone[cpr] = (ids, entries, max(until, doc["senestAendret"]))
         await self.store.forget(gone)
 
-    def _akasse_of(self, messages: list, now: datetime) -> str | None:  # type: ignore[type-arg]
+    def _akasse_of(self, messages: list[StatusMessage], now: datetime) -> str | None:
         """The citizen's a-kasse now, if it offers joblog (the one that holds his copy)."""
         status = status_on(timeline(messages), day_of(now))
         if status is not None and self.register.offers_joblog(status.akasseNr):
