@@ -4,6 +4,7 @@ joblog run                 local Kafka + database + all services, in the foregro
 joblog test                the whole test suite on its own local Kafka and database
 joblog infra up|down|status
 joblog akasse-register 067 --navn "…" --joblog/--no-joblog
+joblog retention [--dry-run]   delete what is due (the retention service's daily run, now)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from infra import local
 from infra.processes import InfraError
 from ops.launch import start_services, watch_infrastructure
 from ops.rebuild import rebuild_command
+from ops.retention import retention_command
 from ops.simulation.command import simulate_command
 from ops.supervisor import Supervisor
 from ops.udsoegning import udsoegning_command
@@ -94,11 +96,11 @@ def run(
     mongo_port: MongoPort = None,
     instances: Annotated[int, typer.Option(min=1, help="processes of each service")] = 1,
 ) -> None:
-    """Run the whole platform locally until Ctrl-C: Kafka, FerretDB and the six services (each
+    """Run the whole platform locally until Ctrl-C: Kafka, FerretDB and the seven services (each
     `--instances` times: consumer groups share the partitions, the notifier's timers are
     leased, each API instance has its own port). A service, Kafka or the database that dies is
     reported and restarted. Ports: JOBLOG_API_PORT and JOBLOG_METRICS_PORT_BASE (instance i
-    adds i, and i * 5 to the metrics ports)."""
+    adds i, and i * 6, one per Kafka service, to the metrics ports)."""
     prof = _profile(profile, kafka_port, mongo_port)
     try:
         env = {**os.environ, **local.up(prof)}
@@ -249,6 +251,7 @@ def replay(
 
 app.command("udsoegning")(udsoegning_command)
 app.command("rebuild")(rebuild_command)
+app.command("retention")(retention_command)
 app.command("simulate")(simulate_command)
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ order stored, and turned into the same idempotent updates the services make as t
 and the monthly notices' queue is made sure of: the current month's entries of every citizen
 covered now or later (so a store from before the monthly notices, or one whose queue was lost,
 is followed from this month on; entries there stay, and a notice sent already is not sent again:
-its id is fixed).
+its id is fixed); and the retention queue (`udloeb`) from the history. What the retention job
+deleted stays deleted: its history is gone, the tombstone it leaves gives nothing, its own
+versions are no activity, and each citizen's floor (`slettet_aktivitet`) comes back with him.
 
 Without `--fresh` the updates are added to what is there: safe while the platform runs, and
 what was already there stays. `--fresh` drops the read models first (`borgere`,
@@ -31,8 +33,10 @@ from infra import local
 from services.notifier.maaned import PAAMINDELSE_DAYS, ved_aendring
 from services.notifier.maaned_store import MaanedQueue
 from services.notifier.store import due_key
+from services.retention.store import RYDDET
+from shared.contract import retention
 from shared.contract.citizen import ExemptionMessage, StatusMessage
-from shared.contract.tid import as_utc
+from shared.contract.tid import as_utc, day_of
 from shared.platform.clock import CLOCK_ID
 from shared.platform.db import batched, connect, insert_new
 from shared.platform.log import logs_to_file
@@ -67,12 +71,41 @@ def _notice(doc: Document) -> list[read_model.Update]:
     return [read_model.notice_update(doc["cpr"], doc["_id"], doc["forfaldt"], doc["udstedt"])]
 
 
+def _history(doc: Document) -> list[read_model.Update]:
+    """A version's activity and the day it changed its joblog in the retention queue. The
+    platform's own retention versions are no activity of the citizen; a tombstone (what an
+    erasure leaves, no cpr) gives nothing: an erased joblog stays erased; a version the job
+    cleared is queued no more (its joblog's cleared version is, to be erased)."""
+    platforms = doc.get("kilde") == retention.KILDE
+    if platforms and not doc.get("cpr"):
+        return []
+    day = day_of(doc.get("senestAendret") or doc["accepteret"])
+    if platforms:
+        return [_queued(retention.queue_key(retention.SLET, day, doc["joblogId"]))]
+    activity = read_model.history_update(doc)
+    if doc.get(RYDDET):
+        return [activity]
+    return [activity, _queued(retention.queue_key(retention.RYD, day, doc["joblogId"]))]
+
+
+def _queued(key: str) -> read_model.Update:
+    return read_model.Update(collections.RETENTION_QUEUE, key, {"$set": {"genopbygget": True}})
+
+
+def _floor(doc: Document) -> list[read_model.Update]:
+    """How far a citizen's erased joblogs' activity went (see `facts_of`)."""
+    return [
+        read_model.Update(read_model.CITIZENS, doc["_id"], {"$max": {"slettetTil": doc["til"]}})
+    ]
+
+
 SOURCES = (
     Source(collections.STATUS_MESSAGES, {}, _status),
     Source(collections.EXEMPTION_MESSAGES, {}, _exemption),
-    Source(collections.JOBLOG_HISTORY, {}, lambda doc: [read_model.history_update(doc)]),
+    Source(collections.JOBLOG_HISTORY, {}, _history),
     # the adviseringer to the citizens (a monthly notice has a `noticeType`, an advisering none)
     Source(collections.NOTICES, {"modtager": "borger", "noticeType": {"$exists": False}}, _notice),
+    Source(collections.ERASED_ACTIVITY, {}, _floor),
 )
 
 
@@ -110,6 +143,7 @@ async def rebuild(
         report.records[source.collection] = done
     report.due_entries = await _due_queue(db, progressed)
     report.maaned_citizens = await maaned_entries(db, paamindelse_days, progressed)
+    report.records[collections.FINISHED] = await _message_ids(db, progressed)
     return report
 
 
@@ -153,6 +187,28 @@ async def _due_queue(db: AsyncDatabase[Document], progressed: Progressed | None)
         if progressed:
             progressed(collections.TIMERS, done, total)
     return added
+
+
+async def _message_ids(db: AsyncDatabase[Document], progressed: Progressed | None) -> int:
+    """The retention queue's entry of every message id still kept (`beskeder`), by the day its
+    version was accepted (one `_id $in` of the history per batch)."""
+    total = await db[collections.FINISHED].estimated_document_count()
+    done = 0
+    async for batch in batched(db[collections.FINISHED].find({}), BATCH):
+        made = [doc["historik"] for doc in batch if doc.get("historik")]
+        found = db[collections.JOBLOG_HISTORY].find({"_id": {"$in": made}}, {"accepteret": 1})
+        accepted = {doc["_id"]: doc["accepteret"] async for doc in found}
+        keys = [
+            retention.queue_key(retention.BESKED, day_of(accepted[doc["historik"]]), doc["_id"])
+            for doc in batch
+            if doc.get("historik") in accepted
+        ]
+        if keys:
+            await insert_new(db[collections.RETENTION_QUEUE], [{"_id": key} for key in keys])
+        done += len(batch)
+        if progressed:
+            progressed(collections.FINISHED, done, total)
+    return done
 
 
 async def run_rebuild(settings: Settings, fresh: bool, console: Console) -> Report:

@@ -7,12 +7,15 @@ happened (`tidspunkt`, the wall clock; with a simulated clock also the platform'
 `platformtid`), and for an extraction its criteria (`kriterier`: kommunekode, period `fra`-`til`,
 `maalgruppe`, `kun_adviserede`, `as_of`) beside the extraction's own entry (`udsoegning`). A
 chunk of an extraction is still one write (`insert_many`), however many citizens it holds.
+
+An entry's `_id` is a UUIDv7 of the platform's time of the read, and a citizen's entry in an
+extraction is "<the extraction's id>:<cpr>": the log of a period is one `_id` range, which the
+retention job deletes once its period (5 years) has run (shared/contract/retention.py).
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +24,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.contract.retention import uuid7
 from shared.readmodel import collections
 from shared.readmodel.document import Document
 
@@ -60,7 +64,7 @@ class AccessLog:
     async def record(
         self, holder: str, what: str, at: datetime, cpr: str | None = None, **details: Any
     ) -> str:
-        entry_id = str(uuid.uuid4())
+        entry_id = str(uuid7(at))  # by the time read: the retention job deletes by `_id` range
         await self.entries.insert_one(
             {"_id": entry_id, "hvem": holder, "hvad": what, **self.when(at), "cpr": cpr, **details}
         )

@@ -34,6 +34,8 @@
       "111 23"). Such a merge is refused as `merge_invalid`, naming the field the rules refuse
       and which fields came from which side, and nothing is stored; the front end can resend
       its change based on the current version.
+* a tombstone (what the retention job leaves of an erased joblog, `retention.is_erased`) refuses
+  every change of its id as `joblog_erased`, whoever sends it: it keeps no cpr to tell.
 * slet makes a new version with `slettet=True` and the content kept as it was. A slet based on
   an older version still deletes: a deletion is a decision about the whole entry, not a field.
 
@@ -58,6 +60,7 @@ from shared.contract.events import (
 )
 from shared.contract.joblog_rules import check_joblog
 from shared.contract.rejections import Reason, Refusal
+from shared.contract.retention import is_erased
 from shared.contract.tid import as_utc, day_of
 
 Winner = Literal["incoming", "current"]
@@ -112,6 +115,12 @@ def decide(
 
     `names` turns a canonical entry path into the producer's field name for a `merge_invalid`
     refusal (as for `check_joblog`)."""
+    if stored is not None and is_erased(stored):  # a tombstone: the id stays used
+        raise Refusal(
+            Reason.JOBLOG_ERASED,
+            f"joblog {command.joblogId} was erased when its retention period ran out",
+            "joblogId",
+        )
     if command.handling is Handling.OPRET:
         return _opret(command, stored, accepted)
     if stored is None or stored.cpr != command.cpr:  # another citizen's is as unknown

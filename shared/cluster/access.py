@@ -76,6 +76,7 @@ def platform_grants() -> list[Grant]:
     akasse_adapter = service_principal("akasse-adapter")
     storage = service_principal("storage")
     notifier = service_principal("notifier")
+    retention = service_principal("retention")
     grants = [
         *_writes(JOBNET, topics.JOBNET_INBOUND),
         *_reads(JOBNET, topics.JOBNET_OUTBOUND, topics.JOBNET_REJECTED),
@@ -96,7 +97,7 @@ def platform_grants() -> list[Grant]:
         # what a service failed on in the platform's own topics (and the operator's bad ticks)
         *(
             Grant(service_principal(s), "write", "topic", topics.PLATFORM_REJECTED)
-            for s in ("jobnet-adapter", "akasse-adapter", "storage", "notifier")
+            for s in ("jobnet-adapter", "akasse-adapter", "storage", "notifier", "retention")
         ),
         *_reads(storage, topics.JOBLOG_COMMANDS, topics.CITIZEN_STATUS, topics.AKASSE_REGISTER),
         *_writes(
@@ -108,6 +109,8 @@ def platform_grants() -> list[Grant]:
         ),
         *_reads(notifier, topics.CITIZEN_CHANGES, topics.TIMERS, topics.NOTICES_BORGER),
         *_writes(notifier, topics.TIMERS, topics.NOTICES_BORGER),
+        *_reads(retention, topics.JOBLOG_CHANGES, topics.TIMERS, topics.AKASSE_REGISTER),
+        *_writes(retention, topics.JOBLOG_CHANGES),
     ]
     for kode in sorted(KOMMUNER):
         grants += jobcenter_grants(kode)

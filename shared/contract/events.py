@@ -52,6 +52,14 @@ class SoegtVia(StrEnum):
     TELEFONISK = "telefonisk"
 
 
+class Sletning(StrEnum):
+    """Why the platform itself changed or removed a joblog: its retention period ran out
+    (shared/contract/retention.py)."""
+
+    VALGFRIE_FELTER = "valgfrie_felter"  # the non-mandatory fields were cleared (a new version)
+    JOBLOG = "joblog"  # the joblog and its history were erased
+
+
 class Kontaktperson(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     navn: str | None = None
@@ -140,6 +148,7 @@ class JoblogChange(BaseModel):
     entry: StoredJoblog
     akasseNr: str | None = None
     snapshot: bool = False  # True: sent to a new a-kasse only, not a change
+    sletning: Sletning | None = None  # set on the platform's own retention changes
 
 
 class CitizenChange(BaseModel):

@@ -21,6 +21,7 @@ class Reason(StrEnum):
     AKASSE_MISMATCH = "akasse_mismatch"  # akasseNr is not the a-kasse of the topic
     JOBCENTER_MISMATCH = "jobcenter_mismatch"  # not the topic's jobcenter, or not his citizen
     MERGE_INVALID = "merge_invalid"  # a three-way merge would give an entry the rules refuse
+    JOBLOG_ERASED = "joblog_erased"  # erased when its retention period ran out (a tombstone)
     INTERNAL_ERROR = "internal_error"  # a bug; the message is kept here for replay
 
 

@@ -20,6 +20,7 @@ from shared.contract.events import (
     JoblogChange,
     JoblogCommand,
     JoblogType,
+    Sletning,
     SoegtVia,
 )
 from shared.contract.rejections import Reason, Refusal
@@ -51,6 +52,7 @@ AKASSE = common.Format(
         "kilde": "origin",
         "kildeBeskedId": "originEventId",
         "slettet": "deleted",
+        "sletning": "retentionDeletion",  # outbound only, on the platform's retention changes
     },
     entry={  # canonical entry path -> path inside "entry"
         "type": "kind",
@@ -102,6 +104,10 @@ AKASSE = common.Format(
             "DIGITAL": SoegtVia.DIGITALT,
             "IN_PERSON": SoegtVia.PERSONLIGT,
             "PHONE": SoegtVia.TELEFONISK,
+        },
+        Sletning: {
+            "OPTIONAL_FIELDS": Sletning.VALGFRIE_FELTER,
+            "WHOLE_LOG": Sletning.JOBLOG,
         },
     },
     kilde=_kilde,

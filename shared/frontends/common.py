@@ -28,6 +28,7 @@ from shared.contract.events import (
     JoblogChange,
     JoblogCommand,
     JoblogType,
+    Sletning,
     SoegtVia,
 )
 from shared.contract.joblog_rules import check_joblog
@@ -72,6 +73,7 @@ ENUMS: tuple[type[StrEnum], ...] = (
     Ansoegningsstatus,
     FundetVia,
     SoegtVia,
+    Sletning,
 )
 # The message's own fields, canonical names: read inbound, then the outbound-only ones.
 # "akasseNr" is the a-kasse that writes (inbound) or receives (outbound) the message.
@@ -85,7 +87,9 @@ INBOUND_FIELDS = (
     "grundversion",
     "joblog",
 )
-OUTBOUND_ONLY_FIELDS = ("version", "oprettet", "senestAendret", "kilde", "kildeBeskedId", "slettet")
+OUTBOUND_ONLY_FIELDS = (
+    "version", "oprettet", "senestAendret", "kilde", "kildeBeskedId", "slettet", "sletning",
+)  # fmt: skip
 MAX_VERSION = 2**63 - 1
 UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -405,6 +409,8 @@ def outbound(change: JoblogChange, fmt: Format) -> Json:
         "kildeBeskedId": str(entry.kildeBeskedId),
         "slettet": entry.slettet,
     }
+    if change.sletning is not None:  # a retention change: only then (additive)
+        values["sletning"] = fmt.outbound_values[Sletning.__name__][change.sletning]
     message = {name: values[field] for field, name in fmt.envelope.items() if field in values}
     if change.snapshot:
         message["snapshot"] = True

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from shared.contract.events import Handling
+from shared.contract.events import Handling, Sletning
 from shared.frontends.akasse import AKASSE
 from shared.frontends.common import DATE, ENTRY_KINDS, TEXT, Format
 from shared.frontends.jobnet import JOBNET
@@ -79,9 +79,13 @@ def _envelope(fmt: Format, entry: type[BaseModel], outbound: bool) -> Fields:
         "version": (int, Field(ge=1)),
         "oprettet": (datetime, ...),
         "senestAendret": (datetime, ...),
-        "kilde": (str, Field(description='"jobnet" or "akasse:<nr>"')),
+        "kilde": (str, Field(description='"jobnet", "akasse:<nr>", or "dfdg" (retention)')),
         "kildeBeskedId": (UUID, ...),
         "slettet": (bool, ...),
+        "sletning": (
+            _values(fmt, Sletning) | None,
+            Field(None, description="only on a retention change: what the platform deleted"),
+        ),
     }
 
 

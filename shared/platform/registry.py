@@ -78,6 +78,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         (Source(topics.CITIZEN_CHANGES), Source(topics.TIMERS)),
     ),
     ServiceSpec(
+        "retention", "deletes what is due: joblogs' optional fields, joblogs, message ids, reads",
+        "services.retention.app", 5,
+        (Source(topics.JOBLOG_CHANGES), Source(topics.TIMERS)),
+    ),
+    ServiceSpec(
         "jobcenter-api", "HTTP: udsøgning CSV, joblogs, the access log (reads the database)",
         "services.jobcenter_api.app", None, principal=False,
     ),

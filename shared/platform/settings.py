@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     # udsøgninger streaming at once per holder (per API process); more gets 429
     udsoegning_concurrency: int = Field(2, ge=1, alias="JOBLOG_UDSOEGNING_CONCURRENCY")
 
+    # how long personal data is kept (shared/contract/retention.py, docs/operations.md)
+    retention_optional_fields_years: int = Field(
+        4, ge=1, alias="JOBLOG_RETENTION_OPTIONAL_FIELDS_YEARS"
+    )
+    retention_joblog_years: int = Field(5, ge=1, alias="JOBLOG_RETENTION_JOBLOG_YEARS")
+    retention_access_log_years: int = Field(5, ge=1, alias="JOBLOG_RETENTION_ACCESS_LOG_YEARS")
+    retention_message_id_days: int = Field(30, ge=1, alias="JOBLOG_RETENTION_MESSAGE_ID_DAYS")
+
     metrics_host: str = Field("127.0.0.1", alias="JOBLOG_METRICS_HOST")
     metrics_port_base: int = Field(9400, alias="JOBLOG_METRICS_PORT_BASE")
     log_level: str = Field("INFO", alias="JOBLOG_LOG_LEVEL")

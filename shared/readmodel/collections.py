@@ -9,10 +9,13 @@ The records (the truth):
   stored before sent; `maaned_forfald`: the monthly notices' queue (`services.notifier`).
 - `access_log`: who read which citizen's data; `clock`: the platform clock; `replays`: the
   replay command's marks.
+- `sletninger`: what the retention job deleted (kind, how many, which joblog ids; no content);
+  `slettet_aktivitet`: per citizen, up to when his erased joblogs' activity went;
+  `sletning_tilstand`: the job's lease and last run.
 
 The read models (derived, `shared.readmodel.updates`; `joblog rebuild` makes them anew):
 - `borgere` (per citizen), `jobcenter_borgere` (per jobcenter and citizen), `forfald` (the
-  notifier's due queue).
+  notifier's due queue), `udloeb` (the retention job's queue, `shared.contract.retention`).
 """
 
 JOBLOG_HISTORY = "joblog_history"
@@ -31,3 +34,8 @@ REPLAYS = "replays"
 CITIZENS = "borgere"
 MEMBERS = "jobcenter_borgere"
 DUE_QUEUE = "forfald"
+
+DELETIONS = "sletninger"
+ERASED_ACTIVITY = "slettet_aktivitet"
+RETENTION_STATE = "sletning_tilstand"
+RETENTION_QUEUE = "udloeb"

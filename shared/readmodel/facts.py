@@ -4,7 +4,7 @@ read model described, and kept, in shared/readmodel/updates.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from shared.contract.citizen import (
     timeline,
     within_stays,
 )
-from shared.contract.tid import as_utc
+from shared.contract.tid import as_utc, day_of
 from shared.readmodel import collections
 from shared.readmodel.document import Document
 
@@ -73,27 +73,38 @@ class FactsReader:
 
 
 def facts_of(doc: Document) -> Facts:
-    """A citizen's facts from his `borgere` document."""
+    """A citizen's facts from his `borgere` document.
+
+    Once the retention job erased joblogs of his (`slettetTil`: the last change of the latest
+    of them), his activity before that moment is no longer known: the facts then begin there,
+    with an activity at that moment and his status timeline cut to start on its day, so the
+    advisering rule, which walks the activity history, owes no notice for a gap the erasure
+    left (it had none: the platform would have sent it then)."""
     cpr = doc["_id"]
     last = doc.get("senesteAktivitet")
     periods = timeline(status_messages(doc))
-    return Facts(
-        cpr,
+    exemptions = within_stays(
+        exemption_periods(ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])),
         periods,
-        within_stays(
-            exemption_periods(
-                ExemptionMessage.model_validate(m) for m in doc.get("fritagelser", [])
-            ),
-            periods,
-        ),
-        as_utc(last) if last else None,
-        sorted(as_utc(a["accepteret"]) for a in doc.get("aktivitet", []) if a.get("accepteret")),
-        sorted(
-            as_utc(a["accepteret"])
-            for a in doc.get("aktivitet", [])
-            if a.get("accepteret") and a.get("handling") == "opret"
-        ),
     )
+    accepted = [a for a in doc.get("aktivitet", []) if a.get("accepteret")]
+    activities = [as_utc(a["accepteret"]) for a in accepted]
+    oprettet = [as_utc(a["accepteret"]) for a in accepted if a.get("handling") == "opret"]
+    if (floor := doc.get("slettetTil")) is not None:
+        floor = as_utc(floor)
+        periods = from_day(periods, day_of(floor))
+        activities = [a for a in activities if a >= floor] + [floor]
+        oprettet = [a for a in oprettet if a >= floor]
+        last = max(as_utc(last), floor) if last else floor
+    return Facts(
+        cpr, periods, exemptions, as_utc(last) if last else None, sorted(activities),
+        sorted(oprettet),
+    )  # fmt: skip
+
+
+def from_day(periods: list[Period], day: date) -> list[Period]:
+    """The timeline from `day` on (a period reaching back before it begins on it)."""
+    return [replace(p, fra=max(p.fra, day)) for p in periods if p.til is None or p.til > day]
 
 
 def status_messages(doc: Document | None, without: UUID | None = None) -> list[StatusMessage]:

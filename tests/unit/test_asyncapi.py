@@ -48,6 +48,7 @@ PUBLISHES = {
         topics.PLATFORM_REJECTED: "Rejection",
     },
     "provisioner": {},
+    "retention": {topics.JOBLOG_CHANGES: "JoblogChange", topics.PLATFORM_REJECTED: "Rejection"},
 }
 CONSUMES = {
     "jobnet-adapter": {
@@ -67,6 +68,11 @@ CONSUMES = {
     },
     "notifier": {topics.CITIZEN_CHANGES: "CitizenChange", topics.TIMERS: "Tick"},
     "provisioner": {topics.AKASSE_REGISTER: "AkasseRegisterRecord"},
+    "retention": {
+        topics.JOBLOG_CHANGES: "JoblogChange",
+        topics.TIMERS: "Tick",
+        topics.AKASSE_REGISTER: "AkasseRegisterRecord",
+    },
 }
 
 

@@ -23,7 +23,10 @@ def test_infrastructure_uses_the_official_images():
 
 
 KAFKA_SERVICES = [name for name in SERVICES if name != "jobcenter-api"]
-DATABASE_USERS = {"storage": "storage", "notifier": "notifier", "jobcenter-api": "jobcenter-api"}
+DATABASE_USERS = {
+    "storage": "storage", "notifier": "notifier", "jobcenter-api": "jobcenter-api",
+    "retention": "retention",
+}  # fmt: skip
 
 
 def passed_on(env: dict[str, object]) -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops.launch import SERVICES, instances_of
+from ops.launch import METRICS_STRIDE, SERVICES, instances_of
 
 
 def test_instances_have_their_own_names_ports_and_the_same_platform():
@@ -14,7 +14,7 @@ def test_instances_have_their_own_names_ports_and_the_same_platform():
     urls = [url for instance in started if (url := instance.ready_url(env))]
     assert len(urls) == len(started) == len(set(urls))  # every instance asked on its own port
     ports = {int(url.split(":")[2].split("/")[0]) for url in urls}
-    assert ports <= set(range(46100, 46115)) | {46150, 46151, 46152}
+    assert ports <= set(range(46100, 46100 + 3 * METRICS_STRIDE)) | {46150, 46151, 46152}
     for instance in started:
         assert instance.env(env)["MONGODB_DATABASE"] == "x"  # one platform, one database
     [single] = [i for i in instances_of(1) if i.service == "storage"]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ("shared", "services", "ops", "bench", "harness", "infra")
 PURE = [
     "shared.contract.joblog_rules", "shared.contract.citizen", "shared.contract.rejections",
-    "shared.contract.maanedlig",
+    "shared.contract.maanedlig", "shared.contract.retention",
     "shared.contract.events", "shared.contract.cpr", "shared.contract.tid",
     "shared.contract.kommuner", "shared.contract.topics", "shared.contract.inbound",
     "shared.readmodel.updates", "shared.frontends.common", "shared.frontends.jobnet",
