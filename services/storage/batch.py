@@ -119,6 +119,7 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
         await ports.repo.mark_refused(
             [(r.command.beskedId, why, gentagelse_of(r.command, r.inbound)) for r, why in refused],
             {r.command.beskedId for r, _ in refused if r.command.beskedId in before},
+            today,
         )
     sends: list[tuple[str | None, Send]] = []  # a citizen's in his records' order
     for record, why in sorted([*refused, *again], key=lambda r: records.index(r[0])):

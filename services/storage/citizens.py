@@ -84,7 +84,10 @@ async def handle_exemption(inbound: Inbound, ports: StoragePorts) -> None:
         try:
             await check_jobcenter(message, topics.jobcenter_of(inbound.topic), ports)
         except Refusal as refusal:
-            await ports.repo.mark_exemption_refused(message.messageId, refusal, inbound.gentagelse)
+            day = day_of(await ports.clock.now())
+            await ports.repo.mark_exemption_refused(
+                message.messageId, refusal, inbound.gentagelse, day
+            )
             await ports.outbox.reject(inbound, refusal, str(message.messageId))
             return
     now = await ports.clock.now()

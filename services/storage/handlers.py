@@ -50,12 +50,14 @@ async def handle_command(inbound: Inbound, ports: StoragePorts) -> None:
         if before.refusal is not None:  # refused: again (a crash may have come before it went)
             await send_refusal(command, inbound, before.refusal, ports)
         return  # a redelivery or a twin of a message decided before
+    now = await ports.clock.now()
     try:
-        entry = await accept(command, await ports.clock.now(), ports)
+        entry = await accept(command, now, ports)
     except Refusal as refusal:
         await ports.repo.mark_refused(
-            [(command.beskedId, refusal, replay)], {command.beskedId} if before else set()
-        )
+            [(command.beskedId, refusal, replay)], {command.beskedId} if before else set(),
+            day_of(now),
+        )  # fmt: skip
         await send_refusal(command, inbound, refusal, ports)
         return
     await finish(entry, ports, replacing=before is not None)

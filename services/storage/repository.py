@@ -33,9 +33,11 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.storage.merge import FieldDecision, MergeReport
 from services.storage.records import HistoryEntry, Outcome
+from shared.contract import retention
 from shared.contract.citizen import ExemptionMessage, StatusMessage
 from shared.contract.events import Handling, Joblog, StoredJoblog
 from shared.contract.rejections import Reason, Refusal
+from shared.platform.db import insert_new
 from shared.readmodel import collections
 from shared.readmodel.document import Document
 from shared.readmodel.joblogs import stored_from
@@ -60,6 +62,7 @@ class Repository:
         self.exemptions = db[collections.EXEMPTION_MESSAGES]
         self.messages = db[collections.FINISHED]
         self.published = db[collections.PUBLISHED]
+        self.expiry = db[collections.RETENTION_QUEUE]
 
     async def create_indexes(self) -> None:
         await self.history.create_index([("joblogId", ASCENDING), ("version", DESCENDING)])
@@ -81,12 +84,21 @@ class Repository:
         await self.mark_all_finished([entry], {entry.besked_id} if replacing else set())
 
     async def mark_refused(
-        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID]
+        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID], day: date
     ) -> None:
         """Refusals (message id, refusal, the replay it came in), in one write before they are
-        sent; `replacing` the message ids refused before (they came in another replay)."""
+        sent; `replacing` the message ids refused before (they came in another replay). Each
+        leaves `beskeder` when the message ids' retention period since `day` has run."""
         docs = {str(b): refusal_document(b, r, g) for b, r, g in refused}
         await self._write_outcomes(docs, {str(b) for b in replacing})
+        await self._expire(docs, day)
+
+    async def _expire(self, ids: Iterable[str], day: date) -> None:
+        """The retention job's queue entries of these `beskeder` ids (a refusal reaches no
+        dfdg.joblog.changes, where the job learns of the accepted ones)."""
+        keys = sorted({retention.queue_key(retention.BESKED, day, i) for i in ids})
+        if keys:
+            await insert_new(self.expiry, [{"_id": key} for key in keys])
 
     async def _write_outcomes(self, docs: dict[str, Document], replacing: set[str]) -> None:
         """Insert the new outcomes and replace the refusals they overrule, one write each."""
@@ -273,13 +285,14 @@ class Repository:
         return outcome_of(await self.messages.find_one({"_id": f"{EXEMPTION_KEY}{message_id}"}))
 
     async def mark_exemption_refused(
-        self, message_id: UUID, refusal: Refusal, gentagelse: str | None
+        self, message_id: UUID, refusal: Refusal, gentagelse: str | None, day: date
     ) -> None:
         """The fritagelse message refused (before the refusal is sent), replacing its refusal
         of before if it came in a replay."""
         doc = refusal_document(message_id, refusal, gentagelse)
         key = f"{EXEMPTION_KEY}{message_id}"
         await self.messages.replace_one({"_id": key}, {**doc, "_id": key}, upsert=True)
+        await self._expire([key], day)
 
     async def mark_status_done(self, message_id: UUID) -> None:
         """The status message's effects (snapshot, notice to the notifier) went out."""

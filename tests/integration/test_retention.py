@@ -150,6 +150,31 @@ async def test_a_tick_of_a_new_day_runs_the_job_and_compacts_the_message_ids_pas
     assert await platform.db.joblogs.find_one({"_id": made["joblogId"]}) is not None  # not due
 
 
+async def test_a_refusals_outcome_leaves_beskeder_with_the_message_ids(platform):
+    """A refused message's outcome (kept in `beskeder` so that a redelivery gets the same
+    refusal) reaches no dfdg.joblog.changes: storage queues its expiry itself, and the day's
+    run 31 days on deletes it like an accepted message's id."""
+    cpr = await platform.new_member()
+    stranger = jobnet("ret", cpr, ids(), await clock_now(platform), grundversion=1)
+    await platform.front.send(topics.JOBNET_INBOUND, stranger)  # no such joblog: refused
+    await platform.front.wait_for(
+        topics.JOBNET_REJECTED, lambda m: m.get("id") == stranger["beskedId"]
+    )
+    outcome = await platform.db.beskeder.find_one({"_id": stranger["beskedId"]})
+    assert outcome is not None and outcome["afvist"]["aarsag"] == "unknown_joblog"
+    key = retention.queue_key(retention.BESKED, day_of(await clock_now(platform)), outcome["_id"])
+    assert await platform.db.udloeb.find_one({"_id": key}) is not None
+
+    now = await clock_now(platform) + timedelta(days=31)
+    await platform.tick(now)
+    runner = service(platform).ports.runner
+    deadline = asyncio.get_running_loop().time() + 60
+    while runner.last != day_of(now):
+        assert asyncio.get_running_loop().time() < deadline, "the day's run did not finish"
+        await asyncio.sleep(0.05)
+    assert await platform.db.beskeder.find_one({"_id": stranger["beskedId"]}) is None
+
+
 async def test_after_4_years_the_optional_fields_go_and_after_5_the_joblog_both_told(platform):
     cpr = await platform.new_member()
     first = await create(platform, cpr)

@@ -114,10 +114,10 @@ class BatchRepository(FakeRepository):
             await self.mark_finished(entry, entry.besked_id in again)
 
     async def mark_refused(
-        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID]
+        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID], day: date
     ) -> None:
         self.trips["beskeder write"] += 1
-        await super().mark_refused(refused, replacing)
+        await super().mark_refused(refused, replacing, day)
 
 
 class RacingBatchRepository(BatchRepository):

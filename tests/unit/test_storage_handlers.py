@@ -88,7 +88,7 @@ class FakeRepository:
         self.finished_ids.add(entry.besked_id)
 
     async def mark_refused(
-        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID]
+        self, refused: Iterable[tuple[UUID, Refusal, str | None]], replacing: set[UUID], day: date
     ) -> None:
         for besked_id, refusal, gentagelse in refused:
             assert (besked_id in replacing) == (besked_id in self.refusals)
@@ -130,7 +130,7 @@ class FakeRepository:
         return self.exemption_refusals.get(message_id)
 
     async def mark_exemption_refused(
-        self, message_id: UUID, refusal: Refusal, gentagelse: str | None
+        self, message_id: UUID, refusal: Refusal, gentagelse: str | None, day: date
     ) -> None:
         self.exemption_refusals[message_id] = Outcome(refusal, gentagelse)
 
