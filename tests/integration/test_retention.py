@@ -112,6 +112,13 @@ async def wait_told(platform: Any, log_id: str, sletning: str, akasse: str) -> t
     return out, ak
 
 
+async def days_on(platform: Any, day: date, days: int) -> datetime:
+    """A moment `days` Copenhagen days after `day` (31 times 24 hours can end on day 30, when
+    summer time ends), and after every time the platform has seen."""
+    later = start_of_day(day + timedelta(days=days)) + timedelta(hours=1)
+    return max(later, await clock_now(platform) + timedelta(minutes=1))
+
+
 async def records_naming(platform: Any, log_id: str, art: str) -> list[dict]:
     return await platform.db.sletninger.find({"art": art, "joblogIds": log_id}).to_list()
 
@@ -135,8 +142,8 @@ async def test_a_tick_of_a_new_day_runs_the_job_and_compacts_the_message_ids_pas
     assert await platform.db.beskeder.find_one({"_id": besked}) is not None
     assert await platform.db.udloeb.find_one({"_id": key}) is not None
 
-    now = start_of_day(day + timedelta(days=31)) + timedelta(hours=1)  # a Copenhagen day on
-    await platform.tick(now)  # (31 days of 24 hours can end on day 30 when summer time ends)
+    now = await days_on(platform, day, 31)
+    await platform.tick(now)
     runner = service(platform).ports.runner
     deadline = asyncio.get_running_loop().time() + 60
     while runner.last != day_of(now):  # the run the tick started, in the background
@@ -162,11 +169,12 @@ async def test_a_refusals_outcome_leaves_beskeder_with_the_message_ids(platform)
     )
     outcome = await platform.db.beskeder.find_one({"_id": stranger["beskedId"]})
     assert outcome is not None and outcome["afvist"]["aarsag"] == "unknown_joblog"
-    day = day_of(await clock_now(platform))
-    key = retention.queue_key(retention.BESKED, day, outcome["_id"])
-    assert await platform.db.udloeb.find_one({"_id": key}) is not None
+    [entry] = await platform.db.udloeb.find(
+        {"_id": {"$regex": f"^besked\\|.*\\|{outcome['_id']}$"}}
+    ).to_list()
+    _, day, _ = retention.parse_key(entry["_id"])  # the day storage refused it, on its clock
 
-    now = start_of_day(day + timedelta(days=31)) + timedelta(hours=1)
+    now = await days_on(platform, day, 31)
     await platform.tick(now)
     runner = service(platform).ports.runner
     deadline = asyncio.get_running_loop().time() + 60
