@@ -25,8 +25,10 @@ In one run on the same Kafka and database:
    (when their pid files are found), per 1,000 changes, during the drain (from the moment every
    service is ready; what starting cost is `startup_cpu_s`) and during the steady load; and a
    py-spy profile (when `py-spy` is installed next to this Python, e.g. `.venv/bin/pip install
-   py-spy`) of the service that is busiest in the first seconds of the drain, for the rest of
-   the drain, summarised as the functions and packages where its samples fall.
+   py-spy`) of every service from its first answers to the end of the drain, the busiest one's
+   summarised as the functions and packages where its samples fall (samples of the thread
+   holding the GIL: a thread waiting in a system call, which a send on a busy machine can be
+   for milliseconds, is not using the CPU).
 
     .venv/bin/python -m bench.throughput                       (the issue's size: 25 minutes
                                                                on today's code here)

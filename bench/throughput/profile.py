@@ -40,7 +40,7 @@ class Profiler:
         self.target = name
         self.process = subprocess.Popen(
             [program, "record", "--pid", str(pid), "--rate", str(PROFILE_RATE), "--nonblocking",
-             "--format", "raw", "--output", str(self.out)],
+             "--gil", "--format", "raw", "--output", str(self.out)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=default_sigint,
         )  # fmt: skip
 
@@ -55,7 +55,10 @@ class Profiler:
             return {"process": self.target, "error": "py-spy did not stop"}
         if not self.out.exists():
             return {"process": self.target, "error": err.decode(errors="replace")[-500:]}
-        return {"process": self.target, "rate_hz": PROFILE_RATE, **summarise(self.out)}
+        return {
+            "process": self.target, "rate_hz": PROFILE_RATE, "gil_only": True,
+            **summarise(self.out),
+        }  # fmt: skip
 
 
 IDLE = {
@@ -158,7 +161,7 @@ async def profile_all(
         return
     while not any(answers.count(ids).values()):
         await asyncio.sleep(0.2)
-    print(f"profiling every service (py-spy, {PROFILE_RATE} Hz each, nonblocking)")
+    print(f"profiling every service (py-spy, {PROFILE_RATE} Hz each, the GIL's holder)")
     pids = platform.pids()
     for instance in platform.instances:
         profiler = Profiler(platform.logs / f"{instance.name}.spy")

@@ -28,6 +28,7 @@ def readme_paragraph(r: dict[str, Any]) -> str:
     packages = ", ".join(f"{n} {round(100 * v)}%" for n, v in prof.get("top_packages_self", [])[:6])
     tops = ", ".join(f"`{n}` {round(100 * v)}%" for n, v in prof.get("top_self", [])[:4])
     inclusive = ", ".join(f"`{n}` {round(100 * v)}%" for n, v in prof.get("top_inclusive", [])[:4])
+    sampled = "the thread holding the GIL" if prof.get("gil_only") else "idle threads left out"
     cpu = r["drain_cpu_s_per_1000_changes"]
     services = ", ".join(
         f"{n} {cpu[n]}" for n in ("storage", "notifier", "jobnet-adapter", "akasse-adapter")
@@ -55,8 +56,8 @@ def readme_paragraph(r: dict[str, Any]) -> str:
         f"{bounds}; the platform answered {r['steady_answered_per_s']}/s. CPU in the drain: "
         f"{r['drain_services_cpu_s_per_1000_changes']} s per 1,000 changes in the services "
         f"({services}), Kafka {cpu['kafka']} and FerretDB {cpu['ferretdb']} besides. The "
-        f"busiest service, {prof.get('process')}, had its samples (py-spy, idle threads left "
-        f"out) in {packages}; on top of the stack {tops}; inclusive {inclusive}."
+        f"busiest service, {prof.get('process')}, had its samples (py-spy, {sampled}) in "
+        f"{packages}; on top of the stack {tops}; inclusive {inclusive}."
     )
     return textwrap.fill(
         text, 96, initial_indent="- ", subsequent_indent="  ", break_on_hyphens=False
