@@ -19,13 +19,17 @@ documents, tasks), nearly none in cycles; with the defaults the collector ran ma
 and walked the whole heap often."""
 
 
+def collect_less_often() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def main(argv: list[str]) -> None:
     if len(argv) != 1 or argv[0] not in BY_NAME:
         sys.exit(f"usage: python -m services {{{','.join(BY_NAME)}}}")
     spec = BY_NAME[argv[0]]
     settings = for_service(get_settings(), spec.name)
     setup_logging(settings)
-    gc.set_threshold(*GC_THRESHOLDS)
+    collect_less_often()
     if not spec.kafka:
         spec.serve(settings)
         return
