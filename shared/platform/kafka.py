@@ -83,7 +83,7 @@ async def raw_batch_decoder(message: StreamMessage[Any]) -> list[bytes]:
 
 JSON_HEADERS = {"content-type": "application/json"}
 PUBLISH_BATCH_BYTES = 1024 * 1024
-"""The producer's batch per partition: aiokafka's default (16 KB) split a batch's 200 changes into
+"""The producer's batch per partition: aiokafka's default (16 KB) split a batch's changes into
 many requests, its senders woken again for each; 1 MB takes them in one."""
 
 

@@ -390,7 +390,9 @@ class Service(Generic[P]):
 
 
 PATTERN_REFRESH_MS = 3000
-BATCH_RECORDS = 200
+BATCH_RECORDS = 500
+"""Records a subscriber takes at once: each batch costs its reads, bulk writes and commit once
+(200 before; 500 cut the services' and Kafka's CPU per change by about a sixth in the drain)."""
 BATCH_WAIT_MS = 20
 """An idle consumer looks for records this often (FastStream waits as long again when it found
 none): the latency a batch subscriber adds."""
