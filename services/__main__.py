@@ -4,12 +4,23 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 from shared.cluster.credentials import for_service
 from shared.platform.log import setup_logging
 from shared.platform.registry import BY_NAME
 from shared.platform.settings import get_settings
+
+GC_THRESHOLDS = (50_000, 20, 100)
+"""The cyclic collector's thresholds: a young collection after 50,000 new objects instead of 700,
+fewer older ones. A batch of 200 records makes tens of thousands of short-lived objects (models,
+documents, tasks), nearly none in cycles; with the defaults the collector ran many times a batch
+and walked the whole heap often."""
+
+
+def collect_less_often() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def main(argv: list[str]) -> None:
@@ -18,10 +29,12 @@ def main(argv: list[str]) -> None:
     spec = BY_NAME[argv[0]]
     settings = for_service(get_settings(), spec.name)
     setup_logging(settings)
+    collect_less_often()
     if not spec.kafka:
         spec.serve(settings)
         return
     runtime = spec.build(settings).runtime
+    gc.freeze()  # what was imported and built stays: the collector no longer walks it
     asyncio.run(runtime.app(spec.metrics_offset).run())
 
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.helpers import create_ssl_context
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure, PyMongoError
 
@@ -80,11 +81,73 @@ async def raw_batch_decoder(message: StreamMessage[Any]) -> list[bytes]:
     return [record.value or b"" for record in message.raw_message]
 
 
-async def publish(broker: KafkaBroker, topic: str, key: str, payload: BaseModel | bytes) -> None:
+JSON_HEADERS = {"content-type": "application/json"}
+PUBLISH_BATCH_BYTES = 1024 * 1024
+"""The producer's batch per partition: aiokafka's default (16 KB) split a batch's changes into
+many requests, its senders woken again for each; 1 MB takes them in one."""
+
+
+async def publish(
+    producer: Publisher | KafkaBroker, topic: str, key: str, payload: BaseModel | bytes
+) -> None:
     body = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
-    await broker.publish(
-        body, topic, key=key.encode(), headers={"content-type": "application/json"}
-    )
+    await producer.publish(body, topic, key=key.encode(), headers=JSON_HEADERS)
+
+
+class Publisher(Protocol):
+    """What publishes a record (`Producer`; a FastStream broker has the same `publish`)."""
+
+    async def publish(
+        self, body: bytes, topic: str, *, key: bytes, headers: dict[str, str]
+    ) -> None: ...
+
+
+class Producer:
+    """A service's own aiokafka producer, which its outbox publishes with: a record goes to aiokafka
+    as it is, without FastStream's machinery per published record (its middlewares, a command
+    object each: about 55 µs of CPU a record here against aiokafka's 30), counted per topic
+    (`dfdg_published_messages_total`). Idempotent, `acks=all`, as the broker's own."""
+
+    def __init__(self, settings: Settings, client_id: str, metrics: CollectorRegistry) -> None:
+        self.options = {
+            **client_options(settings),
+            "client_id": client_id,
+            "acks": "all",
+            "enable_idempotence": True,
+            "max_request_size": 8 * 1024 * 1024,
+            "max_batch_size": PUBLISH_BATCH_BYTES,
+        }
+        self.producer: AIOKafkaProducer | None = None
+        self.counter = Counter(
+            "dfdg_published_messages", "records published, per topic", ["topic"],
+            registry=metrics,
+        )  # fmt: skip
+        self.per_topic: dict[str, Any] = {}
+
+    async def start(self) -> None:
+        if self.producer is None:
+            producer = AIOKafkaProducer(**self.options)
+            await producer.start()
+            self.producer = producer
+
+    async def stop(self) -> None:
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def publish(
+        self, body: bytes, topic: str, *, key: bytes, headers: dict[str, str]
+    ) -> None:
+        """Publish and wait until Kafka acknowledged the record."""
+        if self.producer is None:
+            raise KafkaConnectionError(f"{topic}: the producer is not started")
+        sent = await self.producer.send(
+            topic, body, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )
+        await sent
+        if (count := self.per_topic.get(topic)) is None:
+            count = self.per_topic[topic] = self.counter.labels(topic)
+        count.inc()
 
 
 async def deliver_batch(

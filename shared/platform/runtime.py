@@ -37,6 +37,7 @@ from shared.platform.clock import PlatformClock
 from shared.platform.db import connect
 from shared.platform.kafka import (
     DURABLE_ACK,
+    Producer,
     broker_security,
     deliver_batch,
     deliver_whole,
@@ -82,6 +83,8 @@ class Runtime:
             middlewares=[KafkaPrometheusMiddleware(registry=self.metrics, app_name=name)],
         )
         self.log = logging.getLogger(f"dfdg.{name}")
+        self.producer = Producer(settings, f"dfdg-{name}", self.metrics)
+        """What the outbox publishes with (started first, stopped last)."""
         self.outbox = KafkaOutbox(self)
         self.mongo: AsyncMongoClient[Document] | None = None
         self.db: AsyncDatabase[Document] | None = None
@@ -231,6 +234,7 @@ class Runtime:
     async def start(self) -> None:
         """Before the subscribers run. (Topics are the provisioning's: a service's principal
         may not create any.)"""
+        await self.producer.start()
         for hook in self._on_start:
             await hook()
 
@@ -262,6 +266,7 @@ class Runtime:
         if self.mongo is not None:
             await self.mongo.close()
             self.mongo = None
+        await self.producer.stop()
 
     def app(self, metrics_offset: int | None = None) -> FastStream:
         """The service as a FastStream app; Prometheus metrics, liveness and readiness
@@ -303,13 +308,13 @@ class Runtime:
 
 
 class KafkaOutbox:
-    """The outbox port (`shared.platform.ports.Outbox`) on the service's broker."""
+    """The outbox port (`shared.platform.ports.Outbox`) on the service's producer."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
     async def publish(self, topic: str, key: str, payload: BaseModel | bytes) -> None:
-        await publish(self.runtime.broker, topic, key, payload)
+        await publish(self.runtime.producer, topic, key, payload)
 
     async def reject(
         self,
@@ -389,7 +394,9 @@ class Service(Generic[P]):
 
 
 PATTERN_REFRESH_MS = 3000
-BATCH_RECORDS = 200
+BATCH_RECORDS = 500
+"""Records a subscriber takes at once: each batch costs its reads, bulk writes and commit once
+(200 before; 500 cut the services' and Kafka's CPU per change by about a sixth in the drain)."""
 BATCH_WAIT_MS = 20
 """An idle consumer looks for records this often (FastStream waits as long again when it found
 none): the latency a batch subscriber adds."""

@@ -158,12 +158,12 @@ async def test_the_keep_raw_rejection_reads_nothing_of_the_body():
     inbound = Inbound(topics.CITIZEN_STATUS, 2, 41, "k", body)
     sent: list[tuple[str, str, Rejection]] = []
 
-    class Broker:
+    class Producer:
         async def publish(self, payload: bytes, topic: str, key: bytes, headers: object) -> None:
             sent.append((topic, key.decode(), Rejection.model_validate_json(payload)))
 
     runtime = SimpleNamespace(
-        broker=Broker(),
+        producer=Producer(),
         clock=PlatformClock(ClockMode.REAL),
         settings=Settings(),
         log=logging.getLogger("test"),

@@ -1,0 +1,64 @@
+"""The result: the commit measured and docs/design.md's paragraph of a result."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from typing import Any
+
+from bench.throughput.profile import ROOT
+
+
+def commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, check=True
+        )
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, check=True).stdout.strip()  # fmt: skip
+        return out.stdout.decode().strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def readme_paragraph(r: dict[str, Any]) -> str:
+    """docs/design.md's paragraph of a result (tests/unit/test_bench_results.py holds its
+    figures equal to the file's)."""
+    prof = r["drain_profile"]
+    packages = ", ".join(f"{n} {round(100 * v)}%" for n, v in prof.get("top_packages_self", [])[:6])
+    tops = ", ".join(f"`{n}` {round(100 * v)}%" for n, v in prof.get("top_self", [])[:4])
+    inclusive = ", ".join(f"`{n}` {round(100 * v)}%" for n, v in prof.get("top_inclusive", [])[:4])
+    sampled = "the thread holding the GIL" if prof.get("gil_only") else "idle threads left out"
+    cpu = r["drain_cpu_s_per_1000_changes"]
+    services = ", ".join(
+        f"{n} {cpu[n]}" for n in ("storage", "notifier", "jobnet-adapter", "akasse-adapter")
+    )
+    bounds = ""
+    if r.get("latency_lower_bounds"):
+        bounds = (
+            f" (lower bounds: {r['steady_answered']:,} of {r['steady_changes']:,} were answered "
+            "within the wait after the load, the rest count as late as the wait's end)"
+        )
+    text = (
+        f"Capacity (`bench/results/throughput.json`, {r['at'][:10]}, commit {r['commit']}, 2 CPUs "
+        f"shared with other sessions' test runs, load average {r['load_average_1min_at_end']} at "
+        f"the end): {r['changes']:,} changes for {r['citizens']:,} citizens "
+        f"({r['jobnet_creates']:,} Jobnet creates, {r['akasse_edits']:,} a-kasse edits, "
+        f"{r['akasse_edits_merged']:,} of them merged against an older version) drained by the "
+        f"service processes at {r['drain_changes_per_s']} changes/s ({r['drain_seconds']} s from "
+        "their start until both outbound topics had every answer; "
+        f"{r['drain_changes_per_s_after_first_answer']}/s from the first answer on), against a "
+        f"bare sink of the same records at {r['bare_sink_per_s']}/s in the same run: "
+        f"{r['drain_vs_bare_sink']} of it. Jobnet creates offered at "
+        f"{r['steady_offered_per_s']}/s (sent at {r['steady_achieved_per_s']}/s) for "
+        f"{r['steady_seconds']} s: latency from the send to the a-kasse's outbound answer p50 "
+        f"{r['latency_p50_ms']} ms, p90 {r['latency_p90_ms']} ms, p99 {r['latency_p99_ms']} ms"
+        f"{bounds}; the platform answered {r['steady_answered_per_s']}/s. CPU in the drain: "
+        f"{r['drain_services_cpu_s_per_1000_changes']} s per 1,000 changes in the services "
+        f"({services}), Kafka {cpu['kafka']} and FerretDB {cpu['ferretdb']} besides. The "
+        f"busiest service, {prof.get('process')}, had its samples (py-spy, {sampled}) in "
+        f"{packages}; on top of the stack {tops}; inclusive {inclusive}."
+    )
+    return textwrap.fill(
+        text, 96, initial_indent="- ", subsequent_indent="  ", break_on_hyphens=False
+    )
