@@ -12,19 +12,11 @@ import json
 import logging
 from collections.abc import Sequence
 
-from services.notifier.advisering import MODTAGER_BORGER
 from services.notifier.ports import NotifierPorts
-from services.notifier.records import Notice, StoredNotice
+from services.notifier.records import Notice, StoredNotice, notice_topic
 from shared.contract import topics
 
 log = logging.getLogger("dfdg.notifier")
-
-
-def notice_topic(modtager: str, jobcenter: str) -> str:
-    """The citizen's notice goes to digital post, the jobcenter's to that jobcenter only."""
-    if modtager == MODTAGER_BORGER:
-        return topics.NOTICES_BORGER
-    return topics.jobcenter_notices(jobcenter)
 
 
 async def send(notices: Sequence[Notice], ports: NotifierPorts) -> None:
@@ -45,8 +37,7 @@ async def publish_notices(pending: list[StoredNotice], ports: NotifierPorts) -> 
     async def publish(stored: StoredNotice) -> None:
         notice = stored.notice
         body = json.dumps(notice.payload(), ensure_ascii=False).encode()
-        topic = notice_topic(notice.modtager, notice.jobcenter)
-        await ports.notices.publish(topic, notice.cpr, body, headers)
+        await ports.notices.publish(stored.topic, notice.cpr, body, headers)
         ports.count_sent(notice.modtager)
 
     await asyncio.gather(*(publish(stored) for stored in pending))

@@ -6,11 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.notifier.advisering import DueNotice
+from services.notifier.advisering import MODTAGER_BORGER, DueNotice
 from services.notifier.maaned import MaanedNotice
+from shared.contract import topics
 
 Notice = DueNotice | MaanedNotice
 """An advisering or a monthly notice (told apart by `noticeType`, which an advisering has not)."""
+
+
+def notice_topic(modtager: str, jobcenter: str) -> str:
+    """The citizen's notice goes to digital post, the jobcenter's to that jobcenter only."""
+    if modtager == MODTAGER_BORGER:
+        return topics.NOTICES_BORGER
+    return topics.jobcenter_notices(jobcenter)
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,9 @@ class TopicOffset:
 
 @dataclass(frozen=True)
 class StoredNotice:
-    """A notice as stored (before it is sent): the notice, the ends of its topics before it was
-    first sent (to look it up there after a crash), and whether Kafka acknowledged it."""
+    """A notice as stored (before it is sent): the notice, the ends of its topic's partitions
+    before it was first sent (to look it up there after a crash), and whether Kafka
+    acknowledged it."""
 
     notice: Notice
     checkpoint: tuple[TopicOffset, ...]
@@ -49,3 +58,7 @@ class StoredNotice:
     @property
     def id(self) -> str:
         return str(self.notice.noticeId)
+
+    @property
+    def topic(self) -> str:
+        return notice_topic(self.notice.modtager, self.notice.jobcenter)

@@ -29,7 +29,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notifier.advisering import MODTAGER_BORGER, DueNotice
 from services.notifier.maaned import MaanedNotice
-from services.notifier.records import Notice, StoredNotice, Timer, TopicOffset
+from services.notifier.records import Notice, StoredNotice, Timer, TopicOffset, notice_topic
 from shared.contract.tid import as_utc
 from shared.platform.db import batched, insert_new
 from shared.readmodel import collections
@@ -326,9 +326,16 @@ class NotifierStore:
         """Store the notices (once: ids are deterministic); return those not yet published, and
         whether any of them was stored before (by a run that may have crashed after sending).
         One insert for all, one read of those stored before (by `_id` `$in`), one update of the
-        citizen's read model."""
-        marks = tuple(checkpoint)
-        docs = [notice_document(StoredNotice(notice, marks)) for notice in notices]
+        citizen's read model. Each notice keeps the offsets of its own topic's partitions only
+        (a jobcenter's notice the 98 jobcentres' topics' would make every document a hundred
+        times larger: a tenth of a second's work for FerretDB per 1,000 notices became two)."""
+        marks: dict[str, list[TopicOffset]] = {}
+        for mark in checkpoint:
+            marks.setdefault(mark.topic, []).append(mark)
+        docs = [
+            notice_document(StoredNotice(notice, tuple(marks.get(notice_topic_of(notice), ()))))
+            for notice in notices
+        ]
         if not docs:
             return [], False
         before = await insert_new(self.notices, docs)
@@ -364,6 +371,10 @@ class NotifierStore:
 
 
 # -- records and documents ---------------------------------------------------------------------
+
+
+def notice_topic_of(notice: Notice) -> str:
+    return notice_topic(notice.modtager, notice.jobcenter)
 
 
 def _points(timer: Timer | None, entry_id: str) -> bool:

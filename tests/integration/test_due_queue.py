@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from harness import new_cpr
+from services.notifier.advisering import MODTAGERE, DueNotice, notice_id
+from services.notifier.records import TopicOffset
 from services.notifier.store import NotifierStore, due_key
+from shared.contract import topics
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -153,3 +156,29 @@ async def test_a_sweep_between_a_batchs_entries_and_its_timers_loses_nothing(sto
     later = NOW + timedelta(days=5)
     await store.set_due_many(dict.fromkeys(cprs, later), await store.timers_of(cprs))
     assert await queue(store) == [(due_key(later, cpr), cpr) for cpr in cprs]
+
+
+async def test_each_stored_notice_keeps_the_offsets_of_its_own_topic_only(store):
+    """A chunk's notices go to many topics (the citizen's and each jobcenter's); each stored
+    notice carries the checkpoint of its own topic's partitions, never the others' (98
+    jobcentres' topics in every document made FerretDB's inserts and updates 20 times dearer)."""
+    cpr = new_cpr()
+    notices = [
+        DueNotice(
+            notice_id(cpr, NOW, modtager), modtager, cpr, kode, "dagpenge", None, 30, NOW, NOW
+        )
+        for modtager, kode in zip(MODTAGERE, ("147", "101"), strict=True)
+    ]
+    wanted = [topics.NOTICES_BORGER, topics.jobcenter_notices("101")]
+    checkpoint = [
+        TopicOffset(topic, part, 10 * part + 1)
+        for topic in [*wanted, topics.jobcenter_notices("147")]
+        for part in range(3)
+    ]
+    pending, before = await store.add_pending(notices, checkpoint)
+    assert not before and len(pending) == 2
+    for stored, topic in zip(pending, wanted, strict=True):
+        doc = await store.notices.find_one({"_id": stored.id})
+        assert {m["topic"] for m in doc["checkpoint"]} == {topic}
+        assert [m["partition"] for m in doc["checkpoint"]] == [0, 1, 2]
+        assert {m.topic for m in stored.checkpoint} == {topic}
