@@ -83,14 +83,16 @@ async def test_storage_refuses_an_extreme_time_on_the_internal_topic_without_ove
     adapter = as_principal(platform.settings, service_principal("jobnet-adapter"))
     producer = AIOKafkaProducer(**client_options(adapter), acks="all")
     await producer.start()
-    try:
-        for _ in range(2):
+    try:  # the second after the first's answer: twins in one batch are answered once
+        for count in (1, 2):
             await producer.send_and_wait(
                 topics.JOBLOG_COMMANDS, command.model_dump_json().encode(), key=cpr.encode()
             )
+            records = await front.wait_for(
+                topics.JOBNET_REJECTED, by_id(raw["beskedId"]), count=count
+            )
     finally:
         await producer.stop()
-    records = await front.wait_for(topics.JOBNET_REJECTED, by_id(raw["beskedId"]), count=2)
     for record in records:
         assert (record["reason"], record["field"]) == ("field_invalid", "tidspunkt"), record
     assert await stored_versions(platform, log_id) == 0
