@@ -22,7 +22,7 @@ log = logging.getLogger("dfdg.notifier")
 async def send(notices: Sequence[Notice], ports: NotifierPorts) -> None:
     """Store the notices (adviseringer and monthly ones alike) with the ends of their topics,
     then send those not yet sent."""
-    names = sorted({notice_topic(n.modtager, n.jobcenter) for n in notices})
+    names = sorted({notice_topic(n) for n in notices})
     checkpoint = await ports.notices.end_offsets(names)
     pending, stored_before = await ports.store.add_pending(notices, checkpoint)
     if pending and stored_before:  # left unmarked by a crash: maybe sent, maybe not

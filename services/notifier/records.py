@@ -14,11 +14,11 @@ Notice = DueNotice | MaanedNotice
 """An advisering or a monthly notice (told apart by `noticeType`, which an advisering has not)."""
 
 
-def notice_topic(modtager: str, jobcenter: str) -> str:
+def notice_topic(notice: Notice) -> str:
     """The citizen's notice goes to digital post, the jobcenter's to that jobcenter only."""
-    if modtager == MODTAGER_BORGER:
+    if notice.modtager == MODTAGER_BORGER:
         return topics.NOTICES_BORGER
-    return topics.jobcenter_notices(jobcenter)
+    return topics.jobcenter_notices(notice.jobcenter)
 
 
 @dataclass(frozen=True)
@@ -61,4 +61,4 @@ class StoredNotice:
 
     @property
     def topic(self) -> str:
-        return notice_topic(self.notice.modtager, self.notice.jobcenter)
+        return notice_topic(self.notice)

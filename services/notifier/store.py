@@ -326,14 +326,15 @@ class NotifierStore:
         """Store the notices (once: ids are deterministic); return those not yet published, and
         whether any of them was stored before (by a run that may have crashed after sending).
         One insert for all, one read of those stored before (by `_id` `$in`), one update of the
-        citizen's read model. Each notice keeps the offsets of its own topic's partitions only
-        (a jobcenter's notice the 98 jobcentres' topics' would make every document a hundred
-        times larger: a tenth of a second's work for FerretDB per 1,000 notices became two)."""
+        citizen's read model. Each notice keeps the offsets of its own topic's partitions only:
+        with those of every topic of the chunk (up to 98 jobcentres') each document was about a
+        hundred times larger, and FerretDB's insert and mark of 1,000 notices took about two
+        seconds instead of a tenth."""
         marks: dict[str, list[TopicOffset]] = {}
         for mark in checkpoint:
             marks.setdefault(mark.topic, []).append(mark)
         docs = [
-            notice_document(StoredNotice(notice, tuple(marks.get(notice_topic_of(notice), ()))))
+            notice_document(StoredNotice(notice, tuple(marks.get(notice_topic(notice), ()))))
             for notice in notices
         ]
         if not docs:
@@ -371,10 +372,6 @@ class NotifierStore:
 
 
 # -- records and documents ---------------------------------------------------------------------
-
-
-def notice_topic_of(notice: Notice) -> str:
-    return notice_topic(notice.modtager, notice.jobcenter)
 
 
 def _points(timer: Timer | None, entry_id: str) -> bool:
