@@ -74,10 +74,6 @@ AS_OF = (NOW.date() - timedelta(days=15)).isoformat()
 AT_101 = 0.125
 DUE_SHARE = 0.02
 HERD_SHARE = 0.25
-HERD_AT = NOW + timedelta(hours=1)
-"""The herd's tick: before any other timer is due (the seeded ones are due a day or more after
-NOW). A reform day: the herd's activity history is cleared and each was last notified 30 days
-before an hour before NOW, so exactly one pair (due an hour before NOW) falls due for each."""
 BATCH = 2_000
 WRITES = 400
 OTHERS = sorted(set(KOMMUNER) - {"101"})
@@ -237,6 +233,16 @@ async def sweep(settings: Settings, db: Any) -> tuple[float, int]:
     return seconds, await db[collections.NOTICES].estimated_document_count() - before
 
 
+def herd_at(wall_clock: datetime) -> datetime:
+    """The herd's tick, an hour after the wall clock when the herd is set up (the seeding of
+    200,000 takes minutes past NOW, and the notifier's own scheduler ticks at the wall clock:
+    a herd due before the wall clock would fire before its tick is measured). It falls before
+    any other timer is due (the seeded ones are due a day or more after NOW). A reform day: the
+    herd's activity history is cleared and each was last notified 30 days before two hours
+    before the tick, so exactly one pair falls due for each, half an hour before the tick."""
+    return max(NOW, wall_clock.replace(second=0, microsecond=0)) + timedelta(hours=1)
+
+
 async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:
     """A quarter of the citizens (none of the sweep's) due at once, one pair each: one tick
     through the real notifier; (seconds, notices sent, whether each was sent exactly once and
@@ -244,8 +250,9 @@ async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:
     put back afterwards."""
     timers, queue, clock = db[collections.TIMERS], db[collections.DUE_QUEUE], db[collections.CLOCK]
     wanted = int(citizens * HERD_SHARE)
-    notified = add_local_days(NOW - timedelta(hours=1), -30)
-    due = NOW + timedelta(minutes=30)
+    at = herd_at(datetime.now(UTC))
+    notified = add_local_days(at - timedelta(hours=2), -30)
+    due = at - timedelta(minutes=30)
     chosen: list[str] = []
     later = {"due": {"$gt": NOW + timedelta(hours=12)}}
     async for doc in timers.find(later, {"_id": 1}).sort("_id", 1):
@@ -271,16 +278,16 @@ async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:
     before = await db[collections.NOTICES].estimated_document_count()
     async with AsyncExitStack() as stack:
         await start_services(stack, settings)
-        await tick(front, db, NOW + timedelta(minutes=1))  # the services started: nothing due
+        await tick(front, db, due - timedelta(minutes=29))  # the services started: nothing due
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
-        await tick(front, db, HERD_AT)
+        await tick(front, db, at)
         seconds = time.perf_counter() - started
         grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
     await front.stop()
     sent = await db[collections.NOTICES].estimated_document_count() - before
     herd_ids = {  # every notice of the tick (issued at its time)
-        doc["_id"] async for doc in db[collections.NOTICES].find({"udstedt": HERD_AT}, {"_id": 1})
+        doc["_id"] async for doc in db[collections.NOTICES].find({"udstedt": at}, {"_id": 1})
     }
     unpublished = await db[collections.NOTICES].count_documents(
         {"_id": {"$in": sorted(herd_ids)}, "published": {"$ne": True}}
