@@ -23,7 +23,6 @@ lookup after a crash counts only what this platform sent, so another platform sh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -39,7 +38,7 @@ from services.notifier.store import NotifierStore
 from shared.contract import topics
 from shared.contract.events import CitizenChange, Rejection
 from shared.platform.registry import named
-from shared.platform.runtime import Runtime, Service, Tick
+from shared.platform.runtime import Runtime, Service, Tick, cancel
 from shared.platform.settings import Settings
 from shared.readmodel.facts import FactsReader
 
@@ -53,7 +52,7 @@ def build(settings: Settings) -> Service[NotifierPorts]:
     runtime = Runtime(SPEC.name, settings, __doc__ or "", with_database=True)
     db = runtime.database()
     store = NotifierStore(db)
-    notice_topics = KafkaNoticeTopics(runtime.broker, settings)
+    notice_topics = KafkaNoticeTopics(runtime.producer, settings)
     sent = Counter("dfdg_notices_sent", "Adviseringer sent", ["modtager"], registry=runtime.metrics)
     ports = NotifierPorts(
         store=store,
@@ -112,10 +111,7 @@ class TickScheduler:
 
     async def stop(self) -> None:
         task, self.task = self.task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(task)
 
     async def emit_ticks(self) -> None:
         while True:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from services.notifier import advisering, maaned_sweep, notices
+from services.notifier.in_flight import fire_chunks
 from services.notifier.ports import NotifierPorts
 from services.notifier.records import Timer
 from shared.contract import topics
@@ -112,12 +113,9 @@ async def handle_tick(inbound: Inbound, ports: NotifierPorts) -> None:
 
 
 async def fire_due(now: datetime, ports: NotifierPorts) -> int:
-    """Fire every timer due at `now`, a chunk of the due queue at a time (`fire_chunk`);
-    returns how many notices were sent."""
-    sent = 0
-    async for chunk in ports.store.due_chunks(now):
-        sent += await fire_chunk(chunk, now, ports)
-    return sent
+    """Fire every timer due at `now`, a chunk of the due queue at a time (`fire_chunk`), two
+    chunks in flight (`in_flight`); returns how many notices were sent."""
+    return await fire_chunks(ports.store.due_chunks(now), lambda c: fire_chunk(c, now, ports))
 
 
 async def fire_chunk(chunk: list[tuple[str, str]], now: datetime, ports: NotifierPorts) -> int:
