@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +25,7 @@ from shared.contract.rejections import internal_error
 from shared.contract.retention import entries_of
 from shared.contract.tid import day_of
 from shared.platform.ports import Outbox
-from shared.platform.runtime import Tick
+from shared.platform.runtime import Tick, cancel
 
 log = logging.getLogger("dfdg.retention")
 REAL_TICK_TOLERANCE = timedelta(minutes=5)
@@ -117,7 +116,4 @@ class Runner:
 
     async def stop(self) -> None:
         task, self.task = self.task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(task)

@@ -8,6 +8,7 @@ process, `async with` in tests.
 the model it documents, `Annotated[..., Expects(model)]`, evaluated where the handler is
 defined, which is how FastStream reads the payload schema of the AsyncAPI document.)"""
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -346,6 +347,14 @@ class KafkaOutbox:
 def provisioned(name: str) -> Topic:
     """A topic the provisioning made: subscribers never try to create one."""
     return Topic(name, declare=False)
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a service's background task (a scheduler, a run) and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class Tick(BaseModel):
