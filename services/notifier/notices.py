@@ -28,6 +28,7 @@ async def send(notices: Sequence[Notice], ports: NotifierPorts) -> None:
     if pending and stored_before:  # left unmarked by a crash: maybe sent, maybe not
         pending = await not_in_topic(pending, ports)
     await publish_notices(pending, ports)
+    await ports.store.settled(notices)
 
 
 async def publish_notices(pending: list[StoredNotice], ports: NotifierPorts) -> None:

@@ -71,6 +71,10 @@ class Store(Protocol):
 
     async def pending(self) -> list[StoredNotice]: ...
 
+    async def settled(self, notices: Sequence[Notice]) -> None:
+        """The notices of one `add_pending` are all known sent: their marker goes."""
+        ...
+
     async def mark_published(self, ids: Iterable[str]) -> None: ...
 
 

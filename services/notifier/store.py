@@ -13,12 +13,17 @@
 - `notices`: `_id` = noticeId (deterministic), the payload, `published` (an outbox flag) and
   `checkpoint`: the end offsets of its notice topics (a `{topic, partition, offset}` each) before
   it was first sent, so recovery after a crash can look in the topic whether it went out.
+- `afsendes`: one marker per `add_pending` (a sweep's chunk), `_id` = the least of its notice
+  ids, `ids` = all of them; written before the notices, removed once all are marked published
+  (`settled`). A starting notifier finds the notices a crash left unmarked through these (a
+  few documents) instead of a `published: false` filter, which the local FerretDB answers by
+  scanning every notice ever sent (8.6 s for 140,000 here).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -62,6 +67,7 @@ class NotifierStore:
         self.timers = db[collections.TIMERS]
         self.queue = db[collections.DUE_QUEUE]
         self.notices = db[collections.NOTICES]
+        self.sending = db[collections.SENDING]
         self.read_model = ReadModelWriter(db)
 
     async def create_indexes(self) -> None:
@@ -339,6 +345,8 @@ class NotifierStore:
         ]
         if not docs:
             return [], False
+        ids = sorted(doc["_id"] for doc in docs)
+        await insert_new(self.sending, [{"_id": ids[0], "ids": ids}])  # before the notices
         before = await insert_new(self.notices, docs)
         if before:
             stored = self.notices.find({"_id": {"$in": sorted(before)}})
@@ -362,7 +370,26 @@ class NotifierStore:
             await self.read_model.apply_all(updates)
 
     async def pending(self) -> list[StoredNotice]:
-        return [stored_notice(doc) async for doc in self.notices.find({"published": False})]
+        """The notices stored and not marked published, found through the markers (one read
+        of them, one of their notices by `_id` `$in`); the markers whose notices are all
+        published (or gone) are removed."""
+        markers = await self.sending.find({}).to_list()
+        if not markers:  # (an empty `$in` is no `_id` search on FerretDB: it scans)
+            return []
+        ids = sorted({id_ for marker in markers for id_ in marker["ids"]})
+        found = {doc["_id"]: doc async for doc in self.notices.find({"_id": {"$in": ids}})}
+        done = [
+            m["_id"]
+            for m in markers
+            if not any(i in found and not found[i].get("published") for i in m["ids"])
+        ]
+        if done:
+            await self.sending.delete_many({"_id": {"$in": done}})
+        return [stored_notice(doc) for doc in found.values() if not doc.get("published")]
+
+    async def settled(self, notices: Sequence[Notice]) -> None:
+        if notices:
+            await self.sending.delete_one({"_id": min(str(n.noticeId) for n in notices)})
 
     async def mark_published(self, ids: Iterable[str]) -> None:
         """One update by `_id` `$in` (an index search on MongoDB and on the patched FerretDB)."""

@@ -6,7 +6,9 @@ The records (the truth):
   `udgivet`: markers of status messages whose effects went out.
 - `status_messages`, `exemption_messages`: the citizens' status and fritagelse messages.
 - `timers`: one advisering timer per citizen; `notices`: every advisering and monthly notice,
-  stored before sent; `maaned_forfald`: the monthly notices' queue (`services.notifier`).
+  stored before sent; `afsendes` ("being sent"): one marker per group of notices stored and
+  not yet known sent, which a starting notifier reads instead of scanning `notices`;
+  `maaned_forfald`: the monthly notices' queue (`services.notifier`).
 - `access_log`: who read which citizen's data; `clock`: the platform clock; `replays`: the
   replay command's marks.
 - `sletninger`: what the retention job deleted (kind, how many, which joblog ids; no content);
@@ -26,6 +28,7 @@ STATUS_MESSAGES = "status_messages"
 EXEMPTION_MESSAGES = "exemption_messages"
 TIMERS = "timers"
 NOTICES = "notices"
+SENDING = "afsendes"
 MAANED_QUEUE = "maaned_forfald"
 ACCESS_LOG = "access_log"
 CLOCK = "clock"

@@ -182,3 +182,33 @@ async def test_each_stored_notice_keeps_the_offsets_of_its_own_topic_only(store)
         assert {m["topic"] for m in doc["checkpoint"]} == {topic}
         assert [m["partition"] for m in doc["checkpoint"]] == [0, 1, 2]
         assert {m.topic for m in stored.checkpoint} == {topic}
+
+
+async def test_a_starting_notifier_finds_the_unmarked_notices_through_their_markers(store):
+    """`pending` reads the markers (`afsendes`), not every notice: the group of notices stored
+    by one `add_pending` is found until all are marked; then `settled` removes its marker,
+    and a marker whose notices are all published is removed by the next `pending`."""
+    first, second = new_cpr(), new_cpr()
+
+    def pair(cpr: str) -> list[DueNotice]:
+        return [
+            DueNotice(notice_id(cpr, NOW, m), m, cpr, "101", "dagpenge", None, 30, NOW, NOW)
+            for m in MODTAGERE
+        ]
+
+    stored, _ = await store.add_pending(pair(first), [])
+    ids = {s.id for s in stored}
+    assert ids <= {s.id for s in await store.pending()}  # a crash now: found at start
+    await store.mark_published(sorted(ids)[:1])
+    assert {s.id for s in await store.pending()} & ids == set(sorted(ids)[1:])
+    await store.mark_published(ids)
+    await store.settled(pair(first))
+    assert not await store.sending.find_one({"_id": min(ids)})
+    assert not ({s.id for s in await store.pending()} & ids)
+
+    others, _ = await store.add_pending(pair(second), [])  # marked, then a crash before settled
+    await store.mark_published(s.id for s in others)
+    marker = min(s.id for s in others)
+    assert await store.sending.find_one({"_id": marker})
+    assert not ({s.id for s in await store.pending()} & {s.id for s in others})
+    assert not await store.sending.find_one({"_id": marker})  # removed by that read
