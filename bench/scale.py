@@ -240,7 +240,7 @@ def herd_at(wall_clock: datetime) -> datetime:
     any other timer is due (the seeded ones are due a day or more after NOW). A reform day: the
     herd's activity history is cleared and each was last notified 30 days before two hours
     before the tick, so exactly one pair falls due for each, half an hour before the tick."""
-    return max(NOW, wall_clock.replace(second=0, microsecond=0)) + timedelta(hours=1)
+    return wall_clock.replace(second=0, microsecond=0) + timedelta(hours=1)
 
 
 async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:

@@ -57,7 +57,6 @@ class FakeStore:
     timers: dict[str, StoredTimer] = field(default_factory=dict)
     queue: dict[str, str] = field(default_factory=dict)  # entry id: cpr
     notices: dict[str, StoredNotice] = field(default_factory=dict)
-    settled_groups: list[list[str]] = field(default_factory=list)
     writes: int = 0
     chunks: int = 0
     timer_reads: int = 0
@@ -173,7 +172,7 @@ class FakeStore:
         return [r for r in self.notices.values() if not r.published]
 
     async def settled(self, notices: Sequence[Any]) -> None:
-        self.settled_groups.append(sorted(str(n.noticeId) for n in notices))
+        """No markers here: `pending` reads the notices themselves."""
 
     async def mark_published(self, ids: Iterable[str]) -> None:
         for id_ in ids:
