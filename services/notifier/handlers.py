@@ -1,6 +1,7 @@
 """The notifier's handlers: functions of (message, ports), wired in `services/notifier/app.py`.
 
 - a citizen's change: recompute his timer with the pure rules of `services.notifier.advisering`;
+  a joblog activity alone is left to the timer's firing (`can_move_earlier`);
 - a tick: fire every timer due by then, a batch at a time, each under a lease so several
   instances can share the work; the notices go out through `services.notifier.notices`;
 - the monthly notices (lov 371) alongside: `services.notifier.maaned_sweep`.
@@ -35,8 +36,22 @@ async def keep(inbound: Inbound, error: Exception, ports: NotifierPorts) -> None
     await ports.outbox.reject(inbound, refusal, None, topic=topics.PLATFORM_REJECTED)
 
 
+def can_move_earlier(change: CitizenChange) -> bool:
+    """Whether a change may bring the citizen's next due time forward, or set one where he had
+    none: a status or fritagelse may; an accepted joblog activity may not (it comes after every
+    earlier one, and such an activity leaves the next due time where it was or moves it later:
+    `tests/unit/test_advisering.py::test_an_activity_after_the_last_one_never_makes_the_next_
+    due_time_earlier`). So the timer is not rewritten for an activity: it fires at the earlier
+    due time, where the sweep decides from the facts as they are then (no notice, as the
+    activity came before it) and moves it on, once in 30 days instead of at every change. Nor
+    do the monthly frister depend on activity (`maaned.ved_aendring` reads the status alone)."""
+    return change.aarsag != "joblog"
+
+
 async def handle_change(inbound: Inbound, ports: NotifierPorts) -> None:
     change = CitizenChange.model_validate_json(inbound.body)
+    if not can_move_earlier(change):
+        return
     await recompute(change.cpr, ports)
     await maaned_sweep.make_sure([await ports.facts.facts(change.cpr)], ports)
 
@@ -46,7 +61,9 @@ async def handle_changes(batch: list[Inbound], ports: NotifierPorts) -> None:
     A record that is no change fails the batch, which `deliver_whole` then handles record by
     record (the bad one kept for the operator, the others recomputed one by one)."""
     changes = [CitizenChange.model_validate_json(inbound.body) for inbound in batch]
-    await recompute_many(sorted({change.cpr for change in changes}), ports)
+    cprs = sorted({change.cpr for change in changes if can_move_earlier(change)})
+    if cprs:
+        await recompute_many(cprs, ports)
 
 
 async def recompute_many(cprs: list[str], ports: NotifierPorts) -> None:

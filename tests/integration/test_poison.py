@@ -208,7 +208,8 @@ async def test_a_poison_tick_does_not_stop_the_next(platform, sender):
 async def test_poison_on_the_internal_topics_does_not_stop_the_next(platform, sender):
     """dfdg.joblog.commands (storage), dfdg.joblog.changes (both adapters) and
     dfdg.citizen.changes (the notifier): a valid change from Jobnet behind the bad records of
-    each goes out to both front ends and moves the citizen's timer."""
+    each goes out to both front ends, and a status message behind them moves the citizen's
+    timer (a joblog activity alone does not: it never brings the due time forward)."""
     cpr, log_id = await platform.new_member(), ids()
     timer = await _timer(platform, cpr)
     sent: dict[str, list[Sent]] = {}
@@ -222,6 +223,8 @@ async def test_poison_on_the_internal_topics_does_not_stop_the_next(platform, se
         )
     await platform.front.send(topics.JOBNET_INBOUND, jobnet("opret", cpr, log_id, platform.now))
     await _published(platform, log_id)
+    no_duty = status(cpr, platform.now.date() - timedelta(days=1), maalgruppe="ingen")
+    await platform.front.send(topics.CITIZEN_STATUS, no_duty)
     await _moved(platform, cpr, timer)
     for source, bad in sent.items():
         await all_kept(platform, source, bad)

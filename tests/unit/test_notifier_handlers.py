@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from services.notifier import handlers, notices
-from services.notifier.advisering import DueNotice, notice_id
+from services.notifier.advisering import DueNotice, add_local_days, notice_id
 from services.notifier.maaned import Frist
 from services.notifier.maaned_store import frist_key
 from services.notifier.ports import NotifierPorts, SentRecord
@@ -326,6 +326,11 @@ def change(cpr: str = CPR) -> Inbound:
     return Inbound(topics.CITIZEN_CHANGES, 0, 1, cpr, body)
 
 
+def activity(cpr: str = CPR) -> Inbound:
+    body = CitizenChange(cpr=cpr, aarsag="joblog", tidspunkt=WALL).model_dump_json().encode()
+    return Inbound(topics.CITIZEN_CHANGES, 0, 1, cpr, body)
+
+
 def tick(now: datetime) -> Inbound:
     return Inbound(topics.TIMERS, 0, 7, "clock", Tick(now=now).model_dump_json().encode())
 
@@ -361,6 +366,32 @@ async def test_a_change_recomputes_the_timer_and_an_unchanged_one_is_not_rewritt
     timer = await fakes.store.timer(CPR)
     assert timer is not None and timer.due is None and fakes.store.writes == 2
     assert fakes.store.queue == {}
+
+
+async def test_a_joblog_activity_alone_is_left_to_the_timer_s_firing():
+    """An activity never brings the due time forward (the property test in test_advisering),
+    so the notifier neither reads nor writes for one; the timer, due at the earlier time, fires
+    then and finds the activity: no notice, and it moves on 30 days after the activity."""
+    fakes = Fakes()
+    fakes.facts.facts_of[CPR] = on_duty()
+    ports = fakes.ports()
+    await handlers.handle_change(change(), ports)
+    reads, writes = fakes.facts.reads, fakes.store.writes
+    active = as_utc(DUE - timedelta(days=5))
+    fakes.facts.facts_of[CPR] = replace(on_duty(), last_activity=active, activities=[active])
+    await handlers.handle_changes([activity(), activity()], ports)
+    await handlers.handle_change(activity(), ports)
+    assert (fakes.facts.reads, fakes.store.writes) == (reads, writes)
+    timer = await fakes.store.timer(CPR)
+    assert timer is not None and timer.due == DUE  # where it was
+
+    await handlers.handle_tick(tick(DUE), ports)
+    assert fakes.topics.all() == []
+    timer = await fakes.store.timer(CPR)
+    assert timer is not None and timer.due == add_local_days(active, 30) and timer.lease is None
+    # a batch of an activity and a status change recomputes the one with the status
+    await handlers.handle_changes([activity(), change()], ports)
+    assert fakes.facts.reads == reads + 2  # the tick's facts, then this batch's
 
 
 async def test_the_number_of_days_is_the_setting_s_in_the_timer_and_in_the_notices():
