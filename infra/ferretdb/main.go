@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -45,7 +46,8 @@ func main() {
 			database = "admin"
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	text := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})
+	logger := slog.New(lazyHandler{inner: text})
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener: ferretdb.ListenerConfig{TCP: *listen},
 		Logger:   logger,
@@ -68,4 +70,37 @@ func main() {
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Fatal(err)
 	}
+}
+
+// lazyHandler gives a derived logger's attributes to the text handler only when a record is
+// written. slog's TextHandler formats them when the logger is derived, and FerretDB derives a
+// logger with the arguments of every SQL statement it runs, for a debug record that is
+// never written: 8 % of its CPU in a drain of joblog changes (perf, 2 Dec 2026).
+type lazyHandler struct {
+	inner slog.Handler
+	steps []func(slog.Handler) slog.Handler // WithAttrs and WithGroup, in the order called
+}
+
+func (h lazyHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.inner.Enabled(ctx, level)
+}
+
+func (h lazyHandler) Handle(ctx context.Context, record slog.Record) error {
+	inner := h.inner
+	for _, step := range h.steps {
+		inner = step(inner)
+	}
+	return inner.Handle(ctx, record)
+}
+
+func (h lazyHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return h.then(func(inner slog.Handler) slog.Handler { return inner.WithAttrs(attrs) })
+}
+
+func (h lazyHandler) WithGroup(name string) slog.Handler {
+	return h.then(func(inner slog.Handler) slog.Handler { return inner.WithGroup(name) })
+}
+
+func (h lazyHandler) then(step func(slog.Handler) slog.Handler) lazyHandler {
+	return lazyHandler{inner: h.inner, steps: append(slices.Clip(h.steps), step)}
 }
