@@ -64,6 +64,7 @@ from shared.platform.kafka import end_offsets, records_since
 from shared.platform.settings import Settings
 from shared.readmodel import collections
 from shared.readmodel import updates as read_model
+from shared.readmodel.aktivitet import filters as activity_filters
 from shared.readmodel.writer import ReadModelWriter
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -265,9 +266,8 @@ async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:
             {"_id": {"$in": part}}, {"$set": {"due": due, "lastNotifiedDue": notified}}
         )
         await queue.insert_many([{"_id": due_key(due, cpr), "cpr": cpr} for cpr in part])
-        await db[collections.CITIZENS].update_many(
-            {"_id": {"$in": part}}, {"$set": {"aktivitet": [], "senesteAktivitet": None}}
-        )
+        for where in activity_filters(part):
+            await db[collections.ACTIVITY].delete_many(where)
     del chosen
     saved = await clock.find_one({"_id": "platform"})
     admin = as_principal(settings, ADMIN)

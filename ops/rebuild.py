@@ -11,7 +11,7 @@ deleted stays deleted: its history is gone, the tombstone it leaves gives nothin
 versions are no activity, and each citizen's floor (`slettet_aktivitet`) comes back with him.
 
 Without `--fresh` the updates are added to what is there: safe while the platform runs, and
-what was already there stays. `--fresh` drops the read models first (`borgere`,
+what was already there stays. `--fresh` drops the read models first (`borgere`, `aktivitet`,
 `jobcenter_borgere`, `forfald`): stop storage and the notifier while it runs, since what they
 write in between could be dropped.
 """
@@ -128,7 +128,12 @@ async def rebuild(
     paamindelse_days: int = PAAMINDELSE_DAYS,
 ) -> Report:
     if fresh:
-        for name in (read_model.CITIZENS, read_model.MEMBERS, collections.DUE_QUEUE):
+        for name in (
+            read_model.CITIZENS,
+            read_model.ACTIVITY,
+            read_model.MEMBERS,
+            collections.DUE_QUEUE,
+        ):
             await db.drop_collection(name)
     writer = ReadModelWriter(db)
     report = Report()

@@ -16,6 +16,43 @@ import (
 // maxInIDs bounds an `$in` pushed down (SQLite allows 32766 parameters).
 const maxInIDs = 10000
 
+// maxOrClauses bounds an `$or` pushed down (SQLite's expressions nest at most 1000 deep).
+const maxOrClauses = 500
+
+// filteredBy narrows a query by its filter's `_id` condition (idPushdown) or, without one,
+// by an `$or` whose every clause has an `_id` condition pushed down: the clauses' conditions
+// joined by OR, each over the `_id` index (the read of a batch of citizens' activities, one
+// `_id` range each, in `shared/readmodel/`).
+func filteredBy(filter *types.Document) (string, []any) {
+	if v, _ := filter.Get("_id"); v != nil {
+		return idPushdown(v)
+	}
+
+	or, _ := filter.Get("$or")
+	clauses, ok := or.(*types.Array)
+	if !ok || clauses.Len() == 0 || clauses.Len() > maxOrClauses {
+		return "", nil
+	}
+
+	conditions := make([]string, 0, clauses.Len())
+	var args []any
+	for i := 0; i < clauses.Len(); i++ {
+		clause, isDoc := must.NotFail(clauses.Get(i)).(*types.Document)
+		if !isDoc {
+			return "", nil
+		}
+		v, _ := clause.Get("_id")
+		where, clauseArgs := idPushdown(v)
+		if where == "" {
+			return "", nil // a clause not narrowed by `_id`: it may match any document
+		}
+		conditions = append(conditions, "("+strings.TrimPrefix(where, ` WHERE `)+")")
+		args = append(args, clauseArgs...)
+	}
+
+	return ` WHERE ` + strings.Join(conditions, ` OR `), args
+}
+
 // idPushdown narrows a query by its `_id` condition in SQL, over the `_id` index:
 //   - equality with a string or ObjectID (as FerretDB does itself);
 //   - `$in` of strings;

@@ -1,7 +1,8 @@
 """Reads the udsøgning's facts from DFDG's read models (shared/readmodel/updates.py) in chunks of
 citizens, in cpr order, so an extraction of any size runs in constant memory and costs what the
 jobcenter's citizens cost, whatever the size of the country: the jobcenter's citizens are an
-`_id` range of `jobcenter_borgere`, each chunk's documents one `_id` `$in` of `borgere`.
+`_id` range of `jobcenter_borgere`, each chunk's documents one `_id` `$in` of `borgere` and one
+`$or` of the citizens' `_id` ranges of `aktivitet`.
 
 `known_by` is the as-of cut: only what the platform had received before then is used (status
 and fritagelse messages, accepted joblog changes, notices issued), which is how an auditor sees
@@ -35,8 +36,9 @@ from shared.contract.citizen import (
 )
 from shared.contract.tid import as_utc
 from shared.platform.db import batched
+from shared.readmodel.aktivitet import cpr_of, filters, with_activity
 from shared.readmodel.document import Document
-from shared.readmodel.updates import CITIZENS, MEMBERS, jobcenter_range
+from shared.readmodel.updates import ACTIVITY, CITIZENS, MEMBERS, jobcenter_range
 
 CHUNK = 200
 DECODED: CodecOptions[Document] = CodecOptions(tz_aware=True)
@@ -87,18 +89,24 @@ class ChunkDocuments:
 
     cprs: list[str]
     citizens: list[Document]
+    activity: list[Document]
     known_by: datetime | None = None
 
 
 async def documents_of(
     db: AsyncDatabase[Document], cprs: list[str], known_by: datetime | None
 ) -> ChunkDocuments:
-    """The documents of a chunk of citizens: one query, by `_id`. They arrive as raw BSON and are
-    decoded in the rendering thread (`facts_from`), not on the event loop."""
+    """The documents of a chunk of citizens and their activity: a query each, by `_id`. They
+    arrive as raw BSON and are decoded in the rendering thread (`facts_from`), not on the event
+    loop."""
     raw = db[CITIZENS].with_options(codec_options=RAW)
+    raw_activity = db[ACTIVITY].with_options(codec_options=RAW)
     async with _lane():
         citizens = await raw.find({"_id": {"$in": cprs}}).to_list()
-    return ChunkDocuments(cprs, citizens, known_by)
+        activity = [
+            doc for where in filters(cprs) for doc in await raw_activity.find(where).to_list()
+        ]
+    return ChunkDocuments(cprs, citizens, activity, known_by)
 
 
 _lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
@@ -138,9 +146,14 @@ async def chunks(
 
 def facts_from(chunk: ChunkDocuments) -> list[CitizenFacts]:
     """The citizens' facts from their documents, as known by the cut (pure CPU work)."""
-    decoded = (_decoded(doc) for doc in chunk.citizens)
-    found = {doc["_id"]: doc for doc in decoded}
-    return [citizen_facts(cpr, found.get(cpr, {}), chunk.known_by) for cpr in chunk.cprs]
+    found = {doc["_id"]: doc for doc in map(_decoded, chunk.citizens)}
+    activity: dict[str, list[Document]] = {}
+    for entry in sorted(map(_decoded, chunk.activity), key=lambda e: e["_id"]):
+        activity.setdefault(cpr_of(entry["_id"]), []).append(entry)
+    return [
+        citizen_facts(cpr, with_activity(found.get(cpr, {}), activity.get(cpr, [])), chunk.known_by)
+        for cpr in chunk.cprs
+    ]
 
 
 def _decoded(doc: Document) -> Document:

@@ -6,9 +6,9 @@ MongoDB and the local FerretDB answer each from the `_id` index, and each bulk.
 - `joblogs` / `joblog_history`: the projections read, a retention version inserted (the commit
   point, as storage's: `_id` "<joblogId>:<version>"), older versions cleared or deleted, the
   projection replaced (by the cleared version, or by the tombstone).
-- `borgere`: an erased joblog's id and activity pulled from its citizen (`$pullAll` of the very
-  values read: FerretDB's `$pull` takes no condition) and the floor `slettetTil` raised;
-  `slettet_aktivitet` keeps the floor for `joblog rebuild`.
+- `aktivitet`: an erased joblog's activity deleted (the entries read, by `_id` `$in`);
+  `borgere`: the citizen's floor `slettetTil` raised, and `slettet_aktivitet` keeps it for
+  `joblog rebuild`.
 - `beskeder`, `access_log`: ids deleted by `$in`.
 - `sletninger`: a record per chunk and kind, replaced by a run that does the chunk again.
 - `sletning_tilstand`: the lease (one job at a time: the service or `joblog retention`) and the
@@ -28,6 +28,7 @@ from shared.contract.events import JoblogType
 from shared.contract.retention import day_range, due_range, optional_fields, parse_key
 from shared.platform.db import insert_new
 from shared.readmodel import collections
+from shared.readmodel.aktivitet import activities_of, with_activity
 from shared.readmodel.document import Document
 
 IN_MAX = 10_000
@@ -47,6 +48,7 @@ class RetentionStore:
         self.joblogs = db[collections.JOBLOGS]
         self.history = db[collections.JOBLOG_HISTORY]
         self.citizens = db[collections.CITIZENS]
+        self.activity = db[collections.ACTIVITY]
         self.floors = db[collections.ERASED_ACTIVITY]
         self.messages = db[collections.FINISHED]
         self.access_log = db[collections.ACCESS_LOG]
@@ -129,16 +131,13 @@ class RetentionStore:
     # -- the citizens' read model ------------------------------------------------------------
 
     async def activity_of(self, cprs: Iterable[str]) -> dict[str, Document]:
-        """The citizens' joblog ids and activity (those fields alone)."""
-        wanted = sorted(set(cprs))
-        if not wanted:
-            return {}
-        found = self.citizens.find({"_id": {"$in": wanted}}, {"joblogs": 1, "aktivitet": 1})
-        return {doc["_id"]: doc async for doc in found}
+        """The citizens' joblog ids and activity (`with_activity`'s fields)."""
+        found = await activities_of(self.activity, cprs)
+        return {cpr: with_activity({"_id": cpr}, entries) for cpr, entries in found.items()}
 
     async def forget(self, gone: Mapping[str, tuple[list[str], list[Document], datetime]]) -> None:
-        """Per citizen: the erased joblog ids and their activity entries (as read) pulled from
-        his document, and his floor raised (`slettet_aktivitet` first: the rebuild's record)."""
+        """Per citizen: the activity entries (as read) of his erased joblogs deleted, and his
+        floor raised (`slettet_aktivitet` first: the rebuild's record)."""
         if not gone:
             return
         await self.floors.bulk_write(
@@ -150,17 +149,14 @@ class RetentionStore:
         )
         await self.citizens.bulk_write(
             [
-                UpdateOne(
-                    {"_id": cpr},
-                    {
-                        "$pullAll": {"joblogs": ids, "aktivitet": entries},
-                        "$max": {"slettetTil": until},
-                    },
-                )
-                for cpr, (ids, entries, until) in gone.items()
+                UpdateOne({"_id": cpr}, {"$max": {"slettetTil": until}})
+                for cpr, (_, _, until) in gone.items()
             ],
             ordered=False,
         )
+        erased = [entry["_id"] for _, entries, _ in gone.values() for entry in entries]
+        for part in _parts(erased):
+            await self.activity.delete_many({"_id": {"$in": part}})
 
     # -- message ids, the access log ---------------------------------------------------------
 

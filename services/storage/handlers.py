@@ -28,9 +28,6 @@ from shared.contract.tid import day_of, moment_problem, to_millis
 from shared.frontends.akasse import AKASSE
 from shared.frontends.common import Format, naming_the_field
 from shared.frontends.jobnet import JOBNET
-from shared.readmodel.document import Document
-from shared.readmodel.facts import status_messages
-from shared.readmodel.writer import AFTER
 
 log = logging.getLogger("dfdg.storage")
 
@@ -146,11 +143,12 @@ async def finish(entry: HistoryEntry, ports: StoragePorts, replacing: bool = Fal
     (`replacing` its refusal of before). Every step is idempotent: after a crash the message
     comes again and finishes (a change then may go out twice, identical: at-least-once)."""
     await ports.repo.project(entry)
-    citizen = await ports.writer.apply(entry.activity(), AFTER) or {"_id": entry.cpr}
+    await ports.writer.apply(entry.activity())
+    statuses = await ports.facts.statuses_of([entry.cpr])
     change = JoblogChange(
         handling=entry.handling,
         entry=entry.stored,
-        akasseNr=receiving_akasse(citizen, entry.accepteret, ports.register),
+        akasseNr=receiving_of(statuses.get(entry.cpr, []), entry.accepteret, ports.register),
     )
     note = CitizenChange(cpr=entry.cpr, aarsag="joblog", tidspunkt=entry.accepteret)
     await asyncio.gather(
@@ -160,13 +158,9 @@ async def finish(entry: HistoryEntry, ports: StoragePorts, replacing: bool = Fal
     await ports.repo.mark_finished(entry, replacing)
 
 
-def receiving_akasse(citizen: Document, now: datetime, register: Register) -> str | None:
-    """The citizen's a-kasse on the day of `now`, if it offers a joblog."""
-    return receiving_of(status_messages(citizen), now, register)
-
-
 def receiving_of(messages: list[StatusMessage], now: datetime, register: Register) -> str | None:
-    """`receiving_akasse` from the citizen's status messages."""
+    """The citizen's a-kasse on the day of `now` (from his status messages), if it offers a
+    joblog."""
     status = status_on(timeline(messages), day_of(now))
     if status is not None and register.offers_joblog(status.akasseNr):
         return status.akasseNr

@@ -16,7 +16,8 @@ The records (the truth):
   `sletning_tilstand`: the job's lease and last run.
 
 The read models (derived, `shared.readmodel.updates`; `joblog rebuild` makes them anew):
-- `borgere` (per citizen), `jobcenter_borgere` (per jobcenter and citizen), `forfald` (the
+- `borgere` (per citizen), `aktivitet` (per accepted joblog change, `shared.readmodel.aktivitet`),
+  `jobcenter_borgere` (per jobcenter and citizen), `forfald` (the
   notifier's due queue), `udloeb` (the retention job's queue, `shared.contract.retention`).
 """
 
@@ -35,6 +36,7 @@ CLOCK = "clock"
 REPLAYS = "replays"
 
 CITIZENS = "borgere"
+ACTIVITY = "aktivitet"
 MEMBERS = "jobcenter_borgere"
 DUE_QUEUE = "forfald"
 

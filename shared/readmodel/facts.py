@@ -1,5 +1,5 @@
-"""A citizen's facts as the rules need them, read from his `borgere` document by `_id` (the
-read model described, and kept, in shared/readmodel/updates.py)."""
+"""A citizen's facts as the rules need them, read from his `borgere` document and his activity
+by `_id` (the read models described, and kept, in shared/readmodel/updates.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from shared.contract.citizen import (
 )
 from shared.contract.tid import as_utc, day_of
 from shared.readmodel import collections
+from shared.readmodel.aktivitet import activities_of, with_activity
 from shared.readmodel.document import Document
 
 
@@ -43,21 +44,36 @@ class Facts:
 class FactsReader:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.citizens: AsyncCollection[Document] = db[collections.CITIZENS]
+        self.activity: AsyncCollection[Document] = db[collections.ACTIVITY]
 
     async def document(self, cpr: str) -> Document:
-        return await self.citizens.find_one({"_id": cpr}) or {"_id": cpr}
+        return (await self.documents([cpr]))[cpr]
+
+    async def documents(self, cprs: Sequence[str]) -> dict[str, Document]:
+        """Each citizen's document with his activity in it (`with_activity`): one read of
+        `borgere` (`_id` `$in`) and one of `aktivitet` (an `_id` range each)."""
+        wanted = sorted(set(cprs))
+        if not wanted:
+            return {}
+        found = {doc["_id"]: doc async for doc in self.citizens.find({"_id": {"$in": wanted}})}
+        activity = await activities_of(self.activity, wanted)
+        return {
+            cpr: with_activity(found.get(cpr) or {"_id": cpr}, activity.get(cpr, []))
+            for cpr in wanted
+        }
 
     async def facts(self, cpr: str) -> Facts:
         return facts_of(await self.document(cpr))
 
     async def facts_many(self, cprs: Sequence[str]) -> dict[str, Facts]:
-        """The facts of each of `cprs` (one read, `_id` `$in`; a citizen not stored has none)."""
-        found = {doc["_id"]: doc async for doc in self.citizens.find({"_id": {"$in": list(cprs)}})}
-        return {cpr: facts_of(found.get(cpr) or {"_id": cpr}) for cpr in cprs}
+        """The facts of each of `cprs` (`documents`; a citizen not stored has none)."""
+        found = await self.documents(cprs)
+        return {cpr: facts_of(found[cpr]) for cpr in cprs}
 
     async def status_on(self, cpr: str, day: date) -> Period | None:
         """The citizen's status (målgruppe, jobcenter, a-kasse) on a day."""
-        return status_on(timeline(status_messages(await self.document(cpr))), day)
+        doc = await self.citizens.find_one({"_id": cpr}, {"status": 1})
+        return status_on(timeline(status_messages(doc)), day)
 
     async def statuses_of(self, cprs: Iterable[str]) -> dict[str, list[StatusMessage]]:
         """The status messages of each of these citizens (one `_id $in`, the `status` field
@@ -69,7 +85,9 @@ class FactsReader:
         return {doc["_id"]: status_messages(doc) for doc in docs}
 
     async def joblog_ids(self, cpr: str) -> list[str]:
-        return list((await self.document(cpr)).get("joblogs", []))
+        """The citizen's joblog ids, from his activity alone."""
+        entries = (await activities_of(self.activity, [cpr])).get(cpr, [])
+        return list(dict.fromkeys(entry["joblogId"] for entry in entries))
 
 
 def facts_of(doc: Document) -> Facts:

@@ -9,8 +9,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.platform.db import insert_new
 from shared.readmodel.document import Document
-from shared.readmodel.updates import Update, folded
+from shared.readmodel.updates import Update, folded, inserted
 
 BULK = 1000
 """Updates per bulk write (bounds the memory of one request)."""
@@ -30,6 +31,9 @@ class ReadModelWriter:
         parallel) can both try to insert: the loser's DuplicateKeyError means the document
         exists now, so the update is made again."""
         collection: AsyncCollection[Document] = self.db[update.collection]
+        if returning is None and (doc := inserted(update)) is not None:
+            await insert_new(collection, [doc])
+            return None
         for attempt in (1, 2):
             try:
                 if returning is None:
@@ -57,13 +61,23 @@ class ReadModelWriter:
         return inserted
 
     async def apply_bulk(self, updates: Iterable[Update]) -> int:
-        """Unordered bulk writes per collection; returns how many updates were applied."""
+        """Unordered bulk writes per collection (the documents only inserted, `inserted`, in
+        one `insert_many`, those there already left as they are); returns how many updates
+        were applied."""
         by_collection: dict[str, list[UpdateOne]] = {}
+        inserts: dict[str, list[Document]] = {}
         for update in updates:
+            if (doc := inserted(update)) is not None:
+                inserts.setdefault(update.collection, []).append(doc)
+                continue
             by_collection.setdefault(update.collection, []).append(
                 UpdateOne({"_id": update.id}, update.update, upsert=True)
             )
         done = 0
+        for name, docs in inserts.items():
+            for start in range(0, len(docs), BULK):
+                await insert_new(self.db[name], docs[start : start + BULK])
+            done += len(docs)
         for name, operations in by_collection.items():
             for start in range(0, len(operations), BULK):
                 await _bulk(self.db[name], operations[start : start + BULK])

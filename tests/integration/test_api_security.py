@@ -37,6 +37,7 @@ from services.jobcenter_api.app import LOGGED_MAX, create_api
 from services.jobcenter_api.limits import RETRY_AFTER_SECONDS
 from shared.contract.tid import day_of
 from shared.platform.clock import CLOCK_ID
+from shared.readmodel.aktivitet import activity_id
 
 pytestmark = pytest.mark.integration
 
@@ -378,7 +379,10 @@ async def seed(
 async def a_citizen_with_a_joblog(db: Any) -> str:
     cpr, log = new_cpr(), ids()
     at = datetime.now(UTC) - timedelta(days=1)
-    await db.borgere.insert_one({"_id": cpr, "joblogs": [log]})
+    await db.aktivitet.insert_one(
+        {"_id": activity_id(cpr, log, 1), "joblogId": log, "version": 1, "handling": "opret",
+         "accepteret": at}
+    )  # fmt: skip
     await db.joblogs.insert_one(
         {"_id": log, "joblogId": log, "cpr": cpr, "version": 1, "slettet": False,
          "joblog": {"type": "ansoegning", "stilling": "Lager", "virksomhed": "Acme A/S",

@@ -196,7 +196,7 @@ async def test_after_4_years_the_optional_fields_go_and_after_5_the_joblog_both_
     later = await create(platform, cpr)  # changed the day after: due a day later
     assert changed_on(later) > day
     await platform.settle()
-    activity_before = (await platform.db.borgere.find_one({"_id": cpr}))["aktivitet"]
+    activity_before = (await FactsReader(platform.db).document(cpr))["aktivitet"]
 
     report = await job(platform).run(noon(retention.due_on(day, 4)))
 
@@ -217,7 +217,7 @@ async def test_after_4_years_the_optional_fields_go_and_after_5_the_joblog_both_
     assert record["regel"] == {"aar": 4} and record["antal"] == len(record["joblogIds"])
     assert await platform.db.udloeb.find_one({"_id": f"ryd|{day}|{log_id}"}) is None
     assert await platform.db.udloeb.find_one({"_id": f"slet|{day}|{log_id}"}) is not None
-    citizen = await platform.db.borgere.find_one({"_id": cpr})
+    citizen = await FactsReader(platform.db).document(cpr)
     assert citizen["aktivitet"] == activity_before  # the platform's version is no activity
 
     report = await job(platform).run(noon(retention.due_on(day, 5)))
@@ -233,7 +233,7 @@ async def test_after_4_years_the_optional_fields_go_and_after_5_the_joblog_both_
     assert [v["version"] for v in await history_of(platform, log_id)] == [4]  # the tombstone
     [record] = await records_naming(platform, log_id, "joblog")
     assert record["regel"] == {"aar": 5}
-    citizen = await platform.db.borgere.find_one({"_id": cpr})
+    citizen = await FactsReader(platform.db).document(cpr)
     assert log_id not in citizen["joblogs"]
     assert all(a["joblogId"] != log_id for a in citizen["aktivitet"])
     assert citizen["slettetTil"] == datetime.fromisoformat(second["senestAendret"])
@@ -283,7 +283,7 @@ async def assert_nothing_restored(platform: Any, cpr: str, log_id: str) -> None:
     tombstone = await platform.db.joblogs.find_one({"_id": log_id})
     assert tombstone["kilde"] == retention.KILDE and tombstone["cpr"] == ""
     assert [v["cpr"] for v in await history_of(platform, log_id)] == [""]
-    citizen = await platform.db.borgere.find_one({"_id": cpr}) or {}
+    citizen = await FactsReader(platform.db).document(cpr)
     assert log_id not in citizen.get("joblogs", [])
     assert all(a["joblogId"] != log_id for a in citizen.get("aktivitet", []))
     joblogs = await call(platform, "jobnet", f"/v1/citizens/{cpr}/joblogs")
@@ -298,15 +298,15 @@ async def test_a_rebuild_after_the_erasure_restores_nothing(platform):
     await platform.settle()
     await job(platform).run(noon(retention.due_on(changed_on(kept), 4)))
     await wait_told(platform, kept["joblogId"], "valgfrie_felter", "OPTIONAL_FIELDS")
-    floor = (await platform.db.borgere.find_one({"_id": cpr}))["slettetTil"]
+    floor = (await FactsReader(platform.db).document(cpr))["slettetTil"]
 
     await rebuild(platform.db, fresh=True)
 
     await assert_nothing_restored(platform, cpr, made["joblogId"])
-    assert (await platform.db.borgere.find_one({"_id": cpr}))["slettetTil"] == floor
+    assert (await FactsReader(platform.db).document(cpr))["slettetTil"] == floor
     queued = await platform.db.udloeb.find({}).to_list()
     assert all(not e["_id"].endswith(made["joblogId"]) for e in queued)  # no kind
-    citizen = await platform.db.borgere.find_one({"_id": cleared_cpr})
+    citizen = await FactsReader(platform.db).document(cleared_cpr)
     assert [a["version"] for a in citizen["aktivitet"]] == [1]  # not the platform's version 2
     key = f"slet|{changed_on(kept)}|{kept['joblogId']}"
     assert await platform.db.udloeb.find_one({"_id": key}) is not None

@@ -18,6 +18,7 @@ from pymongo.errors import ConnectionFailure
 
 from harness import application, ids, jobnet
 from shared.contract import topics
+from shared.readmodel.facts import FactsReader
 from tests.integration.test_joblog_sync import ak, jn
 
 STEPS = {
@@ -65,7 +66,7 @@ async def test_a_crash_after_each_step_stores_once_and_sends_the_same(platform, 
     assert [doc["version"] for doc in history] == [1]
     assert (await platform.db.joblogs.find_one({"_id": log_id}))["version"] == 1
     assert await platform.db.beskeder.find_one({"_id": opret["beskedId"]}) is not None
-    citizen = await platform.db.borgere.find_one({"_id": cpr})
+    citizen = await FactsReader(platform.db).document(cpr)
     assert [a["version"] for a in citizen["aktivitet"]] == [1]
     sent = front.matching(topics.JOBNET_OUTBOUND, jn(log_id))
     assert sent and all(message == sent[0] for message in sent)  # at least once, identical
@@ -105,13 +106,13 @@ class PartialCollection:
 
 
 class PartialDatabase:
-    """The read-model writer's database, with its `borgere` collection a `PartialCollection`."""
+    """The read-model writer's database, with one collection (`name`) a `PartialCollection`."""
 
-    def __init__(self, real: Any, collection: PartialCollection) -> None:
-        self.real, self.collection = real, collection
+    def __init__(self, real: Any, name: str, collection: PartialCollection) -> None:
+        self.real, self.name, self.collection = real, name, collection
 
     def __getitem__(self, name: str) -> Any:
-        return self.collection if name == "borgere" else self.real[name]
+        return self.collection if name == self.name else self.real[name]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -121,7 +122,7 @@ AFTER_STEP = {f"after {name}": step for name, step in STEPS.items()}
 MID_BULK = {
     "mid history": ("repo", "history", "insert_many"),
     "mid projection": ("repo", "joblogs", "insert_many"),  # new joblogs' projections
-    "mid activity": ("writer", "borgere", "bulk_write"),
+    "mid activity": ("writer", "aktivitet", "insert_many"),
     "mid beskeder": ("repo", "messages", "insert_many"),
 }
 
@@ -176,8 +177,8 @@ async def test_a_crash_in_a_batch_and_the_batch_again_complete_exactly_what_was_
         owner, collection, method = MID_BULK[crash]
         if owner == "writer":
             real = ports.writer.db
-            partial = PartialCollection(real["borgere"], method, 1, concerns)
-            monkeypatch.setattr(ports.writer, "db", PartialDatabase(real, partial))
+            partial = PartialCollection(real[collection], method, 1, concerns)
+            monkeypatch.setattr(ports.writer, "db", PartialDatabase(real, collection, partial))
         else:
             partial = PartialCollection(getattr(ports.repo, collection), method, 1, concerns)
             monkeypatch.setattr(ports.repo, collection, partial)
@@ -204,7 +205,7 @@ async def test_a_crash_in_a_batch_and_the_batch_again_complete_exactly_what_was_
         assert v1["joblog"]["noter"] == "a"
         projection = await platform.db.joblogs.find_one({"_id": log_id})
         assert (projection["version"], projection["joblog"]["noter"]) == (2, "b")
-        citizen = await platform.db.borgere.find_one({"_id": cpr})
+        citizen = await FactsReader(platform.db).document(cpr)
         activity = [a["version"] for a in citizen["aktivitet"] if a["joblogId"] == log_id]
         assert sorted(activity) == [1, 2]  # once each
         for version in (1, 2):

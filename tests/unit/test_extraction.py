@@ -51,7 +51,7 @@ def chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
     async def documents_of(db: Any, cprs: list[str], known_by: Any) -> loader.ChunkDocuments:
         await asyncio.sleep(0)  # a database round trip
-        return loader.ChunkDocuments(cprs, [citizen(c) for c in cprs])
+        return loader.ChunkDocuments(cprs, [citizen(c) for c in cprs], [])
 
     monkeypatch.setattr(loader, "candidates", candidates)
     monkeypatch.setattr(loader, "documents_of", documents_of)

@@ -145,7 +145,7 @@ class BatchReadModel(FakeReadModel):
         self.trips = trips
 
     async def apply_bulk(self, updates: Iterable[Update]) -> int:
-        self.trips["borgere write"] += 1
+        self.trips["aktivitet write"] += 1
         done = 0
         for update in updates:
             await self.apply(update)
@@ -256,7 +256,7 @@ async def test_a_batch_of_creates_reads_and_writes_each_collection_once():
     w, r = await side_by_side([status(AKASSE)], commands, offering={AKASSE})
     assert w.repo.trips == {
         "beskeder read": 1, "borgere read": 1, "joblogs read": 1, "joblog_history write": 1,
-        "joblogs write": 1, "borgere write": 1, "beskeder write": 1,
+        "joblogs write": 1, "aktivitet write": 1, "beskeder write": 1,
     }  # fmt: skip
     assert outcome(w) == outcome(r)
     assert sorted((c.entry.cpr, c.akasseNr) for c in w.changes()) == sorted(
@@ -298,7 +298,7 @@ async def test_an_opret_then_ret_and_slet_in_one_batch_make_versions_one_to_thre
     assert [x.refusal.reason for x in w.outbox.rejected] == [Reason.JOBLOG_DELETED]
     assert outcome(w) == outcome(r)
     assert w.repo.trips["joblog_history write"] == 3  # one insert per wave
-    assert w.repo.trips["joblogs write"] == w.repo.trips["borgere write"] == 1
+    assert w.repo.trips["joblogs write"] == w.repo.trips["aktivitet write"] == 1
 
 
 async def test_two_edits_of_one_joblog_in_a_batch_the_second_merged_against_the_first():

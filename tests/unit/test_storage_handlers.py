@@ -38,9 +38,10 @@ from shared.contract.events import (
 from shared.contract.inbound import Inbound
 from shared.contract.rejections import Reason, Refusal
 from shared.platform.ports import keep_unexpected
+from shared.readmodel.aktivitet import activity_id
 from shared.readmodel.document import Document
 from shared.readmodel.facts import status_messages
-from shared.readmodel.updates import CITIZENS, Update, folded
+from shared.readmodel.updates import ACTIVITY, CITIZENS, Update, folded
 from tests.fakes import FakeClock, FakeOutbox
 
 NOW = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
@@ -191,6 +192,10 @@ class FakeFacts:
         doc = self.writer.document(CITIZENS, cpr)
         return status_on(timeline(status_messages(doc)), day)
 
+    async def statuses_of(self, cprs: Iterable[str]) -> dict[str, list[StatusMessage]]:
+        docs = {cpr: self.writer.document(CITIZENS, cpr) for cpr in cprs}
+        return {cpr: status_messages(doc) for cpr, doc in docs.items() if doc}
+
 
 @dataclass
 class FakeJoblogs:
@@ -324,8 +329,9 @@ async def test_a_new_joblog_is_stored_projected_sent_on_and_finished():
     assert change.entry.senestAendret == NOW.replace(microsecond=123000)  # milliseconds
     [note] = w.notes()
     assert (note.cpr, note.aarsag, note.tidspunkt) == (CPR, "joblog", change.entry.senestAendret)
-    citizen = w.writer.document(CITIZENS, CPR)
-    assert citizen is not None and citizen["joblogs"] == [str(cmd.joblogId)]
+    activity = w.writer.document(ACTIVITY, activity_id(CPR, str(cmd.joblogId), 1))
+    assert activity is not None and activity["joblogId"] == str(cmd.joblogId)
+    assert (activity["version"], activity["handling"]) == (1, "opret")
 
 
 async def test_a_concurrent_writer_taking_the_version_is_decided_against():
