@@ -19,7 +19,14 @@ from bench.throughput.answers import Answers
 from bench.throughput.drain import drain, seed
 from bench.throughput.messages import OUTBOUND, Json, Sizes
 from bench.throughput.result import commit, readme_paragraph
-from bench.throughput.running import BENCH_PROFILE, Platform, Run, process_env, register_akasse
+from bench.throughput.running import (
+    BENCH_PROFILE,
+    Platform,
+    Run,
+    process_env,
+    register_akasse,
+    settle,
+)
 from bench.throughput.steady import steady
 from harness import (
     free_port,
@@ -65,6 +72,11 @@ async def measure(sizes: Sizes, profile: bool) -> dict[str, Any]:
                 seeding.stop()
             print("services stopped")
             platform = await drain(run, answers, cprs, joblogs, mongo, profile)
+            # the steady load on a platform at rest: the drain's tail (the notifier's and
+            # retention's share of the backlog, which no answer waits for) done first
+            settling = time.monotonic()
+            await settle(lag, platform)
+            run.figures["steady_settled_after_s"] = round(time.monotonic() - settling, 1)
             await steady(run, answers, platform, cprs)
         finally:
             if platform is not None:

@@ -39,6 +39,12 @@ def readme_paragraph(r: dict[str, Any]) -> str:
             f" (lower bounds: {r['steady_answered']:,} of {r['steady_changes']:,} were answered "
             "within the wait after the load, the rest count as late as the wait's end)"
         )
+    hops = r.get("latency_hops_ms", {})
+    stretches = "; ".join(
+        f"{name.replace('_', ' ')} p50 {h['p50']} ms, p99 {h['p99']} ms" for name, h in hops.items()
+    )
+    settled = r.get("steady_settled_after_s")
+    rest = "" if settled is None else f", started when the drain's tail was done ({settled} s)"
     text = (
         f"Capacity (`bench/results/throughput.json`, {r['at'][:10]}, commit {r['commit']}, 2 CPUs "
         f"shared with other sessions' test runs, load average {r['load_average_1min_at_end']} at "
@@ -51,9 +57,11 @@ def readme_paragraph(r: dict[str, Any]) -> str:
         f"bare sink of the same records at {r['bare_sink_per_s']}/s in the same run: "
         f"{r['drain_vs_bare_sink']} of it. Jobnet creates offered at "
         f"{r['steady_offered_per_s']}/s (sent at {r['steady_achieved_per_s']}/s) for "
-        f"{r['steady_seconds']} s: latency from the send to the a-kasse's outbound answer p50 "
-        f"{r['latency_p50_ms']} ms, p90 {r['latency_p90_ms']} ms, p99 {r['latency_p99_ms']} ms"
-        f"{bounds}; the platform answered {r['steady_answered_per_s']}/s. CPU in the drain: "
+        f"{r['steady_seconds']} s{rest}: latency from the send to the a-kasse's outbound "
+        f"answer p50 {r['latency_p50_ms']} ms, p90 {r['latency_p90_ms']} ms, p99 "
+        f"{r['latency_p99_ms']} ms"
+        f"{bounds} (by hop, from the records' Kafka timestamps: {stretches}); the platform "
+        f"answered {r['steady_answered_per_s']}/s. CPU in the drain: "
         f"{r['drain_services_cpu_s_per_1000_changes']} s per 1,000 changes in the services "
         f"({services}), Kafka {cpu['kafka']} and FerretDB {cpu['ferretdb']} besides. The "
         f"busiest service, {prof.get('process')}, had its samples (py-spy, {sampled}) in "

@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from bench.throughput import hops
 from bench.throughput.answers import Answers
 from bench.throughput.messages import AKASSE_OUTBOUND
 from bench.throughput.running import Platform, Run
@@ -17,7 +18,8 @@ from harness import (
     jobnet,
 )
 from ops.parties import PartyProducers
-from shared.cluster.access import writer_of
+from shared.cluster.access import ADMIN, writer_of
+from shared.cluster.credentials import as_principal
 from shared.contract import topics
 
 
@@ -37,6 +39,8 @@ async def steady(run: Run, answers: Answers, platform: Platform, cprs: list[str]
     sent: dict[str, float] = {}
     loop = asyncio.get_running_loop()
     deliveries = []
+    admin = as_principal(run.settings, ADMIN)
+    hop_starts = await hops.starts(admin)
     cpu_before = platform.cpu()
     print(f"steady load: {sizes.steady_rate:g}/s for {sizes.steady_seconds:g} s ({n:,} creates)")
     try:
@@ -66,6 +70,7 @@ async def steady(run: Run, answers: Answers, platform: Platform, cprs: list[str]
     answered = sum(1 for i in sent if i in seen)
     # an answer not seen when the wait ended counts as that late (its latency a lower bound)
     latencies = [1000 * (seen.get(i, stopped) - t) for i, t in sent.items()]
+    stretches = await hops.stretches(admin, hop_starts, sent, seen)
     first = min(sent.values())
     done = answered if last is None else n
     run.figures |= {
@@ -80,6 +85,11 @@ async def steady(run: Run, answers: Answers, platform: Platform, cprs: list[str]
         "latency_p90_ms": round(percentile(latencies, 0.9), 1),
         "latency_p99_ms": round(percentile(latencies, 0.99), 1),
         "latency_max_ms": round(max(latencies), 1),
+        "latency_hops_ms": {
+            hop: {"p50": round(percentile(ms, 0.5), 1), "p99": round(percentile(ms, 0.99), 1)}
+            for hop, ms in stretches.items()
+            if ms
+        },
         "steady_cpu_s_per_1000_changes": {
             name: round(1000 * (cpu_after[name] - cpu_before[name]) / done, 3) for name in cpu_after
         },

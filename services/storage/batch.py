@@ -3,8 +3,9 @@ same decisions as `handlers.handle_command` (the per-record path, which the runt
 on when a batch fails on something other than an outage), by the same pure rules, with one read
 and one write per collection for the whole batch instead of six round trips per record:
 
-1. read `beskeder` (the finished message ids), `borgere` (the citizens' status messages only),
-   `joblogs` (the projections) and the merge bases in `joblog_history`, each one `_id $in`;
+1. read `beskeder` (the finished message ids), then `borgere` (the citizens' status messages
+   only) and `joblogs` (the projections) at once, then the merge bases in `joblog_history`,
+   each one `_id $in`;
 2. decide in memory, in waves: the n-th record of a joblog in the batch is in wave n, decided
    against what wave n-1 stored, so the second edit of a joblog in one batch is decided against
    the first; each wave's versions are inserted in one unordered `insert_many` into
@@ -12,9 +13,9 @@ and one write per collection for the whole batch instead of six round trips per 
    very message before a crash) is read back in one `$in` and decided against, up to
    `VERSION_ATTEMPTS` times, as today;
 3. then the projections (one `insert_many` of new joblogs', one `bulk_write` replacing older
-   ones), the activities in `borgere` (one `bulk_write`), the changes, notes and refusals
-   published together (a citizen's in order: `in_key_order`), and `beskeder` last (one
-   `insert_many`).
+   ones) and, at the same time, the activity in `aktivitet` (one `insert_many`), the changes,
+   notes and refusals published together (a citizen's in order: `in_key_order`), and `beskeder`
+   last (one `insert_many`).
 
 The crash protocol is today's: every step is idempotent, the history insert is where a change
 is decided, and `beskeder` is written only when everything else is durable, so a batch that
@@ -43,7 +44,7 @@ from services.storage.handlers import (
 from services.storage.ports import StoragePorts
 from services.storage.records import HistoryEntry
 from shared.contract import topics
-from shared.contract.citizen import status_on, timeline
+from shared.contract.citizen import StatusMessage, status_on, timeline
 from shared.contract.cpr import mask
 from shared.contract.events import CitizenChange, Joblog, JoblogChange, JoblogCommand
 from shared.contract.inbound import Inbound
@@ -55,6 +56,8 @@ from shared.platform.ports import Send, in_key_order
 log = logging.getLogger("dfdg.storage")
 
 Key = tuple[UUID, int]
+Projections = tuple[dict[UUID, HistoryEntry], dict[UUID, Key]]
+"""`projected_among`'s answer: the newest entry of each joblog, the batch's earlier ones."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,13 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
             refused.append((record, refusal))
         else:
             checked.append(record)
-    statuses = await ports.facts.statuses_of(r.command.cpr for r in checked) if checked else {}
+    statuses: dict[str, list[StatusMessage]] = {}
+    projections: Projections = ({}, {})
+    if checked:  # the citizens' status and the joblogs' projections at once (one round trip)
+        statuses, projections = await asyncio.gather(
+            ports.facts.statuses_of(r.command.cpr for r in checked),
+            ports.repo.projected_among(r.command.joblogId for r in checked),
+        )
     members: list[Record] = []
     for record in checked:
         command = record.command
@@ -107,14 +116,16 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
     entries: dict[int, HistoryEntry] = {}  # by the record's place in `members`
     projected: set[UUID] = set()  # the joblogs that had a projection
     if members:
-        decided, more_refused, projected = await accept_all(members, now, ports)
+        decided, more_refused, projected = await accept_all(members, projections, now, ports)
         entries.update(decided)
         refused.extend(more_refused)
     accepted = [entries[i] for i in sorted(entries)]
 
-    if accepted:
-        await ports.repo.project_all(accepted, projected)
-        await ports.writer.apply_bulk([e.activity() for e in accepted])
+    if accepted:  # two read models of the stored history, written at once
+        await asyncio.gather(
+            ports.repo.project_all(accepted, projected),
+            ports.writer.apply_bulk([e.activity() for e in accepted]),
+        )
     if refused:  # decided: recorded before the refusals go out
         await ports.repo.mark_refused(
             [(r.command.beskedId, why, gentagelse_of(r.command, r.inbound)) for r, why in refused],
@@ -144,10 +155,11 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
 
 
 async def accept_all(
-    members: list[Record], now: datetime, ports: StoragePorts
+    members: list[Record], projections: Projections, now: datetime, ports: StoragePorts
 ) -> tuple[dict[int, HistoryEntry], list[tuple[Record, Refusal]], set[UUID]]:
     """The history entry of each command (by its place in `members`), or its refusal, and the
-    joblogs that had a projection; the commands of one joblog in waves, in the batch's order."""
+    joblogs that had a projection (`projections`: `projected_among` of at least their joblogs);
+    the commands of one joblog in waves, in the batch's order."""
     waves: list[list[int]] = []
     position: dict[UUID, int] = {}
     for index, record in enumerate(members):
@@ -156,7 +168,7 @@ async def accept_all(
         if n == len(waves):
             waves.append([])
         waves[n].append(index)
-    latest, earlier = await ports.repo.projected_among(position)
+    latest, earlier = dict(projections[0]), projections[1]
     projected = set(latest)
     # the merge bases: the versions the edits were based on, when older than the projection's
     # (a later wave's stored version is at most its place higher: a superset, read once); and
