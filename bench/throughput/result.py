@@ -14,8 +14,9 @@ def commit() -> str:
         out = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, check=True
         )
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, check=True).stdout.strip()  # fmt: skip
+        # a result file written before is not a change of the code measured
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ":!bench/results"]
+        dirty = subprocess.run(status, cwd=ROOT, capture_output=True, check=True).stdout.strip()
         return out.stdout.decode().strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
