@@ -101,12 +101,12 @@ async def documents_of(
     loop."""
     raw = db[CITIZENS].with_options(codec_options=RAW)
     raw_activity = db[ACTIVITY].with_options(codec_options=RAW)
-    async with _lane():
-        citizens = await raw.find({"_id": {"$in": cprs}}).to_list()
-        activity = [
-            doc for where in filters(cprs) for doc in await raw_activity.find(where).to_list()
-        ]
-    return ChunkDocuments(cprs, citizens, activity, known_by)
+    async with _lane():  # the chunk's queries at once
+        citizens, *activity = await asyncio.gather(
+            raw.find({"_id": {"$in": cprs}}).to_list(),
+            *(raw_activity.find(where).to_list() for where in filters(cprs)),
+        )
+    return ChunkDocuments(cprs, citizens, [doc for part in activity for doc in part], known_by)
 
 
 _lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
