@@ -271,8 +271,10 @@ class FrontEnd:
         self.watched_akasser: set[str] = set()
         self.cprs_sent: set[str] = set()  # every cpr in a message sent: what the logs must not show
 
-    async def start(self) -> None:
-        await self.watch(list(self.WATCHED))
+    async def start(self, watch: bool = True) -> None:
+        """`watch=False`: a front end that only sends (nothing collected in memory)."""
+        if watch:
+            await self.watch(list(self.WATCHED))
         await self.lag.start()
 
     async def watch(self, names: list[str]) -> None:
