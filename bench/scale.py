@@ -247,8 +247,8 @@ def herd_at(wall_clock: datetime) -> datetime:
 async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:
     """A quarter of the citizens (none of the sweep's) due at once, one pair each: one tick
     through the real notifier; (seconds, notices sent, whether each was sent exactly once and
-    stored published, the growth of the peak resident memory in MiB). The platform clock is
-    put back afterwards."""
+    stored published, the rise of the resident memory during the tick in MiB). The platform
+    clock is put back afterwards."""
     timers, queue, clock = db[collections.TIMERS], db[collections.DUE_QUEUE], db[collections.CLOCK]
     wanted = int(citizens * HERD_SHARE)
     at = herd_at(datetime.now(UTC))
