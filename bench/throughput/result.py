@@ -44,6 +44,8 @@ def readme_paragraph(r: dict[str, Any]) -> str:
     stretches = "; ".join(
         f"{name.replace('_', ' ')} p50 {h['p50']} ms, p99 {h['p99']} ms" for name, h in hops.items()
     )
+    began = r.get("duty_began_days_before")
+    duty = "" if began is None else f"; the duty began {began} days before: no timer fell due"
     settled = r.get("steady_settled_after_s")
     rest = "" if settled is None else f", started when the drain's tail was done ({settled} s)"
     text = (
@@ -54,7 +56,8 @@ def readme_paragraph(r: dict[str, Any]) -> str:
         f"{r['akasse_edits_merged']:,} of them merged against an older version) drained by the "
         f"service processes at {r['drain_changes_per_s']} changes/s ({r['drain_seconds']} s from "
         "their start until both outbound topics had every answer; "
-        f"{r['drain_changes_per_s_after_first_answer']}/s from the first answer on), against a "
+        f"{r['drain_changes_per_s_after_first_answer']}/s from the first answer on{duty}), "
+        "against a "
         f"bare sink of the same records at {r['bare_sink_per_s']}/s in the same run: "
         f"{r['drain_vs_bare_sink']} of it. Jobnet creates offered at "
         f"{r['steady_offered_per_s']}/s (sent at {r['steady_achieved_per_s']}/s) for "
