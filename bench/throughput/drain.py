@@ -23,6 +23,7 @@ from harness import (
 )
 from ops.lag import PlatformLag
 from ops.parties import PartyProducers
+from services.storage.batch import STEP_METRIC, STEPS
 from shared.cluster.access import ADMIN
 from shared.cluster.credentials import as_principal
 from shared.contract import topics
@@ -127,6 +128,7 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
             if not task.done():
                 task.cancel()
     cpu_done = platform.cpu()
+    steps = platform.sums("storage", STEP_METRIC, "step")
     summaries = {name: profiler.stop() for name, profiler in profilers.items()}
     seconds = last - started_wall
     first = min(answers.seen[name][i] for name in OUTBOUND for i in ids)
@@ -147,6 +149,7 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
         "drain_cpu_s": {n: round(s, 2) for n, s in used.items()},
         "drain_cpu_s_per_1000_changes": per_1000,
         "drain_services_cpu_s_per_1000_changes": round(sum(per_1000[n] for n in python), 3),
+        "drain_storage_batch_step_s": {step: round(steps.get(step, 0.0), 2) for step in STEPS},
         **profiles(summaries, used, python),
     }
     return platform

@@ -44,6 +44,9 @@ def readme_paragraph(r: dict[str, Any]) -> str:
     stretches = "; ".join(
         f"{name.replace('_', ' ')} p50 {h['p50']} ms, p99 {h['p99']} ms" for name, h in hops.items()
     )
+    steps = r.get("drain_storage_batch_step_s", {})
+    split = ", ".join(f"{step} {seconds} s" for step, seconds in steps.items())
+    by_step = f" Storage's batches in the drain took, by step: {split}." if steps else ""
     began = r.get("duty_began_days_before")
     duty = "" if began is None else f"; the duty began {began} days before: no timer fell due"
     settled = r.get("steady_settled_after_s")
@@ -69,7 +72,7 @@ def readme_paragraph(r: dict[str, Any]) -> str:
         f"{r['drain_services_cpu_s_per_1000_changes']} s per 1,000 changes in the services "
         f"({services}), Kafka {cpu['kafka']} and FerretDB {cpu['ferretdb']} besides. The "
         f"busiest service, {prof.get('process')}, had its samples (py-spy, {sampled}) in "
-        f"{packages}; on top of the stack {tops}; inclusive {inclusive}."
+        f"{packages}; on top of the stack {tops}; inclusive {inclusive}.{by_step}"
     )
     return textwrap.fill(
         text, 96, initial_indent="- ", subsequent_indent="  ", break_on_hyphens=False

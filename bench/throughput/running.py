@@ -7,9 +7,12 @@ import asyncio
 import json
 import os
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.throughput.messages import AKASSE, Sizes
 from infra import local, processes
@@ -98,15 +101,30 @@ class Platform:
     def stop(self) -> None:
         self.supervisor.stop_all()
 
+    def sums(self, service: str, metric: str, label: str) -> dict[str, float]:
+        """A histogram's `_sum` by `label`, as a service's metrics serve it now (one instance)."""
+        instance = next(i for i in self.instances if i.service == service)
+        port = instance.metrics_port(instance.settings(self.env))
+        text = _get(f"http://127.0.0.1:{port}/metrics")
+        return {
+            sample.labels[label]: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == f"{metric}_sum"
+        }
+
 
 def _ready(url: str) -> bool:
-    import urllib.request
-
     try:
         with urllib.request.urlopen(url, timeout=1) as answer:
             return bool(answer.status == 200)
     except OSError:
         return False
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return str(answer.read().decode())
 
 
 def process_env(settings: Settings, env: dict[str, str]) -> dict[str, str]:

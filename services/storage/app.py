@@ -19,6 +19,7 @@ from shared.platform.ports import keep_unexpected
 from shared.platform.registry import named
 from shared.platform.runtime import Runtime, Service
 from shared.platform.settings import Settings
+from shared.platform.steps import StepTimes
 from shared.readmodel.facts import FactsReader
 from shared.readmodel.joblogs import JoblogReader
 from shared.readmodel.writer import ReadModelWriter
@@ -42,6 +43,9 @@ def build(settings: Settings) -> Service[StoragePorts]:
         register=register,
         clock=runtime.clock,
         outbox=runtime.outbox,
+        steps=StepTimes(
+            batch.STEP_METRIC, "A batch of joblog commands: each step's time", runtime.metrics
+        ),
     )
     runtime.consume(
         topics.Source(topics.JOBLOG_COMMANDS), JoblogCommand,

@@ -58,6 +58,12 @@ log = logging.getLogger("dfdg.storage")
 Key = tuple[UUID, int]
 Projections = tuple[dict[UUID, HistoryEntry], dict[UUID, Key]]
 """`projected_among`'s answer: the newest entry of each joblog, the batch's earlier ones."""
+STEPS = (
+    "beskeder read", "field rules", "status and projections read", "history", "read models",
+    "sent", "beskeder written",
+)  # fmt: skip
+"""A batch's steps, in order, each timed (`ports.steps`, on the metrics as `STEP_METRIC`)."""
+STEP_METRIC = "dfdg_storage_batch_step_seconds"
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,14 @@ class Record:
 
 
 async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
-    """A batch of joblog commands (see the module docstring)."""
+    """A batch of joblog commands (see the module docstring); the time of each step on the
+    metrics (`STEPS`)."""
+    lap = ports.steps.lap()
     records = [Record(i, JoblogCommand.model_validate_json(i.body)) for i in batch]
     now = await ports.clock.now()
     today = day_of(now)
     before = await ports.repo.finished_among(r.command.beskedId for r in records)
+    lap("beskeder read")
     seen: set[UUID] = set()  # a twin of a message in this batch is decided with it
     pending: list[Record] = []
     again: list[tuple[Record, Refusal]] = []  # refused before: the refusal again
@@ -94,6 +103,7 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
             refused.append((record, refusal))
         else:
             checked.append(record)
+    lap("field rules")
     statuses: dict[str, list[StatusMessage]] = {}
     projections: Projections = ({}, {})
     if checked:  # the citizens' status and the joblogs' projections at once (one round trip)
@@ -112,6 +122,7 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
             refused.append((record, refusal))
         else:
             members.append(record)
+    lap("status and projections read")
 
     entries: dict[int, HistoryEntry] = {}  # by the record's place in `members`
     projected: set[UUID] = set()  # the joblogs that had a projection
@@ -120,6 +131,7 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
         entries.update(decided)
         refused.extend(more_refused)
     accepted = [entries[i] for i in sorted(entries)]
+    lap("history")
 
     if accepted:  # two read models of the stored history, written at once
         await asyncio.gather(
@@ -132,6 +144,7 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
             {r.command.beskedId for r, _ in refused if r.command.beskedId in before},
             today,
         )
+    lap("read models")
     sends: list[tuple[str | None, Send]] = []  # a citizen's in his records' order
     for record, why in sorted([*refused, *again], key=lambda r: records.index(r[0])):
         command = record.command
@@ -148,10 +161,12 @@ async def handle_commands(batch: list[Inbound], ports: StoragePorts) -> None:
         note = CitizenChange(cpr=entry.cpr, aarsag="joblog", tidspunkt=entry.accepteret)
         sends.append((entry.cpr, partial(_send_on, ports, entry.cpr, change, note)))
     await in_key_order(sends)
+    lap("sent")
     if accepted:
         await ports.repo.mark_all_finished(
             accepted, [e.besked_id for e in accepted if e.besked_id in before]
         )
+    lap("beskeder written")
 
 
 async def accept_all(

@@ -4,7 +4,7 @@ ones, the handler tests in-memory fakes (`tests/unit/test_storage_handlers.py`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
@@ -14,6 +14,7 @@ from shared.contract.citizen import ExemptionMessage, Period, StatusMessage
 from shared.contract.events import Joblog, StoredJoblog
 from shared.contract.rejections import Refusal
 from shared.platform.ports import Clock, Outbox
+from shared.platform.steps import StepTimes
 from shared.readmodel.document import Document
 from shared.readmodel.updates import Update
 
@@ -91,3 +92,4 @@ class StoragePorts:
     register: Register
     clock: Clock
     outbox: Outbox
+    steps: StepTimes = field(default_factory=StepTimes)  # a batch's time by step (metrics)

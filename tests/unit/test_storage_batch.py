@@ -26,6 +26,7 @@ from shared.contract.events import Handling, JoblogCommand
 from shared.contract.inbound import Inbound
 from shared.contract.rejections import Reason, Refusal
 from shared.platform.kafka import deliver_whole
+from shared.platform.steps import StepTimes
 from shared.readmodel.facts import status_messages
 from shared.readmodel.updates import CITIZENS, Update
 from tests.fakes import FakeClock, FakeOutbox
@@ -521,3 +522,12 @@ async def test_a_day_boundary_between_membership_and_acceptance_is_the_same_day(
     await run(w, [cmd])
     assert [c.akasseNr for c in w.changes()] == [AKASSE]
     assert date(2026, 3, 2) == NOW.date()
+
+
+async def test_each_step_of_a_batch_is_timed_in_order():
+    w = world(offering={AKASSE})
+    ports = replace(w.ports, steps=StepTimes())
+    await batch.handle_commands([inbound(command(), 0), inbound(command(), 1)], ports)
+    seconds = ports.steps.seconds()
+    assert list(seconds) == list(batch.STEPS) and all(s >= 0 for s in seconds.values())
+    assert len(w.changes()) == 2
