@@ -31,6 +31,16 @@ def test_the_throughput_result_has_the_issues_keys_and_is_the_readmes():
     assert record["drain_cpu_s_per_1000_changes"] and record["steady_cpu_s_per_1000_changes"]
 
 
+def test_the_readme_quotes_the_result_files():
+    readme = (ROOT / "README.md").read_text()
+    throughput, scale = result("throughput"), result("scale")
+    assert f"{throughput['drain_changes_per_s']} changes/s" in readme
+    assert f"bare sink of the same records {throughput['bare_sink_per_s']}/s" in readme
+    assert f"p99 {throughput['latency_p99_ms']} ms" in readme
+    assert f"| {scale['sweep_seconds'][1]} s |" in readme
+    assert f"| {scale['herd_seconds'][1]} s, each notice once |" in readme
+
+
 def test_the_udsoegning_memory_result_is_flat_and_the_readmes():
     record, readme = result("udsoegning_memory"), (ROOT / "docs" / "design.md").read_text()
     n = record["n"]
