@@ -44,7 +44,9 @@ def build(settings: Settings) -> Service[StoragePorts]:
         clock=runtime.clock,
         outbox=runtime.outbox,
         steps=StepTimes(
-            batch.STEP_METRIC, "A batch of joblog commands: each step's time", runtime.metrics
+            batch.STEP_METRIC,
+            "A part of a batch of joblog commands: each step's time",
+            runtime.metrics,
         ),
     )
     runtime.consume(

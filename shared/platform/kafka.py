@@ -182,6 +182,22 @@ async def deliver_batch(
         raise failures[0]
 
 
+PART_RECORDS = 50
+"""The fewest records a part of a batch holds (`deliver_whole`): a smaller batch goes whole,
+since each part costs its own round trips."""
+
+
+def parts_of(batch: list[Inbound], parts: int) -> list[list[Inbound]]:
+    """The batch in at most `parts` parts of at least `PART_RECORDS` records where it has them,
+    split by key: a key's records all in one part, in their order, the keys dealt out in turn."""
+    count = max(1, min(parts, len(batch) // PART_RECORDS))
+    split: list[list[Inbound]] = [[] for _ in range(count)]
+    part_of: dict[str | None, int] = {}
+    for inbound in batch:
+        split[part_of.setdefault(inbound.key, len(part_of) % count)].append(inbound)
+    return [part for part in split if part]
+
+
 async def deliver_whole(
     records: Iterable[Inbound],
     handle_batch: HandleBatch,
@@ -189,24 +205,32 @@ async def deliver_whole(
     on_unexpected: Fallback,
     at_once: int,
     last_resort: Fallback | None = None,
+    parts: int = 1,
 ) -> None:
-    """Run a batch through a batch-native handler; should it fail on something other than an
-    outage (a bad record among good ones), run the same batch again record by record under
+    """Run a batch through a batch-native handler, in up to `parts` parts at once (`parts_of`:
+    disjoint keys, so two parts are as two instances on two partitions; while one part waits for
+    its round trips, another's decisions run). Should a part fail on something other than an
+    outage (a bad record among good ones), run the whole batch again record by record under
     `deliver_batch`'s policy, so each bad record gets its rejection and the others go through.
     Handlers are idempotent: what the failed batch had already done is not done twice. An
-    outage nacks the batch."""
+    outage nacks the batch. Either waits until every part has finished."""
     batch = list(records)
     if not batch:
         return
-    try:
-        await handle_batch(batch)
+    outcomes = await asyncio.gather(
+        *(handle_batch(part) for part in parts_of(batch, parts)), return_exceptions=True
+    )
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if not failures:
         return
-    except TRANSIENT_ERRORS as error:
-        await _nack(batch[0], error)
-    except Exception:
-        log.exception(
-            "a batch of %d on %s failed; handling it record by record", len(batch), batch[0].topic
-        )
+    if outage := next((f for f in failures if isinstance(f, TRANSIENT_ERRORS)), None):
+        await _nack(batch[0], outage)
+    if other := next((f for f in failures if not isinstance(f, Exception)), None):
+        raise other  # a cancellation (the service stops)
+    log.error(
+        "a batch of %d on %s failed; handling it record by record", len(batch), batch[0].topic,
+        exc_info=failures[0],
+    )  # fmt: skip
     await deliver_batch(batch, handle, on_unexpected, at_once, last_resort)
 
 

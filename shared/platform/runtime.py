@@ -182,8 +182,9 @@ class Runtime:
         kept from its raw bytes alone (`KafkaOutbox.keep_raw`). `expects` is the model of one
         record for the AsyncAPI document; the records are read as raw bytes all the same
         (`shared.platform.asyncapi`). With `handle_batch`, a batch goes to it whole (one read
-        and one bulk write per collection), and `handle` takes the records one by one only when
-        the whole batch failed on something other than an outage (`deliver_whole`)."""
+        and one bulk write per collection; JOBLOG_BATCH_PARTS parts of it at once, split by
+        citizen), and `handle` takes the records one by one only when the whole batch failed on
+        something other than an outage (`deliver_whole`)."""
         at_once = self.settings.consumer_workers
 
         async def on_batch(
@@ -203,7 +204,7 @@ class Runtime:
                 else:
                     await deliver_whole(
                         inbound, handle_batch, handle, on_unexpected, at_once,
-                        self.outbox.keep_raw,
+                        self.outbox.keep_raw, self.settings.batch_parts,
                     )  # fmt: skip
 
         options = subscriber_options(self.name, source.name, self.group(source.name))

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(4, alias="JOBLOG_TOPIC_PARTITIONS")
     # citizens a subscriber handles at once (each citizen's records in order)
     consumer_workers: int = Field(8, alias="JOBLOG_CONSUMER_WORKERS")
+    # parts of a batch a batch-native handler takes at once, split by citizen (`parts_of`)
+    batch_parts: int = Field(2, ge=1, alias="JOBLOG_BATCH_PARTS")
     max_message_bytes: int = Field(1_048_576, alias="JOBLOG_MAX_MESSAGE_BYTES")
     rejected_raw_max_bytes: int = Field(65_536, alias="JOBLOG_REJECTED_RAW_MAX_BYTES")
 

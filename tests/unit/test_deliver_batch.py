@@ -18,7 +18,7 @@ from shared.contract import topics
 from shared.contract.events import Rejection
 from shared.contract.inbound import Inbound
 from shared.platform.clock import PlatformClock
-from shared.platform.kafka import deliver_batch, deliver_whole
+from shared.platform.kafka import PART_RECORDS, deliver_batch, deliver_whole, parts_of
 from shared.platform.runtime import KafkaOutbox
 from shared.platform.settings import ClockMode, Settings
 
@@ -235,6 +235,83 @@ async def test_an_outage_in_a_batch_nacks_it_without_handling_it_again(outage):
 
     with pytest.raises(NackMessage):
         await deliver_whole(batch(("a", "a1")), whole, _never_one, _never, at_once=1)
+
+
+def keyed(citizens: int, each: int) -> list[Inbound]:
+    """`each` records of each of `citizens` keys, interleaved: c0-0, c1-0, …, c0-1, …"""
+    return batch(*((f"c{c}", f"c{c}-{n}") for n in range(each) for c in range(citizens)))
+
+
+def test_a_batch_is_split_by_key_into_parts_each_key_in_one_part_in_order():
+    records = keyed(citizens=7, each=PART_RECORDS // 2)
+    parts = parts_of(records, 3)
+    assert len(parts) == 3
+    assert sorted(r.offset for p in parts for r in p) == [r.offset for r in records]
+    for part in parts:
+        keys = {r.key for r in part}
+        assert all(r.key not in keys for other in parts if other is not part for r in other)
+        for key in keys:
+            mine = [r.body.decode() for r in part if r.key == key]
+            assert mine == [f"{key}-{n}" for n in range(PART_RECORDS // 2)]
+
+
+@pytest.mark.parametrize(
+    ("size", "asked", "got"),
+    [(1, 2, 1), (2 * PART_RECORDS - 1, 2, 1), (2 * PART_RECORDS, 2, 2), (500, 2, 2), (500, 1, 1)],
+)
+def test_a_part_holds_at_least_part_records(size, asked, got):
+    assert len(parts_of(keyed(citizens=size, each=1), asked)) == got
+
+
+def test_one_citizen_is_never_split():
+    assert len(parts_of(keyed(citizens=1, each=4 * PART_RECORDS), 2)) == 1
+
+
+async def test_the_parts_of_a_batch_run_at_once():
+    running = most = 0
+    seen: list[int] = []
+
+    async def whole(records: list[Inbound]) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        seen.append(len(records))
+        running -= 1
+
+    await deliver_whole(keyed(citizens=200, each=1), whole, _never_one, _never, 8, parts=2)
+    assert most == 2 and sorted(seen) == [100, 100]
+
+
+async def test_a_failed_part_has_the_whole_batch_handled_again_once_the_other_part_is_done():
+    events: list[str] = []
+
+    async def whole(records: list[Inbound]) -> None:
+        if any(r.body == b"c0-0" for r in records):
+            raise ValueError("a bad record among them")
+        await asyncio.sleep(0.01)
+        events.append("the other part done")
+
+    async def one(inbound: Inbound) -> None:
+        events.append("one by one")
+
+    await deliver_whole(keyed(citizens=200, each=1), whole, one, _never, 8, parts=2)
+    assert events[0] == "the other part done" and events[1:] == ["one by one"] * 200
+
+
+@pytest.mark.parametrize("outage", [ConnectionFailure("db"), KafkaConnectionError("kafka")])
+async def test_an_outage_in_one_part_nacks_the_batch_once_the_other_part_is_done(outage):
+    done: list[int] = []
+
+    async def whole(records: list[Inbound]) -> None:
+        if any(r.body == b"c0-0" for r in records):
+            raise outage
+        await asyncio.sleep(0.01)
+        done.append(len(records))
+
+    with pytest.raises(NackMessage):
+        await deliver_whole(keyed(citizens=200, each=1), whole, _never_one, _never, 8, parts=2)
+    assert done == [100]
 
 
 async def _never_one(inbound: Inbound) -> None:
