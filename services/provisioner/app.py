@@ -1,7 +1,8 @@
 """Provisioner: keeps the cluster's parties as the contract says, as the Kafka admin.
 
 - at start: the fixed topics, the 98 jobcentres' topics, the services' and the parties'
-  principals and every ACL (idempotent; the local launcher has done it before already);
+  principals and every ACL (idempotent; the local launcher has done it before already; a
+  principal the cluster knows keeps its password there: `Provisioning.principals`' `renew`);
 - then follows the a-kasse register (dfdg.akasse.register): an a-kasse it names for the first
   time gets its three topics, its principal `akasse-<nr>` (password added to the parties'
   credentials file) and its ACLs within seconds; the a-kasse adapter finds its inbound topic by
@@ -30,9 +31,9 @@ log = logging.getLogger("dfdg.provisioner")
 class Admin(Protocol):
     """The cluster's admin (`shared.cluster.provisioning.Provisioning`): blocking calls."""
 
-    def platform(self) -> None: ...
+    def platform(self, renew: bool = True) -> None: ...
 
-    def akasse(self, nr: str) -> None: ...
+    def akasse(self, nr: str, renew: bool = True) -> None: ...
 
 
 class Provisioned:
@@ -46,12 +47,12 @@ class Provisioned:
     async def akasse(self, nr: str) -> None:
         async with self._one_at_a_time:
             if nr not in self.done:
-                await asyncio.to_thread(self.provisioning.akasse, nr)
+                await asyncio.to_thread(self.provisioning.akasse, nr, False)
                 self.done.add(nr)
                 log.info("a-kasse %s provisioned: topics, principal, ACLs", nr)
 
     async def platform(self) -> None:
-        await asyncio.to_thread(self.provisioning.platform)
+        await asyncio.to_thread(self.provisioning.platform, False)
 
 
 async def handle_register(key: bytes | None, value: bytes | None, parties: Provisioned) -> None:

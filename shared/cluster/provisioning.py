@@ -2,7 +2,10 @@
 client of confluent-kafka (`create_topics`, `alter_user_scram_credentials`, `create_acls`).
 
 Idempotent: a topic or ACL that exists is left alone; a principal keeps the password its
-credentials file holds (a new one gets a random password, written to the file). Runs with the
+credentials file holds (a new one gets a random password, written to the file), set on the
+cluster again each time (`renew`), or, where the provisioner service starts, only where the
+cluster has none yet: hashing the hundred parties' passwords again took 1.2 CPU s at each start
+of the service, as long as the other services' whole start on the same two cores. Runs with the
 admin principal: at start of the local platform (`infra.local.up`), in the provisioner service
 (every a-kasse the register names) and as `joblog provision` against a production cluster.
 """
@@ -84,16 +87,16 @@ class Provisioning:
 
     # -- what the platform needs -------------------------------------------------------------
 
-    def platform(self) -> None:
+    def platform(self, renew: bool = True) -> None:
         """The fixed topics, the 98 jobcentres, the services and the parties that exist from
-        the start, with their ACLs."""
+        the start, with their ACLs (`renew`: see `principals`)."""
         self.topics(topics.PLATFORM, self.settings.topic_partitions)
         jobcentres = [name for kode in sorted(KOMMUNER) for name in topics.jobcenter_topics(kode)]
         self.topics(jobcentres, self.settings.jobcenter_topic_partitions)
         services = [access.service_principal(name) for name in PRINCIPALS]
-        self.principals(services, self.settings.platform_credentials_file)
+        self.principals(services, self.settings.platform_credentials_file, renew)
         self.hand_out(self.settings.service_credentials_dir)
-        self.principals(access.party_principals(), self.settings.kafka_credentials_file)
+        self.principals(access.party_principals(), self.settings.kafka_credentials_file, renew)
         self.grant(access.platform_grants())
 
     def hand_out(self, folder: Path | None) -> None:
@@ -107,14 +110,14 @@ class Provisioning:
             own = folder / name / CREDENTIALS_FILE
             credentials.save(own, {principal: passwords[principal]})
 
-    def akasse(self, nr: str) -> None:
+    def akasse(self, nr: str, renew: bool = True) -> None:
         """A-kasse `nr`, as soon as the register names it: its topics, principal and ACLs.
         Only a number of three ASCII digits: another would give a principal whose prefixed
         group ACL matches other a-kasser's groups."""
         if not is_akasse_nr(nr):
             raise ValueError(f"a-kasse number {nr[:20]!r} is not 3 digits: not provisioned")
         self.topics(topics.akasse_topics(nr), self.settings.topic_partitions)
-        self.principals([access.akasse_principal(nr)], self.settings.kafka_credentials_file)
+        self.principals([access.akasse_principal(nr)], self.settings.kafka_credentials_file, renew)
         self.grant(access.akasse_grants(nr))
         log.info("provisioned a-kasse %s", nr)
 
@@ -160,20 +163,43 @@ class Provisioning:
                 f"{factor}: no write could ever be acknowledged"
             )
 
-    def principals(self, names: Iterable[str], file: Any) -> None:
+    def principals(self, names: Iterable[str], file: Any, renew: bool = True) -> None:
         """SCRAM users for `names`, each with the password its credentials file holds or a new
-        one (written to the file before the cluster learns it, so it is never lost)."""
+        one (written to the file before the cluster learns it, so it is never lost). `renew`
+        False: only the users the cluster has no SCRAM-SHA-512 credential of, and those given a
+        new password now; a password changed in the file by hand is set by `joblog provision`
+        (or `joblog infra up`), which renews every one."""
         passwords = credentials.load(file)
         names = list(names)
-        for name in names:
-            passwords.setdefault(name, credentials.new_password())
+        made = {name for name in names if name not in passwords}
+        for name in made:
+            passwords[name] = credentials.new_password()
         if file is not None:
             credentials.save(file, passwords)
+        if not renew:
+            known = self.scram_users()
+            names = [name for name in names if name in made or name not in known]
+        if not names:
+            return
         info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
         upserts: list[UserScramCredentialAlteration] = [
             UserScramCredentialUpsertion(name, info, passwords[name].encode()) for name in names
         ]
         _wait(self.admin.alter_user_scram_credentials(upserts), "principal")
+
+    def scram_users(self) -> set[str]:
+        """The users the cluster holds a SCRAM-SHA-512 credential of."""
+        future = self.admin.describe_user_scram_credentials(request_timeout=TIMEOUT_SECONDS)
+        assert isinstance(future, Future)  # of all users: one future (a dict of some users')
+        described = future.result(timeout=TIMEOUT_SECONDS)
+        return {
+            user
+            for user, description in described.items()
+            if any(
+                info.mechanism == ScramMechanism.SCRAM_SHA_512
+                for info in description.scram_credential_infos
+            )
+        }
 
     def grant(self, grants: Iterable[Grant]) -> None:
         bindings = [_binding(grant) for grant in grants]

@@ -12,10 +12,11 @@ class FakeAdmin:
     def __init__(self) -> None:
         self.akasser: list[str] = []
 
-    def platform(self) -> None:
+    def platform(self, renew: bool = True) -> None:
         raise AssertionError("the platform is provisioned at start, not per record")
 
-    def akasse(self, nr: str) -> None:
+    def akasse(self, nr: str, renew: bool = True) -> None:
+        assert not renew  # a principal the cluster knows keeps its password there
         self.akasser.append(nr)
 
 
