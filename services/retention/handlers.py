@@ -1,8 +1,9 @@
 """The retention service's handlers, wired in `services/retention/app.py`.
 
 - dfdg.joblog.changes: each accepted change adds its entries to the queue (`udloeb`): the day it
-  changed the joblog, the day its message id was finished (`retention.entries_of`); one insert
-  per batch, the entries already there left as they are.
+  changed the joblog, the day its message id was finished (`retention.entries_of`); one read of
+  those entries and one insert per batch of those not there yet (a joblog changed again the
+  same day adds none).
 - dfdg.timers: on the first tick of a (Copenhagen) day, the day's run of the job starts in the
   background (`Runner`), so a long run holds up neither the ticks nor the consumer group.
 """

@@ -58,8 +58,15 @@ class RetentionStore:
     # -- the queue ---------------------------------------------------------------------------
 
     async def add_entries(self, keys: Iterable[str]) -> None:
-        docs = [{"_id": key} for key in sorted(set(keys))]
-        if docs:
+        """The entries the queue lacks of these: one `_id $in`, then one insert of the rest (a
+        joblog changed twice in a day: the second has its `ryd` entry already). FerretDB inserts
+        a batch that holds a duplicate again one document at a time, a commit each (3 times the
+        CPU in a script of 100-entry batches with 10 known); on MongoDB it is one indexed read."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return
+        there = {d["_id"] async for d in self.queue.find({"_id": {"$in": wanted}}, {"_id": 1})}
+        if docs := [{"_id": key} for key in wanted if key not in there]:
             await insert_new(self.queue, docs)
 
     async def first_due(self, kind: str, last_day: date) -> date | None:
