@@ -68,7 +68,7 @@ def build(settings: Settings) -> Service[NotifierPorts]:
         maaned=MaanedQueue(db),
         paamindelse_days=settings.paamindelse_days,
     )
-    runtime.on_start(store.create_indexes)
+    runtime.on_start(store.drop_unused_indexes)
     runtime.on_start(notice_topics.start)
     runtime.on_stop(notice_topics.stop)
     if not runtime.clock.simulated:

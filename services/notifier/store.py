@@ -36,7 +36,7 @@ from services.notifier.advisering import MODTAGER_BORGER, DueNotice
 from services.notifier.maaned import MaanedNotice
 from services.notifier.records import Notice, StoredNotice, Timer, TopicOffset, notice_topic
 from shared.contract.tid import as_utc
-from shared.platform.db import batched, insert_new
+from shared.platform.db import batched, drop_indexes, insert_new
 from shared.readmodel import collections
 from shared.readmodel import updates as read_model
 from shared.readmodel.document import Document
@@ -70,10 +70,10 @@ class NotifierStore:
         self.sending = db[collections.SENDING]
         self.read_model = ReadModelWriter(db)
 
-    async def create_indexes(self) -> None:
-        await self.notices.create_index([("cpr", ASCENDING), ("forfaldt", ASCENDING)])
-        await self.notices.create_index([("jobcenter", ASCENDING), ("forfaldt", ASCENDING)])
-        await self.notices.create_index([("published", ASCENDING)])
+    async def drop_unused_indexes(self) -> None:
+        """Every read here is by `_id`: drop the secondary indexes earlier versions made."""
+        unused = ["cpr_1_forfaldt_1", "jobcenter_1_forfaldt_1", "published_1"]
+        await drop_indexes(self.notices, unused)
 
     # -- timers ------------------------------------------------------------------------------
 

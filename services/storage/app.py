@@ -34,7 +34,7 @@ def build(settings: Settings) -> Service[StoragePorts]:
     register = runtime.register()
     db = runtime.database()
     repo = Repository(db)
-    runtime.on_start(repo.create_indexes)
+    runtime.on_start(repo.drop_unused_indexes)
     ports = StoragePorts(
         repo=repo,
         facts=FactsReader(db),

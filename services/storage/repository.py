@@ -27,7 +27,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pymongo import ASCENDING, DESCENDING, ReplaceOne
+from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -37,7 +37,7 @@ from shared.contract import retention
 from shared.contract.citizen import ExemptionMessage, StatusMessage
 from shared.contract.events import Handling, Joblog, StoredJoblog
 from shared.contract.rejections import Reason, Refusal
-from shared.platform.db import insert_new
+from shared.platform.db import drop_indexes, insert_new
 from shared.readmodel import collections
 from shared.readmodel.document import Document
 from shared.readmodel.joblogs import stored_from
@@ -64,13 +64,12 @@ class Repository:
         self.published = db[collections.PUBLISHED]
         self.expiry = db[collections.RETENTION_QUEUE]
 
-    async def create_indexes(self) -> None:
-        await self.history.create_index([("joblogId", ASCENDING), ("version", DESCENDING)])
-        await self.history.create_index([("cpr", ASCENDING), ("accepteret", DESCENDING)])
-        await self.joblogs.create_index([("cpr", ASCENDING)])
-        await self.status.create_index([("cpr", ASCENDING)])
-        await self.status.create_index([("jobcenter", ASCENDING)])
-        await self.exemptions.create_index([("cpr", ASCENDING)])
+    async def drop_unused_indexes(self) -> None:
+        """Every read here is by `_id`: drop the secondary indexes earlier versions made."""
+        await drop_indexes(self.history, ["joblogId_1_version_-1", "cpr_1_accepteret_-1"])
+        await drop_indexes(self.joblogs, ["cpr_1"])
+        await drop_indexes(self.status, ["cpr_1", "jobcenter_1"])
+        await drop_indexes(self.exemptions, ["cpr_1"])
 
     # -- joblogs ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ and bulk writes carry the consistency instead.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import TypeVar
 
 from pymongo import AsyncMongoClient
@@ -27,6 +27,14 @@ def connect(settings: Settings) -> tuple[AsyncMongoClient[Document], AsyncDataba
         settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=10_000
     )
     return client, client[settings.mongodb_database]
+
+
+async def drop_indexes(collection: AsyncCollection[Document], names: Iterable[str]) -> None:
+    """Drop those of these indexes the collection has (ones no query uses any more: each costs
+    every write to the collection, and on FerretDB a JSON expression per document)."""
+    have = {index["name"] async for index in await collection.list_indexes()}
+    for name in sorted(have & set(names)):
+        await collection.drop_index(name)
 
 
 async def batched(items: AsyncIterable[T], size: int) -> AsyncIterator[list[T]]:
