@@ -13,12 +13,13 @@ from typing import TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from shared.platform.settings import Settings
 from shared.readmodel.document import Document
 
 DUPLICATE_KEY = 11000
+INDEX_NOT_FOUND = 27
 T = TypeVar("T")
 
 
@@ -34,7 +35,11 @@ async def drop_indexes(collection: AsyncCollection[Document], names: Iterable[st
     every write to the collection, and on FerretDB a JSON expression per document)."""
     have = {index["name"] async for index in await collection.list_indexes()}
     for name in sorted(have & set(names)):
-        await collection.drop_index(name)
+        try:
+            await collection.drop_index(name)
+        except OperationFailure as error:  # another instance starting dropped it first
+            if error.code != INDEX_NOT_FOUND:
+                raise
 
 
 async def batched(items: AsyncIterable[T], size: int) -> AsyncIterator[list[T]]:

@@ -8,6 +8,7 @@ from pymongo import ASCENDING, DESCENDING
 
 from services.notifier.store import NotifierStore
 from services.storage.repository import Repository
+from shared.platform.db import drop_indexes
 from shared.readmodel import collections
 
 pytestmark = pytest.mark.integration
@@ -33,3 +34,25 @@ async def test_the_old_indexes_are_dropped_and_others_kept(platform):
     assert await names(history) == {"_id_", "beskedId_1"}
     assert await names(db[collections.JOBLOGS]) == {"_id_"}
     assert await names(db[collections.NOTICES]) == {"_id_"}
+
+
+class OtherInstanceDropsFirst:
+    """The real collection, but the other instance drops the index between our list and drop."""
+
+    def __init__(self, collection) -> None:
+        self.collection = collection
+
+    async def list_indexes(self):
+        listed = await self.collection.list_indexes()
+        await self.collection.drop_index("cpr_1")
+        return listed
+
+    async def drop_index(self, name: str) -> None:
+        await self.collection.drop_index(name)
+
+
+async def test_an_index_another_instance_dropped_first_is_no_error(platform):
+    joblogs = platform.db[collections.JOBLOGS]
+    await joblogs.create_index([("cpr", ASCENDING)])
+    await drop_indexes(OtherInstanceDropsFirst(joblogs), ["cpr_1"])  # type: ignore[arg-type]
+    assert await names(joblogs) == {"_id_"}
