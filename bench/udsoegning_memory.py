@@ -15,6 +15,7 @@ import sys
 import tracemalloc
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pymongo import AsyncMongoClient
 
@@ -76,23 +77,25 @@ async def baseline_peak(db) -> int:
 
 async def main(n: int) -> None:
     settings = test_settings(infrastructure())
-    mongo: AsyncMongoClient[dict] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     db = mongo[settings.mongodb_database]
     figures: dict[str, object] = {"n": n, "fra": FRA, "til": TIL, "max_growth": MAX_GROWTH}
     rng = random.Random(7)
     try:
         seeded = 0
+        peaks: list[int] = []
+        raw_peaks: list[int] = []
         for size in (n, 4 * n):
             await seed(db, size - seeded, rng)
             seeded = size
             peak, rows = await extraction_peak(db)
+            peaks.append(peak // 1024)
+            raw_peaks.append(await baseline_peak(db) // 1024)
             figures[f"citizens_{size}_rows"] = rows
-            figures[f"citizens_{size}_extraction_peak_kib"] = peak // 1024
-            figures[f"citizens_{size}_raw_list_peak_kib"] = await baseline_peak(db) // 1024
-        small, large = (figures[f"citizens_{s}_extraction_peak_kib"] for s in (n, 4 * n))
-        figures["extraction_growth_4x_citizens"] = round(int(large) / max(1, int(small)), 2)
-        raw_small, raw_large = (figures[f"citizens_{s}_raw_list_peak_kib"] for s in (n, 4 * n))
-        figures["raw_list_growth_4x_citizens"] = round(int(raw_large) / max(1, int(raw_small)), 2)
+            figures[f"citizens_{size}_extraction_peak_kib"] = peaks[-1]
+            figures[f"citizens_{size}_raw_list_peak_kib"] = raw_peaks[-1]
+        figures["extraction_growth_4x_citizens"] = round(peaks[1] / max(1, peaks[0]), 2)
+        figures["raw_list_growth_4x_citizens"] = round(raw_peaks[1] / max(1, raw_peaks[0]), 2)
     finally:
         await mongo.drop_database(settings.mongodb_database)
         await mongo.close()
