@@ -118,6 +118,10 @@ class Format:
     objects: dict[str, str | None] = field(init=False, repr=False)  # producer object -> canon.
     children: dict[str, tuple[str, ...]] = field(init=False, repr=False)
     outbound_values: dict[str, dict[str, str]] = field(init=False, repr=False)
+    names: dict[str, str] = field(init=False, repr=False)  # `entry_names`, made once
+    writes: tuple[tuple[tuple[str, ...], tuple[str, ...], str | type], ...] = field(
+        init=False, repr=False
+    )  # (canonical path, producer path, kind) of each entry field, split once (`entry_outbound`)
 
     def __post_init__(self) -> None:
         missing = set(ENTRY_KINDS) ^ set(self.entry)
@@ -151,14 +155,22 @@ class Format:
             for enum in ENUMS
         }
         object.__setattr__(self, "outbound_values", outbound)
+        prefix = self.envelope["joblog"] + "."
+        names = {canonical: prefix + path for canonical, path in self.entry.items()}
+        object.__setattr__(self, "names", names)
+        writes = tuple(
+            (tuple(canonical.split(".")), tuple(producer.split(".")), ENTRY_KINDS[canonical])
+            for canonical, producer in self.entry.items()
+        )
+        object.__setattr__(self, "writes", writes)
 
     @property
     def entry_prefix(self) -> str:
         return self.envelope["joblog"] + "."
 
-    def entry_names(self) -> dict[str, str]:
+    def entry_names(self) -> Mapping[str, str]:
         """Canonical entry path -> the producer's full field name, for refusals."""
-        return {canonical: self.entry_prefix + path for canonical, path in self.entry.items()}
+        return self.names
 
 
 # inbound ------------------------------------------------------------------------------------
@@ -393,20 +405,20 @@ def outbound(change: JoblogChange, fmt: Format) -> Json:
     """The change as `fmt`'s outbound message: the full stored entry (None fields omitted)
     with version, times, origin and the origin's message id; "snapshot" only when it is one."""
     entry = change.entry
-    handling_out = {member: value for value, member in fmt.values[Handling].items()}
+    besked_id, changed = str(entry.kildeBeskedId), entry.senestAendret.isoformat()
     values: Json = {
-        "beskedId": str(entry.kildeBeskedId),
-        "handling": handling_out[change.handling],
+        "beskedId": besked_id,
+        "handling": fmt.outbound_values[Handling.__name__][change.handling],
         "akasseNr": change.akasseNr,
         "joblogId": str(entry.joblogId),
         "cpr": entry.cpr,
-        "tidspunkt": entry.senestAendret.isoformat(),
+        "tidspunkt": changed,
         "joblog": entry_outbound(entry.joblog, fmt),
         "version": entry.version,
         "oprettet": entry.oprettet.isoformat(),
-        "senestAendret": entry.senestAendret.isoformat(),
+        "senestAendret": changed,
         "kilde": entry.kilde,
-        "kildeBeskedId": str(entry.kildeBeskedId),
+        "kildeBeskedId": besked_id,
         "slettet": entry.slettet,
     }
     if change.sletning is not None:  # a retention change: only then (additive)
@@ -420,17 +432,17 @@ def outbound(change: JoblogChange, fmt: Format) -> Json:
 def entry_outbound(joblog: Joblog, fmt: Format) -> Json:
     canonical = joblog.model_dump(mode="json", exclude_none=True)
     out: Json = {}
-    for path, producer in fmt.entry.items():
-        value = _get_path(canonical, path)
+    for path, producer, kind in fmt.writes:
+        value: Any = canonical
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
         if value is None:
             continue
-        kind = ENTRY_KINDS[path]
         if kind == OBJECT:
-            _set(out, producer, {})
+            value = {}
         elif isinstance(kind, type):
-            _set(out, producer, fmt.outbound_values[kind.__name__][value])
-        else:
-            _set(out, producer, value)
+            value = fmt.outbound_values[kind.__name__][value]
+        _put(out, producer, value)
     return out
 
 
@@ -438,18 +450,15 @@ def entry_outbound(joblog: Joblog, fmt: Format) -> Json:
 
 
 def _set(target: Json, path: str, value: object) -> None:
-    *parents, last = path.split(".")
+    _put(target, tuple(path.split(".")), value)
+
+
+def _put(target: Json, path: tuple[str, ...], value: object) -> None:
+    *parents, last = path
     for part in parents:
         target = target.setdefault(part, {})
     if not (isinstance(value, dict) and last in target):  # keep an object already there
         target[last] = value
-
-
-def _get_path(source: Json, path: str) -> Any:
-    value: Any = source
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def _json_type(value: object) -> str:
