@@ -40,6 +40,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 from uuid import UUID, uuid5
 
 from shared.contract.events import JOBLOG_FIELDS, Joblog, JoblogType, StoredJoblog
@@ -198,7 +199,21 @@ def parse_key(key: str) -> tuple[str, date, str]:
     return kind, date.fromisoformat(day), item
 
 
-def entries_of(changed: StoredJoblog) -> list[str]:
+class Changed(Protocol):
+    """What `entries_of` reads of a stored change: a `StoredJoblog`, or the retention service's
+    parse of these fields alone."""
+
+    @property
+    def kilde(self) -> str: ...
+    @property
+    def senestAendret(self) -> datetime: ...
+    @property
+    def joblogId(self) -> UUID: ...
+    @property
+    def kildeBeskedId(self) -> UUID: ...
+
+
+def entries_of(changed: Changed) -> list[str]:
     """The queue entries an accepted change adds: the day it changed the joblog (`ryd`) and
     the day its message id was finished (`besked`); the platform's own versions add none."""
     if changed.kilde == KILDE:
