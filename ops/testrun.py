@@ -25,7 +25,7 @@ def run_suite(pytest_args: list[str], lint: bool = True) -> int:
         for title, cmd in (
             ("ruff", [py, "-m", "ruff", "check", "."]),
             ("ruff format", [py, "-m", "ruff", "format", "--check", "."]),
-            ("mypy", [py, "-m", "mypy", "shared", "services", "ops", "infra", "harness"]),
+            ("mypy", [py, "-m", "mypy", "shared", "services", "ops", "infra", "harness", "bench"]),
         ):
             if _step(title, cmd, env) != 0:
                 failures.append(title)
