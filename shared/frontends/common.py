@@ -155,8 +155,7 @@ class Format:
             for enum in ENUMS
         }
         object.__setattr__(self, "outbound_values", outbound)
-        prefix = self.envelope["joblog"] + "."
-        names = {canonical: prefix + path for canonical, path in self.entry.items()}
+        names = {canonical: self.entry_prefix + path for canonical, path in self.entry.items()}
         object.__setattr__(self, "names", names)
         writes = tuple(
             (tuple(canonical.split(".")), tuple(producer.split(".")), ENTRY_KINDS[canonical])
