@@ -19,7 +19,13 @@ from shared.contract.events import (
     Kontaktperson,
     SoegtVia,
 )
-from shared.contract.joblog_rules import check_joblog, is_blank, text_length
+from shared.contract.joblog_rules import (
+    check_joblog,
+    first_forbidden,
+    forbidden_character,
+    is_blank,
+    text_length,
+)
 from shared.contract.rejections import Reason, Refusal
 
 TODAY = date(2026, 11, 20)
@@ -196,6 +202,17 @@ def test_bidi_marks_and_other_scripts_allowed() -> None:
     """LRM, RLM and ALM scope nothing beyond themselves: allowed, as are other scripts."""
     for text in ("\u200eAcme\u200f", "شركة\u061c 12", "חברה בע״מ", "Ærø Å", "e\u0301", "a\u00a0b"):
         check_joblog(change(APPLICATION, virksomhed=text, noter=text), TODAY)
+
+
+@given(
+    st.text(st.characters(codec=None), max_size=40)
+    | st.text(st.sampled_from("a æ\t\n\r\x00\x85\u00a0\u200e\u200b\u2028\u202e\ufeff"), max_size=8),
+    st.booleans(),
+)
+def test_the_quick_check_for_forbidden_characters_answers_as_the_loop(
+    text: str, multiline: bool
+) -> None:
+    assert forbidden_character(text, multiline) == first_forbidden(text, multiline)
 
 
 def test_forbidden_characters_named_in_the_producers_terms() -> None:
