@@ -404,9 +404,11 @@ class Service(Generic[P]):
 
 
 PATTERN_REFRESH_MS = 3000
-BATCH_RECORDS = 500
+BATCH_RECORDS = 1000
 """Records a subscriber takes at once: each batch costs its reads, bulk writes and commit once
-(200 before; 500 cut the services' and Kafka's CPU per change by about a sixth in the drain)."""
+(200, then 500: a sixth less of the services' and Kafka's CPU per change in the drain; 1,000:
+in four interleaved pairs of the quick drain 1,702 against 1,509 changes/s after the first
+answer, 2,000 no more)."""
 BATCH_WAIT_MS = 20
 """An idle consumer looks for records this often (FastStream waits as long again when it found
 none): the latency a batch subscriber adds."""
