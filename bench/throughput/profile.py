@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.throughput.answers import Answers
-from bench.throughput.running import Platform
+from bench.throughput.running import Platform, cpu_seconds
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
 PROFILE_RATE = 20
@@ -43,6 +43,12 @@ class Profiler:
              "--gil", "--format", "raw", "--output", str(self.out)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=default_sigint,
         )  # fmt: skip
+
+    def cpu(self) -> float:
+        """py-spy's own CPU seconds so far (it shares the machine with what it samples)."""
+        if self.process is None or self.process.poll() is not None:
+            return 0.0
+        return cpu_seconds(self.process.pid)
 
     def stop(self) -> dict[str, Any] | None:
         if self.process is None:

@@ -6,6 +6,7 @@ import subprocess
 import textwrap
 from typing import Any
 
+from bench.throughput.drain import TARGET_PER_S
 from bench.throughput.profile import ROOT
 
 
@@ -51,6 +52,16 @@ def readme_paragraph(r: dict[str, Any]) -> str:
     duty = "" if began is None else f"; the duty began {began} days before: no timer fell due"
     settled = r.get("steady_settled_after_s")
     rest = "" if settled is None else f", started when the drain's tail was done ({settled} s)"
+    whole = ""
+    if "drain_cpu_s_in_all" in r:
+        whole = (
+            f" In all the drain took {r['drain_cpu_s_in_all']} CPU s (the services "
+            f"{r['drain_cpu_s_services_with_start']} from their start, Kafka, FerretDB, and this "
+            f"bench's reading {r['drain_cpu_s_bench']}): {r['drain_cpu_share_of_machine']} of the "
+            f"machine's CPUs over its {r['drain_seconds']} s, the machine "
+            f"{r['drain_machine_busy_share']} busy (other sessions included); a drain at "
+            f"{TARGET_PER_S:,}/s has {r['drain_cpu_s_at_target']} CPU s."
+        )
     text = (
         f"Capacity (`bench/results/throughput.json`, {r['at'][:10]}, commit {r['commit']}, 2 CPUs "
         f"shared with other sessions' test runs, load average {r['load_average_1min_at_end']} at "
@@ -72,7 +83,7 @@ def readme_paragraph(r: dict[str, Any]) -> str:
         f"{r['drain_services_cpu_s_per_1000_changes']} s per 1,000 changes in the services "
         f"({services}), Kafka {cpu['kafka']} and FerretDB {cpu['ferretdb']} besides. The "
         f"busiest service, {prof.get('process')}, had its samples (py-spy, {sampled}) in "
-        f"{packages}; on top of the stack {tops}; inclusive {inclusive}.{by_step}"
+        f"{packages}; on top of the stack {tops}; inclusive {inclusive}.{by_step}{whole}"
     )
     return textwrap.fill(
         text, 96, initial_indent="- ", subsequent_indent="  ", break_on_hyphens=False

@@ -34,6 +34,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """The whole machine's CPU time so far (/proc/stat, in clock ticks): busy, and in all (idle
+    and waiting for I/O included). Other sessions' processes count too: the machine is shared."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
 def infrastructure_pids(settings: Settings) -> dict[str, int]:
     """Kafka's and FerretDB's pids when a local profile of this checkout runs them (its folder
     holds the platform credentials file and the pid files)."""

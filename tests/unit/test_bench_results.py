@@ -65,3 +65,18 @@ def test_the_scale_result_has_the_issues_keys_and_is_the_readmes_table():
     assert 3.5 < rows[1] / rows[0] < 4.5  # a quarter of 101's citizens each time
     assert readme_table(record) in readme
     assert f"`growth_udsoegning_4x` {record['growth_udsoegning_4x']}" in readme
+
+
+def test_the_drains_cpu_budget_counts_every_process_from_its_start():
+    from bench.throughput.drain import budget
+
+    done = {"storage": 9.0, "jobnet-adapter": 3.0, "kafka": 12.0, "ferretdb": 30.0}
+    start = {"storage": 0.0, "jobnet-adapter": 0.0, "kafka": 10.0, "ferretdb": 20.0}
+    figures = budget(done, start, 1.0, ["storage", "jobnet-adapter"], 10.0, 20_000, 0.5)
+    # the services from their launch (12), Kafka's and FerretDB's drain (2 + 10), the bench (1)
+    assert figures["drain_cpu_s_in_all"] == 25.0
+    assert figures["drain_cpu_s_services_with_start"] == 12.0
+    assert figures["drain_machine_busy_share"] == 0.5
+    cpus = figures["drain_cpu_s_at_target"] / 10.0  # 20,000 changes at 2,000/s: 10 s
+    assert figures["drain_cpu_share_of_machine"] == round(25.0 / (cpus * 10.0), 3)
+
