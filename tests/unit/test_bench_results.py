@@ -79,3 +79,9 @@ def test_the_drains_cpu_budget_counts_every_process_from_its_start():
     assert figures["drain_machine_busy_share"] == 0.5
     cpus = figures["drain_cpu_s_at_target"] / 10.0  # 20,000 changes at 2,000/s: 10 s
     assert figures["drain_cpu_share_of_machine"] == round(25.0 / (cpus * 10.0), 3)
+
+
+def test_the_throughput_result_says_where_the_machines_cpu_went():
+    record, design = result("throughput"), (ROOT / "docs" / "design.md").read_text()
+    for key in ("drain_cpu_s_in_all", "drain_cpu_share_of_machine", "drain_cpu_s_at_target"):
+        assert f"{record[key]}" in design, key
