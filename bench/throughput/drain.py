@@ -182,10 +182,12 @@ def budget(
     CPUs times the drain's seconds; the whole machine's busy share (other sessions' processes
     too); and the CPU seconds a drain at `TARGET_PER_S` could spend."""
     cpus = os.cpu_count() or 1
-    platform = sum(cpu_done[n] if n in python else cpu_done[n] - cpu_start[n] for n in cpu_done)
+    services = sum(cpu_done[n] for n in cpu_done if n in python)
+    infra = sum(cpu_done[n] - cpu_start[n] for n in cpu_done if n not in python)
+    platform = services + infra
     return {
         "drain_cpu_s_in_all": round(platform + bench, 2),
-        "drain_cpu_s_services_with_start": round(sum(cpu_done[n] for n in python), 2),
+        "drain_cpu_s_services_with_start": round(services, 2),
         "drain_cpu_s_bench": round(bench, 2),
         "drain_cpu_share_of_machine": round((platform + bench) / (cpus * seconds), 3),
         "drain_machine_busy_share": round(machine_busy, 3),

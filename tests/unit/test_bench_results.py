@@ -39,6 +39,12 @@ def test_the_readme_quotes_the_result_files():
     assert f"p99 {throughput['latency_p99_ms']} ms" in readme
     assert f"| {scale['sweep_seconds'][1]} s |" in readme
     assert f"| {scale['herd_seconds'][1]} s, each notice once |" in readme
+    said = " ".join(readme.split())  # the sentence under the table, wrapped anywhere
+    assert f"used {throughput['drain_cpu_share_of_machine']} of both CPUs" in said
+    assert (
+        f"leave it {throughput['drain_cpu_s_at_target']} CPU s"
+        f" where it took {throughput['drain_cpu_s_in_all']}"
+    ) in said
 
 
 def test_the_udsoegning_memory_result_is_flat_and_the_readmes():
