@@ -4,12 +4,14 @@ services started and timed until every answer is out."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -122,9 +124,10 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
     readiness = asyncio.create_task(platform.ready())
     choose = asyncio.create_task(profile_all(platform, profilers, answers, ids, profile))
     try:
-        last = await answers.wait(ids, "drain", platform)
-        assert last is not None
-        ready = await readiness
+        with stopped_on_failure(platform):  # the caller stops only a platform it got back
+            last = await answers.wait(ids, "drain", platform)
+            assert last is not None
+            ready = await readiness
     finally:
         for task in (choose, readiness):
             if not task.done():
@@ -166,6 +169,21 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
         **profiles(summaries, used, python),
     }
     return platform
+
+
+@contextlib.contextmanager
+def stopped_on_failure(platform: Stoppable) -> Iterator[None]:
+    """The services stopped if the drain fails (a rejection, a timeout, Ctrl-C): else they
+    outlive the bench, and their consumer groups take the next run's records."""
+    try:
+        yield
+    except BaseException:
+        platform.stop()
+        raise
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
 
 
 TARGET_PER_S = 2000
