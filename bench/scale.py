@@ -61,6 +61,7 @@ from shared.contract.events import Handling, Joblog, StoredJoblog
 from shared.contract.kommuner import KOMMUNER
 from shared.contract.tid import as_utc
 from shared.platform.kafka import end_offsets, records_since
+from shared.platform.log import mask_cprs
 from shared.platform.settings import Settings
 from shared.readmodel import collections
 from shared.readmodel import updates as read_model
@@ -271,14 +272,16 @@ async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:
     del chosen
     saved = await clock.find_one({"_id": "platform"})
     admin = as_principal(settings, ADMIN)
-    since = await end_offsets(admin, topics.notice_topics())
     front = FrontEnd(settings)
     await front.start(watch=False)  # the notices are counted on their topics afterwards
     await start_groups_at_end(settings)
-    before = await db[collections.NOTICES].estimated_document_count()
     async with AsyncExitStack() as stack:
         await start_services(stack, settings)
-        await tick(front, db, due - timedelta(minutes=29))  # the services started: nothing due
+        # the services started; a timer the sweep moved on to a time before this fires here, so
+        # the herd's figures count from after it (what the herd's own tick stored and sent)
+        await tick(front, db, due - timedelta(minutes=29))
+        before = await db[collections.NOTICES].estimated_document_count()
+        since = await end_offsets(admin, topics.notice_topics())
         started = time.perf_counter()
         async with ResidentMemory() as memory:
             await tick(front, db, at)
@@ -292,12 +295,22 @@ async def herd(settings: Settings, db: Any, citizens: int) -> dict[str, Any]:
         {"_id": {"$in": sorted(herd_ids)}, "published": {"$ne": True}}
     ) if herd_ids else 0  # fmt: skip
     counts: dict[str, int] = {}
+    strays: list[str] = []  # the first few sent but not issued at the tick
     ours = (topics.PLATFORM_HEADER, settings.group_prefix.encode())
     async for record in records_since(admin, since):
         if ours in list(record.headers or ()):
             notice_id = str(json.loads(record.value or b"{}").get("noticeId"))
             counts[notice_id] = counts.get(notice_id, 0) + 1
+            if notice_id not in herd_ids and len(strays) < 3:
+                strays.append(mask_cprs((record.value or b"").decode(errors="replace")))
     once = set(counts.values()) <= {1} and set(counts) == herd_ids and not unpublished
+    if not once:  # what it saw, to tell a lost or doubled notice from a stray one
+        print(
+            f"herd not exactly once: {sum(1 for n in counts.values() if n > 1)} sent twice or "
+            f"more, {len(set(counts) - herd_ids)} sent but not of the tick, "
+            f"{len(herd_ids - set(counts))} of the tick not sent, {unpublished} not marked; "
+            f"the first strays: {strays}"
+        )
     if saved is not None:
         await clock.replace_one({"_id": "platform"}, saved)
     return {
