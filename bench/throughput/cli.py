@@ -23,6 +23,7 @@ from bench.throughput.running import (
     BENCH_PROFILE,
     Platform,
     Run,
+    infrastructure_pids,
     process_env,
     register_akasse,
     settle,
@@ -61,7 +62,7 @@ async def measure(sizes: Sizes, profile: bool) -> dict[str, Any]:
         mongo: AsyncMongoClient[Json] = AsyncMongoClient(settings.mongodb_url)
         await answers.start()
         await lag.start()
-        platform: Platform | None = None
+        platform = Platform(run.env, logs, infrastructure_pids(settings))  # drain starts it
         try:
             seeding = Platform(run.env, logs, {})
             seeding.start()
@@ -71,7 +72,7 @@ async def measure(sizes: Sizes, profile: bool) -> dict[str, Any]:
             finally:
                 seeding.stop()
             print("services stopped")
-            platform = await drain(run, answers, cprs, joblogs, mongo, profile)
+            await drain(run, answers, cprs, joblogs, mongo, platform, profile)
             # the steady load on a platform at rest: the drain's tail (the notifier's and
             # retention's share of the backlog, which no answer waits for) done first
             settling = time.monotonic()
@@ -79,8 +80,7 @@ async def measure(sizes: Sizes, profile: bool) -> dict[str, Any]:
             run.figures["steady_settled_after_s"] = round(time.monotonic() - settling, 1)
             await steady(run, answers, platform, cprs)
         finally:
-            if platform is not None:
-                platform.stop()
+            platform.stop()  # whether the drain got as far as starting it or failed after
             await answers.stop()
             await lag.stop()
             await mongo.drop_database(settings.mongodb_database)

@@ -4,14 +4,12 @@ services started and timed until every answer is out."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -19,7 +17,7 @@ from bench.throughput.answers import Answers, bars
 from bench.throughput.bare_sink import BARE_BATCH, bare_sink
 from bench.throughput.messages import AKASSE_INBOUND, OUTBOUND, Record, backlog, unique_cprs
 from bench.throughput.profile import Profiler, profile_all, profiles
-from bench.throughput.running import Platform, Run, infrastructure_pids, machine_jiffies, settle
+from bench.throughput.running import Platform, Run, machine_jiffies, settle
 from harness import (
     jobnet,
     status,
@@ -92,8 +90,9 @@ async def seed(run: Run, platform: Platform, answers: Answers, lag: PlatformLag)
 
 
 async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple[str, str]],
-                mongo: Any, profile: bool) -> Platform:  # fmt: skip
-    """Backlog, bare sink, then the services started and timed until every answer is out."""
+                mongo: Any, platform: Platform, profile: bool) -> None:  # fmt: skip
+    """Backlog, bare sink, then the services (`platform`, which the caller stops) started and
+    timed until every answer is out."""
     sizes, admin = run.sizes, as_principal(run.settings, ADMIN)
     records = backlog(sizes, cprs, joblogs)
     inbound = [topics.JOBNET_INBOUND, AKASSE_INBOUND]
@@ -113,7 +112,6 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
         "duty_began_days_before": DUTY_BEGAN.days,
     }  # fmt: skip
 
-    platform = Platform(run.env, run.logs, infrastructure_pids(run.settings))
     profilers: dict[str, Profiler] = {}
     ids = {r.id for r in records}
     busy_start, own_start = machine_jiffies(), time.process_time()
@@ -124,10 +122,9 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
     readiness = asyncio.create_task(platform.ready())
     choose = asyncio.create_task(profile_all(platform, profilers, answers, ids, profile))
     try:
-        with stopped_on_failure(platform):  # the caller stops only a platform it got back
-            last = await answers.wait(ids, "drain", platform)
-            assert last is not None
-            ready = await readiness
+        last = await answers.wait(ids, "drain", platform)
+        assert last is not None
+        ready = await readiness
     finally:
         for task in (choose, readiness):
             if not task.done():
@@ -168,22 +165,6 @@ async def drain(run: Run, answers: Answers, cprs: list[str], joblogs: list[tuple
         "drain_storage_batch_step_s": {step: round(steps.get(step, 0.0), 2) for step in STEPS},
         **profiles(summaries, used, python),
     }
-    return platform
-
-
-@contextlib.contextmanager
-def stopped_on_failure(platform: Stoppable) -> Iterator[None]:
-    """The services stopped if the drain fails (a rejection, a timeout, Ctrl-C): else they
-    outlive the bench, and their consumer groups take the next run's records."""
-    try:
-        yield
-    except BaseException:
-        platform.stop()
-        raise
-
-
-class Stoppable(Protocol):
-    def stop(self) -> None: ...
 
 
 TARGET_PER_S = 2000
